@@ -1,0 +1,104 @@
+"""The ``smkit`` command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="smkit: downscale coarse satellite soil moisture to 1-km daily maps.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+bench_app = typer.Typer(help="Benchmarks; results go to reports/benchmarks/.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+def _preset_names() -> list[str]:
+    from smkit.synth import PRESETS
+
+    return sorted(PRESETS)
+
+
+@app.command()
+def synth(
+    preset: Annotated[str, typer.Argument(help="tiny, demo or three-north")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output .zarr store or .nc file")],
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic world")] = 0,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
+):
+    """Build a synthetic scenario and write it to Zarr (or NetCDF for a .nc path)."""
+    from smkit.synth import PRESETS, make_scenario
+
+    if preset not in PRESETS:
+        raise typer.BadParameter(f"unknown preset {preset!r}; choose one of {_preset_names()}")
+    if out.exists():
+        raise typer.BadParameter(f"{out} exists; remove it or choose another path")
+    sc = make_scenario(preset, seed)
+    if out.suffix == ".nc":
+        sc.to_netcdf(out)
+    else:
+        sc.to_zarr(out, progress=progress)
+    typer.echo(f"wrote {preset} scenario (seed {seed}) to {out}")
+
+
+@app.command()
+def reproduce(
+    preset: Annotated[str, typer.Option(help="Scenario preset: tiny or demo")] = "demo",
+    out: Annotated[Path | None, typer.Option(help="Run folder (default reports/PRESET)")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic world")] = 0,
+    cache: Annotated[Path | None, typer.Option(help="Scenario cache folder")] = None,
+):
+    """Run the main job on a scenario and write the report."""
+    from smkit.report import run
+
+    if preset not in _preset_names():
+        raise typer.BadParameter(f"unknown preset {preset!r}; choose one of {_preset_names()}")
+    out = out or Path("reports") / preset
+    metrics = run(preset, out, seed=seed, cache_dir=cache)
+    typer.echo(f"report: {out / 'README.md'}")
+    typer.echo(f"figures: {out / 'figures'}  tables: {out / 'tables'}  metrics: {out / 'metrics.json'}")
+    typer.echo(f"scenario store: {metrics['scenario_store']}  ({metrics['wall_seconds']} s)")
+
+
+@app.command()
+def check(
+    path: Annotated[Path, typer.Argument(help="A scenario store (.zarr) or file (.nc)")],
+):
+    """Check a scenario's coarse, fine and station data against smkit's data model."""
+    from smkit import io
+    from smkit.grid import Grid
+    from smkit.synth import open_scenario
+
+    sc = open_scenario(path)
+    try:
+        io.check_coarse(sc.coarse)
+        io.check_fine(sc.fine, coarse=sc.coarse)
+        io.check_stations(sc.stations, grid=Grid.from_dataset(sc.coarse))
+    except io.InputError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{path}: coarse, fine and stations conform to the data model")
+
+
+@bench_app.command("synth")
+def bench_synth(
+    out: Annotated[Path, typer.Option(help="Results folder")] = Path("reports/benchmarks"),
+):
+    """Time and peak memory of building the tiny, demo and one three-north day."""
+    from smkit.bench import run_synth
+
+    df = run_synth(out)
+    typer.echo(df.to_string())
+
+
+def main():  # console-script entry point
+    """Run the smkit command line."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
