@@ -9,7 +9,7 @@ OUT   ?= reports/demo
 PYTEST_ARGS ?=
 
 # Pick the first interpreter that really is >= 3.12 (pyenv shims may exist but fail to run).
-CANDIDATES := $(PYTHON) python3.12 python3.13 python3.14 \
+CANDIDATES ?= $(PYTHON) python3.12 python3.13 python3.14 \
 	$(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3) \
 	$(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3) \
 	$(wildcard /usr/local/bin/python3.1[2-9]) python3 python

@@ -250,7 +250,7 @@ def _days(times) -> np.ndarray:
 
 
 def _day_of_year(days: np.ndarray) -> np.ndarray:
-    return pd.DatetimeIndex(np.asarray(days, "datetime64[D]")).dayofyear.to_numpy()
+    return pd.DatetimeIndex(np.asarray(days, "datetime64[D]")).day_of_year.to_numpy()
 
 
 def _ndvi_period_start(days: np.ndarray) -> np.ndarray:
@@ -773,7 +773,9 @@ class Scenario:
         writes = []
         for i, (name, ds) in enumerate(self.datasets().items()):
             writes.append(
-                _encode(ds).to_zarr(path, group=name, mode="w" if i == 0 else "a", compute=False)
+                _encode(ds).to_zarr(
+                    path, group=name, mode="w" if i == 0 else "a", compute=False, consolidated=False
+                )
             )
         _compute_with_progress(writes, progress, f"writing {path.name}")
         return path
@@ -829,7 +831,9 @@ def open_scenario(path: str | Path, chunks: dict | None = None) -> Scenario:
         if path.suffix == ".nc":
             ds = xr.open_dataset(path, group=g, engine="h5netcdf", chunks=chunks or {})
         else:
-            ds = xr.open_zarr(path, group=g, chunks=chunks if chunks is not None else {})
+            ds = xr.open_zarr(
+                path, group=g, chunks=chunks if chunks is not None else {}, consolidated=False
+            )
         out[g] = ds
     return Scenario(**out)
 

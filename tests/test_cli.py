@@ -1,0 +1,52 @@
+import json
+
+from typer.testing import CliRunner
+
+from smkit.cli import app
+
+runner = CliRunner()
+
+
+def test_help_lists_commands():
+    res = runner.invoke(app, ["--help"])
+    assert res.exit_code == 0
+    for cmd in ("synth", "reproduce", "check", "bench"):
+        assert cmd in res.output
+
+
+def test_synth_then_check(tmp_path):
+    out = tmp_path / "tiny.zarr"
+    res = runner.invoke(app, ["synth", "tiny", "--out", str(out), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert out.exists()
+    res = runner.invoke(app, ["check", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "conform" in res.output
+    res = runner.invoke(app, ["synth", "tiny", "--out", str(out)])
+    assert res.exit_code != 0 and "exists" in res.output
+
+
+def test_synth_unknown_preset(tmp_path):
+    res = runner.invoke(app, ["synth", "huge", "--out", str(tmp_path / "x.zarr")])
+    assert res.exit_code != 0
+    assert "tiny" in res.output
+
+
+def test_reproduce_tiny_writes_report(tmp_path):
+    out = tmp_path / "run"
+    res = runner.invoke(app, ["reproduce", "--preset", "tiny", "--out", str(out),
+                              "--cache", str(tmp_path / "cache")])
+    assert res.exit_code == 0, res.output
+    readme = (out / "README.md").read_text()
+    for fig in ("domain.png", "covariate_correlation.png"):
+        assert (out / "figures" / fig).stat().st_size > 10_000
+        assert fig in readme
+    for table in ("truth_skill", "covariate_correlation", "stations"):
+        assert (out / "tables" / f"{table}.csv").exists()
+        assert (out / "tables" / f"{table}.md").exists()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["realism"]["r_coarse_truth"] > 0.6
+    assert {r["method"] for r in metrics["truth_skill"]} == {"nearest", "bilinear"}
+    # the cached scenario is reused, not rebuilt
+    stores = list((tmp_path / "cache").iterdir())
+    assert len(stores) == 1 and not stores[0].name.endswith(".partial")

@@ -1,0 +1,49 @@
+"""pyproject.toml and environment.yml must list the same dependencies."""
+
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+# pip name -> conda-forge name where they differ
+CONDA_NAMES = {}
+
+
+def _split(req: str) -> tuple[str, str]:
+    m = re.match(r"^\s*([A-Za-z0-9_.\-]+)(\[[^\]]*\])?\s*(.*)$", req)
+    name, spec = m.group(1).lower().replace("_", "-"), m.group(3).replace(" ", "")
+    return CONDA_NAMES.get(name, name), spec
+
+
+def test_environment_yml_matches_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pip = dict(_split(r) for r in project["dependencies"] + project["optional-dependencies"]["test"])
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = dict(_split(d) for d in env["dependencies"] if isinstance(d, str) and d != "pip")
+    py = conda.pop("python")
+    assert py == ">=" + project["requires-python"].lstrip(">=")
+    missing = sorted(set(pip) - set(conda))
+    extra = sorted(set(conda) - set(pip))
+    assert not missing, f"in pyproject.toml but not environment.yml: {missing}"
+    assert not extra, f"in environment.yml but not pyproject.toml: {extra}"
+    differ = {k: (pip[k], conda[k]) for k in pip if pip[k] != conda[k]}
+    assert not differ, f"version bounds differ (pyproject, environment.yml): {differ}"
+
+
+def test_makefile_fails_clearly_without_python312(tmp_path):
+    res = subprocess.run(
+        ["make", "-C", str(ROOT), "venv", "CANDIDATES=false", f"VENV={tmp_path}/venv"],
+        capture_output=True, text=True,
+    )
+    assert res.returncode != 0
+    assert "needs Python >= 3.12" in res.stdout + res.stderr
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in ci
+    assert "make test" in readme and "make reproduce" in readme
