@@ -1,0 +1,579 @@
+"""Downscaling: coarse soil moisture to the fine grid with windowed learners.
+
+For every coarse cell and day, each learner is trained on the cell's adaptive
+spatio-temporal window of coarse samples (aggregated covariates -> coarse
+``sm``; :mod:`smkit.windows`) and applied to the fine covariates of the cell
+(:mod:`smkit.learners`). The ``global`` strategy trains one model per zone and
+day on every cell of the zone instead (the paper's Fig. S7 comparison).
+
+Work is split into independent (day block, tile) chunks with halos so that a
+chunk needs nothing outside itself; with ``out=`` each finished chunk is
+written into its own region of a Zarr store and marked done, so a killed run
+restarted with the same arguments skips finished chunks and ends with the same
+content as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from smkit import __version__
+from smkit.features import COVARIATES, aggregate
+from smkit.grid import Grid, nesting_factor
+from smkit.learners import BACKENDS, fit_predict, get_learner, resolve_params
+from smkit.windows import (
+    FLAG_CENTRE_MISSING,
+    FLAG_GAP_FILLED,
+    FLAG_MEANINGS,
+    FLAG_SHORT,
+    FLAG_SKIPPED,
+    candidates,
+    choose_windows,
+    gather,
+)
+
+STRATEGIES = ("window", "global")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything that determines a product (hashed to guard resumed stores)."""
+
+    learners: tuple[str, ...] = ("rf", "mlr", "svr", "xgb")
+    strategy: str = "window"
+    backend: str = "fast"
+    params: dict = field(default_factory=dict)
+    covariates: tuple[str, ...] = COVARIATES
+    sw_max: int = 5
+    nd_max: int = 3
+    growth: str = "space"
+    samples_per_covariate: int = 8
+    min_valid: float = 0.5
+    residual_correction: bool = False
+    fill_gaps: bool = True
+    gap_days: int = 8
+    seed: int = 0
+
+    @property
+    def min_samples(self) -> int:
+        """Samples a window must hold (8 x number of covariates in the paper)."""
+        return self.samples_per_covariate * len(self.covariates)
+
+    def digest(self) -> str:
+        """A short hash of the configuration."""
+        text = json.dumps(asdict(self), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------- gap filling
+def fill_time_gaps(x: np.ndarray, max_gap: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fill NaN runs along axis 0 by linear interpolation between valid days.
+
+    Gaps longer than ``max_gap`` days, and gaps at the ends, are left NaN.
+
+    Returns
+    -------
+    (filled, was_filled)
+    """
+    t = x.shape[0]
+    flat = x.reshape(t, -1)
+    out = flat.copy()
+    filled = np.zeros(flat.shape, bool)
+    valid = np.isfinite(flat)
+    idx = np.arange(t)[:, None]
+    prev = np.where(valid, idx, -1)
+    np.maximum.accumulate(prev, axis=0, out=prev)
+    nxt = np.where(valid, idx, t)
+    nxt = np.flip(np.minimum.accumulate(np.flip(nxt, 0), axis=0), 0)
+    gap = ~valid & (prev >= 0) & (nxt < t) & (nxt - prev - 1 <= max_gap)
+    if gap.any():
+        cols = np.nonzero(gap)[1]
+        p, n = prev[gap], nxt[gap]
+        w = (idx.repeat(flat.shape[1], 1)[gap] - p) / (n - p)
+        out[gap] = flat[p, cols] * (1 - w) + flat[n, cols] * w
+        filled[gap] = True
+    return out.reshape(x.shape), filled.reshape(x.shape)
+
+
+# --------------------------------------------------------------------------- one chunk
+def process_chunk(inputs: dict, cfg: Config, factor: int) -> dict:
+    """Downscale one chunk (pure function of numpy arrays).
+
+    Parameters
+    ----------
+    inputs : dict
+        ``y`` coarse sm (T+2h, Ny+2s, Nx+2s) with halos, ``agg`` aggregated
+        covariates (same, + P), ``fine`` fine covariates of the core cells
+        (Tf, Ny*factor, Nx*factor, P) with ``gap`` days of time halo on each
+        side where available (``fine_t0`` = index of the first core day),
+        ``halo_t``, ``halo_s`` (days, cells), ``zone`` labels (Ny+2s, Nx+2s)
+        and ``window_base`` (global id of the chunk's first window).
+    cfg : Config
+    factor : int
+        Fine pixels per coarse cell.
+
+    Returns
+    -------
+    dict
+        ``sm`` (L, T, Ny*f, Nx*f) float32 and ``sw``, ``nd``, ``count``,
+        ``flag`` (T, Ny, Nx).
+    """
+    y, agg, fine = inputs["y"], inputs["agg"], inputs["fine"]
+    ht, hs = inputs["halo_t"], inputs["halo_s"]
+    tt, hy, hx = y.shape
+    nt, ny, nx = tt - 2 * ht, hy - 2 * hs, hx - 2 * hs
+    f, p = factor, agg.shape[-1]
+    if cfg.fill_gaps:
+        fine, was_filled = fill_time_gaps(fine, cfg.gap_days)
+    else:
+        was_filled = np.zeros(fine.shape, bool)
+    c0 = inputs["fine_t0"]
+    fine = fine[c0 : c0 + nt]
+    was_filled = was_filled[c0 : c0 + nt].any(-1)
+
+    valid = np.isfinite(y) & np.isfinite(agg).all(-1)
+    seq = candidates(3, 1, cfg.sw_max, cfg.nd_max, cfg.growth)
+    zone = inputs.get("zone")
+    if cfg.strategy == "window":
+        choice = choose_windows(valid, cfg.min_samples, seq)
+    else:
+        choice = _zone_windows(valid, zone, cfg)
+    core = (slice(ht, ht + nt), slice(hs, hs + ny), slice(hs, hs + nx))
+    sw, nd, count, short = (a[core] for a in (choice.sw, choice.nd, choice.count, choice.short))
+
+    # fine pixels of every core cell-day: (T*Ny*Nx, f*f, P)
+    pix = fine.reshape(nt, ny, f, nx, f, p).transpose(0, 1, 3, 2, 4, 5).reshape(nt * ny * nx, f * f, p)
+    pix_ok = np.isfinite(pix).all(-1)
+    gap_cell = was_filled.reshape(nt, ny, f, nx, f).any(axis=(2, 4))
+
+    flag = np.where(short, FLAG_SHORT, 0).astype(np.int8)
+    flag |= np.where(~np.isfinite(y[core]), FLAG_CENTRE_MISSING, 0).astype(np.int8)
+    flag |= np.where(gap_cell, FLAG_GAP_FILLED, 0).astype(np.int8)
+    out = np.full((len(cfg.learners), nt * ny * nx, f * f), np.nan, np.float32)
+    for li, name in enumerate(cfg.learners):
+        need = max(get_learner(name).min_samples, 2)
+        fit = (count >= need).ravel() & pix_ok.any(-1)
+        cells = np.argwhere(fit.reshape(nt, ny, nx))
+        if cfg.strategy == "global":
+            pred = _predict_global(name, cells, valid, agg, y, pix, pix_ok, choice, zone, cfg, ht, hs)
+        else:
+            pred = _predict_window(name, cells, valid, agg, y, pix, pix_ok, choice, cfg, ht, hs, inputs)
+        out[li, fit] = pred
+        if li == 0:
+            flag |= np.where((count < need), FLAG_SKIPPED, 0).astype(np.int8)
+    sm = out.reshape(len(cfg.learners), nt, ny, nx, f, f).transpose(0, 1, 2, 4, 3, 5)
+    return {
+        "sm": sm.reshape(len(cfg.learners), nt, ny * f, nx * f),
+        "sw": sw.astype(np.int8),
+        "nd": nd.astype(np.int8),
+        "count": count.astype(np.int32),
+        "flag": flag,
+    }
+
+
+def _predict_window(name, cells, valid, agg, y, pix, pix_ok, choice, cfg, ht, hs, inputs):
+    nt, ny, nx = choice.sw.shape[0] - 2 * ht, choice.sw.shape[1] - 2 * hs, choice.sw.shape[2] - 2 * hs
+    n_cells = len(cells)
+    if n_cells == 0:
+        return np.zeros((0, pix.shape[1]), np.float32)
+    halo_cells = cells + np.array([ht, hs, hs])
+    X, yy, ptr = gather(valid, agg, y, choice, halo_cells)
+    flat = np.ravel_multi_index(cells.T, (nt, ny, nx))
+    zp, zok = pix[flat], pix_ok[flat]
+    rows = [zp[zok]]
+    zcount = zok.sum(1)
+    if cfg.residual_correction:  # also predict the centre cell's own aggregated covariates
+        centre = agg[halo_cells[:, 0], halo_cells[:, 1], halo_cells[:, 2]]
+        rows.append(centre)
+    Z = np.concatenate(rows) if len(rows) > 1 else rows[0]
+    if cfg.residual_correction:
+        # interleave: each window's pixels then its centre row
+        order_pix = np.arange(zok.sum())
+        win_of_pix = np.repeat(np.arange(n_cells), zcount)
+        key = np.concatenate([win_of_pix * 2, np.arange(n_cells) * 2 + 1])
+        perm = np.argsort(key, kind="stable")
+        Z = Z[perm]
+        zptr = np.r_[0, np.cumsum(zcount + 1)]
+        del order_pix
+    else:
+        zptr = np.r_[0, np.cumsum(zcount)]
+    ids = inputs["window_base"] + np.ravel_multi_index(cells.T, (nt, ny, nx))
+    pred = fit_predict(
+        name, X, yy, ptr, Z, zptr, params=cfg.params.get(name), backend=cfg.backend,
+        seed=cfg.seed, window_ids=ids,
+    )
+    res = np.full((n_cells, pix.shape[1]), np.nan, np.float32)
+    if cfg.residual_correction:
+        is_centre = np.zeros(len(pred), bool)
+        is_centre[zptr[1:] - 1] = True
+        centre_pred = pred[is_centre]
+        resid = y[halo_cells[:, 0], halo_cells[:, 1], halo_cells[:, 2]] - centre_pred
+        resid = np.where(np.isfinite(resid), resid, 0.0)
+        pix_pred = pred[~is_centre] + np.repeat(resid, zcount)
+    else:
+        pix_pred = pred
+    res[zok] = pix_pred
+    return res
+
+
+def _zone_windows(valid, zone, cfg):
+    """Global strategy: per zone and day, all cells of the zone over nd days."""
+    from smkit.windows import WindowChoice, day_offsets
+
+    t = valid.shape[0]
+    labels = np.unique(zone[zone >= 0])
+    count = np.zeros(valid.shape, np.int32)
+    nd = np.zeros(valid.shape, np.int8)
+    done = np.zeros(valid.shape, bool)
+    for n in range(1, cfg.nd_max + 1):
+        c = np.zeros(valid.shape, np.int64)
+        for lab in labels:
+            m = zone == lab
+            per_day = (valid & m).sum(axis=(1, 2))
+            tot = np.zeros(t, np.int64)
+            for d in day_offsets(n):
+                lo, hi = max(0, -d), min(t, t - d)
+                tot[lo:hi] += per_day[lo + d : hi + d]
+            c[:, m] = tot[:, None]
+        take = ~done & (c >= cfg.min_samples)
+        nd[take], count[take] = n, c[take]
+        done |= take
+    nd[~done] = cfg.nd_max
+    count[~done] = c[~done]
+    sw = np.zeros(valid.shape, np.int8)
+    return WindowChoice(sw, nd, count, ~done)
+
+
+def _predict_global(name, cells, valid, agg, y, pix, pix_ok, choice, zone, cfg, ht, hs):
+    from smkit.windows import day_offsets
+
+    nt = choice.nd.shape[0] - 2 * ht
+    ny, nx = choice.nd.shape[1] - 2 * hs, choice.nd.shape[2] - 2 * hs
+    res = np.full((len(cells), pix.shape[1]), np.nan, np.float32)
+    if len(cells) == 0:
+        return res
+    zc = zone[hs : hs + ny, hs : hs + nx]
+    keys = np.stack([cells[:, 0], zc[cells[:, 1], cells[:, 2]]], axis=1)
+    groups, inv = np.unique(keys, axis=0, return_inverse=True)
+    Xs, ys, ptr, Zs, zptr, order = [], [], [0], [], [0], []
+    for g, (t, lab) in enumerate(groups):
+        th = t + ht
+        n = int(choice.nd[th, hs, hs] if False else choice.nd[th][zone == lab].max())
+        days = [th + d for d in day_offsets(n) if 0 <= th + d < valid.shape[0]]
+        m = (zone == lab)[None] & valid[days]
+        tt, ii, jj = np.nonzero(m)
+        Xs.append(agg[np.asarray(days)[tt], ii, jj])
+        ys.append(y[np.asarray(days)[tt], ii, jj])
+        ptr.append(ptr[-1] + len(tt))
+        members = np.flatnonzero(inv.ravel() == g)
+        flat = np.ravel_multi_index(cells[members].T, (nt, ny, nx))
+        ok = pix_ok[flat]
+        Zs.append(pix[flat][ok])
+        zptr.append(zptr[-1] + int(ok.sum()))
+        order.append((members, ok))
+    pred = fit_predict(
+        name, np.concatenate(Xs), np.concatenate(ys), np.array(ptr), np.concatenate(Zs),
+        np.array(zptr), params=cfg.params.get(name), backend=cfg.backend, seed=cfg.seed,
+        window_ids=np.arange(len(groups)),
+    )
+    for g, (members, ok) in enumerate(order):
+        block = np.full((len(members), pix.shape[1]), np.nan, np.float32)
+        block[ok] = pred[zptr[g] : zptr[g + 1]]
+        res[members] = block
+    return res
+
+
+# --------------------------------------------------------------------------- the driver
+def _chunks(nt: int, ny: int, nx: int, time_chunk: int, tile: int):
+    for t0 in range(0, nt, time_chunk):
+        for y0 in range(0, ny, tile):
+            for x0 in range(0, nx, tile):
+                yield (t0, min(t0 + time_chunk, nt), y0, min(y0 + tile, ny), x0, min(x0 + tile, nx))
+
+
+def _chunk_id(c) -> str:
+    return "t{}-{}_y{}-{}_x{}-{}".format(*c)
+
+
+def _load_inputs(c, y_all, agg_all, fine, covs, zone_all, cfg, factor, ht, hs, gap, nt_all, window_base):
+    """Slice one chunk's arrays with halos (NaN-padded outside the domain)."""
+    t0, t1, y0, y1, x0, x1 = c
+    ny_all, nx_all = y_all.shape[1:]
+
+    def padded(arr, tl, th, yl, yh, xl, xh, fill=np.nan):
+        ts, te = max(tl, 0), min(th, nt_all)
+        ys, ye = max(yl, 0), min(yh, ny_all)
+        xs, xe = max(xl, 0), min(xh, nx_all)
+        part = np.asarray(arr[ts:te, ys:ye, xs:xe])
+        out = np.full((th - tl, yh - yl, xh - xl) + part.shape[3:], fill, dtype=part.dtype if fill is not np.nan else np.float64)
+        out[ts - tl : te - tl, ys - yl : ye - yl, xs - xl : xe - xl] = part
+        return out
+
+    y = padded(y_all, t0 - ht, t1 + ht, y0 - hs, y1 + hs, x0 - hs, x1 + hs)
+    agg = padded(agg_all, t0 - ht, t1 + ht, y0 - hs, y1 + hs, x0 - hs, x1 + hs)
+    zone = None
+    if zone_all is not None:
+        zpad = np.full((y1 - y0 + 2 * hs, x1 - x0 + 2 * hs), -1, np.int64)
+        ys, ye, xs, xe = max(y0 - hs, 0), min(y1 + hs, ny_all), max(x0 - hs, 0), min(x1 + hs, nx_all)
+        zpad[ys - (y0 - hs) : ye - (y0 - hs), xs - (x0 - hs) : xe - (x0 - hs)] = zone_all[ys:ye, xs:xe]
+        zone = zpad
+    ft0, ft1 = max(t0 - gap, 0), min(t1 + gap, nt_all)
+    sub = fine.isel(time=slice(ft0, ft1), lat=slice(y0 * factor, y1 * factor), lon=slice(x0 * factor, x1 * factor))
+    arrs = []
+    for v in covs:
+        a = sub[v]
+        if "time" not in a.dims:
+            a = a.expand_dims(time=sub.sizes["time"])
+        arrs.append(np.asarray(a.transpose("time", "lat", "lon").values, dtype=np.float64))
+    fine_arr = np.stack(arrs, axis=-1)
+    return {
+        "y": y, "agg": agg, "fine": fine_arr, "fine_t0": t0 - ft0, "halo_t": ht, "halo_s": hs,
+        "zone": zone, "window_base": window_base,
+    }
+
+
+def downscale(
+    coarse: xr.Dataset,
+    fine: xr.Dataset,
+    *,
+    learners=("rf", "mlr", "svr", "xgb"),
+    strategy: str = "window",
+    zones: xr.DataArray | None = None,
+    backend: str = "fast",
+    params: dict | None = None,
+    covariates=COVARIATES,
+    sw_max: int = 5,
+    nd_max: int = 3,
+    growth: str = "space",
+    samples_per_covariate: int = 8,
+    min_valid: float = 0.5,
+    residual_correction: bool = False,
+    fill_gaps: bool = True,
+    time_chunk: int = 16,
+    tile: int | None = None,
+    out: str | Path | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> xr.Dataset:
+    """Downscale coarse soil moisture to the fine grid.
+
+    Parameters
+    ----------
+    coarse : xarray.Dataset
+        Coarse ``sm`` (time, lat, lon), m3 m-3; NaN where there is no retrieval.
+    fine : xarray.Dataset
+        Fine covariates (``lst`` K, ``ndvi`` 1, ``albedo`` 1, ``precip``
+        mm day-1, ``dem`` m) on a grid nesting in the coarse grid, same days.
+    learners : sequence of {"rf", "mlr", "svr", "xgb"}
+        Learners to run, in the order of the output's ``method`` dimension.
+    strategy : {"window", "global"}
+        Adaptive windows (the paper) or one model per zone and day.
+    zones : xarray.DataArray, optional
+        Integer zone labels on the coarse grid (used by ``global``; ``None``:
+        the whole domain is one zone).
+    backend : {"fast", "reference"}
+        Batched compiled learners or one scikit-learn/xgboost estimator per window.
+    params : dict, optional
+        ``{learner: {param: value}}`` hyperparameters (e.g. from
+        :func:`smkit.learners.tune`); saved in the product's attributes.
+    covariates : sequence of str
+        Explanatory variables.
+    sw_max, nd_max : int
+        Window caps in cells and days (the paper: 5 and 3; up to 10 and 5).
+    growth : {"space", "time", "alternate"}
+        Growth order of the window.
+    samples_per_covariate : int
+        A window is complete at this many samples per covariate (8).
+    min_valid : float
+        Minimum fraction of valid fine pixels for an aggregated covariate.
+    residual_correction : bool
+        Add the centre cell's coarse residual (retrieval minus the model's
+        prediction from the cell's aggregated covariates) to its fine pixels.
+    fill_gaps : bool
+        Fill cloud gaps of the fine covariates by linear interpolation in time
+        (gaps up to 8 days) before predicting; such cells are flagged.
+    time_chunk : int
+        Days per chunk.
+    tile : int, optional
+        Coarse cells per chunk side (default: the whole domain).
+    out : str or Path, optional
+        Zarr store to stream the product into (resumable); the returned
+        dataset is then opened from it.
+    seed : int
+        Seed of the random forest.
+    progress : bool
+        Show a progress bar over chunks.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``sm(method, time, lat, lon)`` float32 (m3 m-3) on the fine grid and,
+        per coarse cell and day (dims ``time, clat, clon``): ``window_sw``
+        (cells), ``window_nd`` (days), ``window_count`` (samples) and
+        ``window_flag`` (bits: 1 short window at the caps, 2 skipped, 4 centre
+        retrieval missing, 8 covariate gap-filled).
+    """
+    learners = tuple(learners)
+    if not learners:
+        raise ValueError("give at least one learner")
+    for name in learners:
+        get_learner(name)
+    if strategy not in STRATEGIES:
+        raise KeyError(f"unknown strategy {strategy!r}; choose from {list(STRATEGIES)}")
+    if backend not in BACKENDS:
+        raise KeyError(f"unknown backend {backend!r}; choose from {list(BACKENDS)}")
+    missing = [v for v in covariates if v not in fine.data_vars]
+    if missing:
+        raise KeyError(f"fine covariates {missing} not found; the fine dataset has {sorted(fine.data_vars)}")
+    if "sm" not in coarse.data_vars:
+        raise KeyError(f"coarse dataset has no 'sm'; it has {sorted(coarse.data_vars)}")
+    cgrid, fgrid = Grid.from_dataset(coarse), Grid.from_dataset(fine)
+    try:
+        factor = nesting_factor(cgrid, fgrid)
+    except ValueError as err:
+        raise ValueError(f"cannot downscale: {err}") from None
+    if not np.array_equal(coarse["time"].values, fine["time"].values):
+        raise ValueError("coarse and fine datasets must have the same days (time coordinates differ)")
+    params = {name: resolve_params(name, (params or {}).get(name)) for name in learners}
+    cfg = Config(
+        learners=learners, strategy=strategy, backend=backend, params=params,
+        covariates=tuple(covariates), sw_max=sw_max, nd_max=nd_max, growth=growth,
+        samples_per_covariate=samples_per_covariate, min_valid=min_valid,
+        residual_correction=residual_correction, fill_gaps=fill_gaps, seed=seed,
+    )
+    candidates(3, 1, sw_max, nd_max, growth)  # validates the caps and growth order
+
+    nt, (ny, nx) = coarse.sizes["time"], cgrid.shape
+    zone_all = None
+    if strategy == "global":
+        zone_all = np.zeros((ny, nx), np.int64) if zones is None else np.asarray(zones.values, np.int64)
+        tile = max(ny, nx)  # a zone spans the domain: chunk in time only
+    tile = tile or max(ny, nx)
+    ht, hs = cfg.nd_max // 2, (0 if strategy == "global" else cfg.sw_max // 2)
+    if strategy == "global":
+        ht = cfg.nd_max // 2
+
+    agg = aggregate(fine, cgrid, min_valid=min_valid, variables=tuple(covariates))
+    agg_arr = xr.concat([agg[v].broadcast_like(coarse["sm"]) for v in covariates], dim="covariate")
+    agg_all = agg_arr.transpose("time", "lat", "lon", "covariate").values.astype(np.float64)
+    y_all = coarse["sm"].transpose("time", "lat", "lon").values.astype(np.float64)
+
+    attrs = {
+        "title": "smkit downscaled soil moisture",
+        "smkit_version": __version__,
+        "strategy": strategy,
+        "backend": backend,
+        "covariates": ",".join(covariates),
+        "window_caps": f"sw_max={sw_max} cells, nd_max={nd_max} days, growth={growth}",
+        "min_samples": cfg.min_samples,
+        "residual_correction": int(residual_correction),
+        "hyperparameters": json.dumps(params, sort_keys=True),
+        "factor": factor,
+        "smkit_config": cfg.digest(),
+    }
+    template = _template(coarse, fine, cgrid, fgrid, learners, attrs)
+    chunks = list(_chunks(nt, ny, nx, time_chunk, tile))
+    done_dir = None
+    if out is not None:
+        out = Path(out)
+        done_dir = out / ".smkit-done"
+        if out.exists():
+            existing = xr.open_zarr(out, consolidated=False)
+            if existing.attrs.get("smkit_config") != cfg.digest():
+                raise ValueError(
+                    f"{out} holds a product made with other arguments; give a new path or delete it"
+                )
+        else:
+            enc = {
+                "sm": {"chunks": (1, time_chunk, tile * factor, tile * factor)},
+                **{v: {"chunks": (time_chunk, tile, tile)} for v in ("window_sw", "window_nd", "window_count", "window_flag")},
+            }
+            template.to_zarr(out, mode="w", compute=False, encoding=enc, consolidated=False)
+            done_dir.mkdir(parents=True, exist_ok=True)
+    else:
+        result = {k: np.array(template[k].values) for k in template.data_vars}
+
+    it = chunks
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(chunks, desc=f"downscaling ({strategy}, {backend})", unit="chunk")
+    gap = cfg.gap_days
+    for c in it:
+        if done_dir is not None and (done_dir / _chunk_id(c)).exists():
+            continue
+        t0, t1, y0, y1, x0, x1 = c
+        base = (t0 * ny + y0) * nx + x0  # global-ish id so forests do not depend on chunking
+        inputs = _load_inputs(c, y_all, agg_all, fine, covariates, zone_all, cfg, factor, ht, hs, gap, nt, 0)
+        inputs["window_base"] = base
+        res = process_chunk(inputs, cfg, factor)
+        fs = (slice(t0, t1), slice(y0 * factor, y1 * factor), slice(x0 * factor, x1 * factor))
+        cs = (slice(t0, t1), slice(y0, y1), slice(x0, x1))
+        if done_dir is None:
+            result["sm"][(slice(None), *fs)] = res["sm"]
+            for k in ("sw", "nd", "count", "flag"):
+                result[f"window_{k}"][cs] = res[k]
+        else:
+            part = _part(template, res, fs, cs)
+            part.to_zarr(out, region={"time": fs[0], "lat": fs[1], "lon": fs[2], "clat": cs[1], "clon": cs[2]},
+                         mode="r+", consolidated=False)
+            (done_dir / _chunk_id(c)).touch()
+    if done_dir is not None:
+        return xr.open_zarr(out, consolidated=False)
+    ds = template.copy()
+    for k, v in result.items():
+        ds[k] = (template[k].dims, v, template[k].attrs)
+    return ds
+
+
+def _template(coarse, fine, cgrid, fgrid, learners, attrs) -> xr.Dataset:
+    nt, (ny, nx), (fy, fx) = coarse.sizes["time"], cgrid.shape, fgrid.shape
+    L = len(learners)
+    import dask.array as da
+
+    time = coarse["time"]
+    coords = {
+        "method": ("method", list(learners)),
+        "time": time,
+        "lat": ("lat", fgrid.lat, fine["lat"].attrs),
+        "lon": ("lon", fgrid.lon, fine["lon"].attrs),
+        "clat": ("clat", cgrid.lat, {**coarse["lat"].attrs, "long_name": "coarse-cell latitude"}),
+        "clon": ("clon", cgrid.lon, {**coarse["lon"].attrs, "long_name": "coarse-cell longitude"}),
+    }
+    full = lambda shape, dtype, fill: da.full(shape, fill, dtype=dtype, chunks=shape)  # noqa: E731
+    return xr.Dataset(
+        {
+            "sm": (("method", "time", "lat", "lon"), full((L, nt, fy, fx), np.float32, np.nan),
+                   {"long_name": "downscaled soil moisture", "units": "m3 m-3"}),
+            "window_sw": (("time", "clat", "clon"), full((nt, ny, nx), np.int8, 0),
+                          {"long_name": "spatial window size", "units": "cells"}),
+            "window_nd": (("time", "clat", "clon"), full((nt, ny, nx), np.int8, 0),
+                          {"long_name": "temporal window length", "units": "days"}),
+            "window_count": (("time", "clat", "clon"), full((nt, ny, nx), np.int32, 0),
+                             {"long_name": "training samples in the window", "units": "1"}),
+            "window_flag": (("time", "clat", "clon"), full((nt, ny, nx), np.int8, 0),
+                            {"long_name": "window flag", "flag_masks": np.array([1, 2, 4, 8], np.int8),
+                             "flag_meanings": FLAG_MEANINGS, "units": "1"}),
+        },
+        coords=coords,
+        attrs=attrs,
+    )
+
+
+def _part(template, res, fs, cs) -> xr.Dataset:
+    return xr.Dataset(
+        {
+            "sm": (("method", "time", "lat", "lon"), res["sm"]),
+            "window_sw": (("time", "clat", "clon"), res["sw"]),
+            "window_nd": (("time", "clat", "clon"), res["nd"]),
+            "window_count": (("time", "clat", "clon"), res["count"]),
+            "window_flag": (("time", "clat", "clon"), res["flag"]),
+        }
+    )

@@ -1,0 +1,46 @@
+import numpy as np
+import pytest
+
+from smkit.learners import fit_predict, mlr_batch
+
+
+def _batch(seed=1, B=120):
+    rng = np.random.default_rng(seed)
+    n = rng.integers(0, 90, B)
+    n[:3] = [0, 1, 2]
+    ptr = np.r_[0, np.cumsum(n)]
+    m = rng.integers(0, 40, B)
+    zptr = np.r_[0, np.cumsum(m)]
+    scale, loc = np.array([3, 0.1, 0.05, 2, 800]), np.array([300, 0.3, 0.2, 1, 2000])
+    X = rng.normal(size=(ptr[-1], 5)) * scale + loc
+    y = X @ [0.01, 0.3, -0.5, 0.02, 1e-4] + rng.normal(0, 0.02, len(X))
+    if B > 6:
+        X[ptr[5]:ptr[6], 3] = 0.0  # a constant covariate in one window
+    Z = rng.normal(size=(zptr[-1], 5)) * scale + loc
+    return X, y, ptr, Z, zptr
+
+
+def test_fast_mlr_matches_sklearn():
+    X, y, ptr, Z, zptr = _batch()
+    fast = fit_predict("mlr", X, y, ptr, Z, zptr)
+    ref = fit_predict("mlr", X, y, ptr, Z, zptr, backend="reference")
+    assert np.array_equal(np.isnan(fast), np.isnan(ref))
+    np.testing.assert_allclose(fast, ref, atol=1e-8, rtol=0)
+
+
+def test_mlr_batching_does_not_matter():
+    X, y, ptr, Z, zptr = _batch(seed=2, B=40)
+    whole = mlr_batch(X, y, ptr, Z, zptr)
+    half = 20
+    a = mlr_batch(X[:ptr[half]], y[:ptr[half]], ptr[:half + 1], Z[:zptr[half]], zptr[:half + 1])
+    np.testing.assert_allclose(whole[:zptr[half]], a, atol=1e-12)
+
+
+def test_unknown_names():
+    X, y, ptr, Z, zptr = _batch(B=5)
+    with pytest.raises(KeyError, match="choose from"):
+        fit_predict("cnn", X, y, ptr, Z, zptr)
+    with pytest.raises(KeyError, match="choose from"):
+        fit_predict("mlr", X, y, ptr, Z, zptr, backend="gpu")
+    with pytest.raises(KeyError, match="valid"):
+        fit_predict("svr", X, y, ptr, Z, zptr, params={"kernel": "poly"})
