@@ -3,7 +3,10 @@
 Windowed ensemble learning (random forest, linear regression, SVR, XGBoost)
 merged by Bayesian model averaging, after Liu et al. (Three-North region).
 Each pipeline stage is a module: :mod:`smkit.synth` (the synthetic world),
-:mod:`smkit.io` (input checks and readers), :mod:`smkit.grid` (grids).
+:mod:`smkit.io` (input checks and readers), :mod:`smkit.grid` (grids),
+:mod:`smkit.features` (aggregation), :mod:`smkit.windows` (adaptive windows),
+:mod:`smkit.learners` (the four learners), :mod:`smkit.engine`
+(``smkit.downscale``), :mod:`smkit.validate` (scores).
 """
 
 __version__ = "0.1.0"
@@ -15,4 +18,8 @@ def __getattr__(name):
         from smkit import synth
 
         return getattr(synth, name)
+    if name == "downscale":
+        from smkit.engine import downscale
+
+        return downscale
     raise AttributeError(f"module 'smkit' has no attribute {name!r}")

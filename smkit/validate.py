@@ -55,7 +55,7 @@ def interpolation_baselines(coarse: xr.Dataset, fine_grid: Grid | xr.Dataset) ->
     num = padded.fillna(0.0).interp(lat=grid.lat, lon=grid.lon, method="linear")
     den = padded.notnull().astype(np.float64).interp(lat=grid.lat, lon=grid.lon, method="linear")
     bilinear = (num / den.where(den > 1e-6)).assign_coords(grid.coords()).where(nearest.notnull())
-    out = xr.concat([nearest, bilinear], dim=pd.Index(["nearest", "bilinear"], name="method"))
+    out = xr.concat([nearest, bilinear], dim="method").assign_coords(method=np.array(["nearest", "bilinear"]))
     out = out.astype(np.float32).transpose("method", "time", "lat", "lon")
     out.attrs = {**SM_ATTRS, "long_name": "coarse soil moisture interpolated to the fine grid"}
     return out.to_dataset(name="sm")

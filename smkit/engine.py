@@ -8,7 +8,8 @@ day on every cell of the zone instead (the paper's Fig. S7 comparison).
 
 Work is split into independent (day block, tile) chunks with halos so that a
 chunk needs nothing outside itself; with ``out=`` each finished chunk is
-written into its own region of a Zarr store and marked done, so a killed run
+written into its own region of a Zarr store and marked done (in
+``<out>.done/``), so a killed run
 restarted with the same arguments skips finished chunks and ends with the same
 content as an uninterrupted run.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -25,8 +27,8 @@ import pandas as pd
 import xarray as xr
 
 from smkit import __version__
-from smkit.features import COVARIATES, aggregate
-from smkit.grid import Grid, nesting_factor
+from smkit.features import COVARIATES
+from smkit.grid import Grid, block_mean, nesting_factor
 from smkit.learners import BACKENDS, fit_predict, get_learner, resolve_params
 from smkit.windows import (
     FLAG_CENTRE_MISSING,
@@ -109,12 +111,13 @@ def process_chunk(inputs: dict, cfg: Config, factor: int) -> dict:
     Parameters
     ----------
     inputs : dict
-        ``y`` coarse sm (T+2h, Ny+2s, Nx+2s) with halos, ``agg`` aggregated
-        covariates (same, + P), ``fine`` fine covariates of the core cells
-        (Tf, Ny*factor, Nx*factor, P) with ``gap`` days of time halo on each
-        side where available (``fine_t0`` = index of the first core day),
-        ``halo_t``, ``halo_s`` (days, cells), ``zone`` labels (Ny+2s, Nx+2s)
-        and ``window_base`` (global id of the chunk's first window).
+        ``y`` coarse sm (T+2h, Ny+2s, Nx+2s) with halos; ``agg`` the
+        (gap-filled) covariates aggregated to the coarse grid (same, + P);
+        ``fine`` the gap-filled fine covariates of the core cell-days
+        (T, Ny*factor, Nx*factor, P) and ``filled`` (T, Ny*factor,
+        Nx*factor) where a value was filled; ``halo_t``, ``halo_s`` (days,
+        cells); ``zone`` labels (Ny+2s, Nx+2s) or None; ``window_base``
+        (global id of the chunk's first window).
     cfg : Config
     factor : int
         Fine pixels per coarse cell.
@@ -126,17 +129,11 @@ def process_chunk(inputs: dict, cfg: Config, factor: int) -> dict:
         ``flag`` (T, Ny, Nx).
     """
     y, agg, fine = inputs["y"], inputs["agg"], inputs["fine"]
+    was_filled = inputs["filled"]
     ht, hs = inputs["halo_t"], inputs["halo_s"]
     tt, hy, hx = y.shape
     nt, ny, nx = tt - 2 * ht, hy - 2 * hs, hx - 2 * hs
     f, p = factor, agg.shape[-1]
-    if cfg.fill_gaps:
-        fine, was_filled = fill_time_gaps(fine, cfg.gap_days)
-    else:
-        was_filled = np.zeros(fine.shape, bool)
-    c0 = inputs["fine_t0"]
-    fine = fine[c0 : c0 + nt]
-    was_filled = was_filled[c0 : c0 + nt].any(-1)
 
     valid = np.isfinite(y) & np.isfinite(agg).all(-1)
     seq = candidates(3, 1, cfg.sw_max, cfg.nd_max, cfg.growth)
@@ -302,40 +299,51 @@ def _chunk_id(c) -> str:
     return "t{}-{}_y{}-{}_x{}-{}".format(*c)
 
 
-def _load_inputs(c, y_all, agg_all, fine, covs, zone_all, cfg, factor, ht, hs, gap, nt_all, window_base):
-    """Slice one chunk's arrays with halos (NaN-padded outside the domain)."""
+def _load_inputs(c, y_all, fine, covs, zone_all, cfg, factor, ht, hs, nt_all):
+    """One chunk's arrays with halos (NaN outside the domain).
+
+    The fine covariates of the chunk and its halo are gap-filled in time
+    first, then aggregated to the coarse grid, so that training (coarse) and
+    prediction (fine) see the same covariates.
+    """
     t0, t1, y0, y1, x0, x1 = c
     ny_all, nx_all = y_all.shape[1:]
+    gap = cfg.gap_days if cfg.fill_gaps else 0
+    T0, T1 = t0 - ht - gap, t1 + ht + gap  # fine days loaded
+    Y0, Y1, X0, X1 = y0 - hs, y1 + hs, x0 - hs, x1 + hs  # coarse cells covered
+    ts, te = max(T0, 0), min(T1, nt_all)
+    ys, ye, xs, xe = max(Y0, 0), min(Y1, ny_all), max(X0, 0), min(X1, nx_all)
 
-    def padded(arr, tl, th, yl, yh, xl, xh, fill=np.nan):
-        ts, te = max(tl, 0), min(th, nt_all)
-        ys, ye = max(yl, 0), min(yh, ny_all)
-        xs, xe = max(xl, 0), min(xh, nx_all)
-        part = np.asarray(arr[ts:te, ys:ye, xs:xe])
-        out = np.full((th - tl, yh - yl, xh - xl) + part.shape[3:], fill, dtype=part.dtype if fill is not np.nan else np.float64)
-        out[ts - tl : te - tl, ys - yl : ye - yl, xs - xl : xe - xl] = part
-        return out
+    y = np.full((t1 - t0 + 2 * ht, Y1 - Y0, X1 - X0), np.nan)
+    yt0, yt1 = max(t0 - ht, 0), min(t1 + ht, nt_all)
+    y[yt0 - (t0 - ht) : yt1 - (t0 - ht), ys - Y0 : ye - Y0, xs - X0 : xe - X0] = y_all[yt0:yt1, ys:ye, xs:xe]
 
-    y = padded(y_all, t0 - ht, t1 + ht, y0 - hs, y1 + hs, x0 - hs, x1 + hs)
-    agg = padded(agg_all, t0 - ht, t1 + ht, y0 - hs, y1 + hs, x0 - hs, x1 + hs)
-    zone = None
-    if zone_all is not None:
-        zpad = np.full((y1 - y0 + 2 * hs, x1 - x0 + 2 * hs), -1, np.int64)
-        ys, ye, xs, xe = max(y0 - hs, 0), min(y1 + hs, ny_all), max(x0 - hs, 0), min(x1 + hs, nx_all)
-        zpad[ys - (y0 - hs) : ye - (y0 - hs), xs - (x0 - hs) : xe - (x0 - hs)] = zone_all[ys:ye, xs:xe]
-        zone = zpad
-    ft0, ft1 = max(t0 - gap, 0), min(t1 + gap, nt_all)
-    sub = fine.isel(time=slice(ft0, ft1), lat=slice(y0 * factor, y1 * factor), lon=slice(x0 * factor, x1 * factor))
-    arrs = []
-    for v in covs:
+    f = factor
+    sub = fine.isel(time=slice(ts, te), lat=slice(ys * f, ye * f), lon=slice(xs * f, xe * f))
+    raw = np.full((T1 - T0, (Y1 - Y0) * f, (X1 - X0) * f, len(covs)), np.nan)
+    for k, v in enumerate(covs):
         a = sub[v]
         if "time" not in a.dims:
             a = a.expand_dims(time=sub.sizes["time"])
-        arrs.append(np.asarray(a.transpose("time", "lat", "lon").values, dtype=np.float64))
-    fine_arr = np.stack(arrs, axis=-1)
+        raw[ts - T0 : te - T0, (ys - Y0) * f : (ye - Y0) * f, (xs - X0) * f : (xe - X0) * f, k] = (
+            a.transpose("time", "lat", "lon").values
+        )
+    if cfg.fill_gaps:
+        filled_vals, filled = fill_time_gaps(raw, cfg.gap_days)
+    else:
+        filled_vals, filled = raw, np.zeros(raw.shape, bool)
+    keep = slice(gap, gap + t1 - t0 + 2 * ht)  # days t0-ht .. t1+ht
+    agg = np.moveaxis(block_mean(np.moveaxis(filled_vals[keep], -1, 1), f, cfg.min_valid), 1, -1)
+    core_t = slice(gap + ht, gap + ht + t1 - t0)
+    core_s = (slice(hs * f, (hs + y1 - y0) * f), slice(hs * f, (hs + x1 - x0) * f))
+    zone = None
+    if zone_all is not None:
+        zone = np.full((Y1 - Y0, X1 - X0), -1, np.int64)
+        zone[ys - Y0 : ye - Y0, xs - X0 : xe - X0] = zone_all[ys:ye, xs:xe]
     return {
-        "y": y, "agg": agg, "fine": fine_arr, "fine_t0": t0 - ft0, "halo_t": ht, "halo_s": hs,
-        "zone": zone, "window_base": window_base,
+        "y": y, "agg": agg, "fine": filled_vals[(core_t, *core_s)],
+        "filled": filled[(core_t, *core_s)].any(-1), "halo_t": ht, "halo_s": hs, "zone": zone,
+        "window_base": 0,
     }
 
 
@@ -460,9 +468,6 @@ def downscale(
     if strategy == "global":
         ht = cfg.nd_max // 2
 
-    agg = aggregate(fine, cgrid, min_valid=min_valid, variables=tuple(covariates))
-    agg_arr = xr.concat([agg[v].broadcast_like(coarse["sm"]) for v in covariates], dim="covariate")
-    agg_all = agg_arr.transpose("time", "lat", "lon", "covariate").values.astype(np.float64)
     y_all = coarse["sm"].transpose("time", "lat", "lon").values.astype(np.float64)
 
     attrs = {
@@ -483,7 +488,7 @@ def downscale(
     done_dir = None
     if out is not None:
         out = Path(out)
-        done_dir = out / ".smkit-done"
+        done_dir = out.with_name(out.name + ".done")  # chunk markers, beside the store
         if out.exists():
             existing = xr.open_zarr(out, consolidated=False)
             if existing.attrs.get("smkit_config") != cfg.digest():
@@ -495,6 +500,8 @@ def downscale(
                 "sm": {"chunks": (1, time_chunk, tile * factor, tile * factor)},
                 **{v: {"chunks": (time_chunk, tile, tile)} for v in ("window_sw", "window_nd", "window_count", "window_flag")},
             }
+            if done_dir.exists():  # markers of an older, deleted store
+                shutil.rmtree(done_dir)
             template.to_zarr(out, mode="w", compute=False, encoding=enc, consolidated=False)
             done_dir.mkdir(parents=True, exist_ok=True)
     else:
@@ -505,13 +512,12 @@ def downscale(
         from tqdm.auto import tqdm
 
         it = tqdm(chunks, desc=f"downscaling ({strategy}, {backend})", unit="chunk")
-    gap = cfg.gap_days
     for c in it:
         if done_dir is not None and (done_dir / _chunk_id(c)).exists():
             continue
         t0, t1, y0, y1, x0, x1 = c
         base = (t0 * ny + y0) * nx + x0  # global-ish id so forests do not depend on chunking
-        inputs = _load_inputs(c, y_all, agg_all, fine, covariates, zone_all, cfg, factor, ht, hs, gap, nt, 0)
+        inputs = _load_inputs(c, y_all, fine, covariates, zone_all, cfg, factor, ht, hs, nt)
         inputs["window_base"] = base
         res = process_chunk(inputs, cfg, factor)
         fs = (slice(t0, t1), slice(y0 * factor, y1 * factor), slice(x0 * factor, x1 * factor))

@@ -1,0 +1,115 @@
+import numpy as np
+import pytest
+import xarray as xr
+
+import smkit.engine as ds_mod
+from smkit.engine import downscale, fill_time_gaps
+from smkit.validate import interpolation_baselines, truth_skill
+
+
+@pytest.fixture(scope="module")
+def month(tiny):
+    sel = {"time": slice("2009-06-01", "2009-06-30")}
+    return tiny.coarse.sel(sel), tiny.fine.sel(sel)
+
+
+def test_fill_time_gaps():
+    x = np.array([1.0, np.nan, np.nan, 4.0, np.nan, 6.0, np.nan])
+    filled, was = fill_time_gaps(x[:, None], max_gap=2)
+    np.testing.assert_allclose(filled[:, 0], [1, 2, 3, 4, 5, 6, np.nan])
+    assert was[:, 0].tolist() == [False, True, True, False, True, False, False]
+    filled, _ = fill_time_gaps(x[:, None], max_gap=1)
+    assert np.isnan(filled[1, 0]) and filled[4, 0] == 5
+
+
+def test_product_structure(month):
+    coarse, fine = month
+    p = downscale(coarse, fine, learners=("mlr",), progress=False)
+    assert p["sm"].dims == ("method", "time", "lat", "lon")
+    assert p["sm"].dtype == np.float32 and p["sm"].attrs["units"] == "m3 m-3"
+    assert list(p["method"].values) == ["mlr"]
+    assert p["window_sw"].dims == ("time", "clat", "clon")
+    assert set(np.unique(p["window_sw"])) <= {0, 3, 4, 5}
+    assert np.isfinite(p["sm"]).mean() > 0.5
+    assert "hyperparameters" in p.attrs and p.attrs["factor"] == 10
+    # a cell-day without retrieval but with a full window is predicted and flagged
+    flag = p["window_flag"].values
+    missing = np.isnan(coarse["sm"].values)
+    assert ((flag & 4) > 0).tolist() == missing.tolist()
+
+
+def test_chunking_does_not_change_the_product(month):
+    coarse, fine = month
+    a = downscale(coarse, fine, learners=("mlr",), time_chunk=30, progress=False)
+    b = downscale(coarse, fine, learners=("mlr",), time_chunk=7, tile=3, progress=False)
+    xr.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_killed_run_resumes_to_the_same_store(month, tmp_path, monkeypatch):
+    coarse, fine = month
+    ref = downscale(coarse, fine, learners=("mlr",), time_chunk=5, out=tmp_path / "ref.zarr",
+                    progress=False).load()
+    calls = {"n": 0}
+    real = ds_mod.process_chunk
+
+    def dying(*args, **kw):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt("killed")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(ds_mod, "process_chunk", dying)
+    with pytest.raises(KeyboardInterrupt):
+        downscale(coarse, fine, learners=("mlr",), time_chunk=5, out=tmp_path / "p.zarr", progress=False)
+    monkeypatch.setattr(ds_mod, "process_chunk", real)
+    counted = {"n": 0}
+
+    def counting(*args, **kw):
+        counted["n"] += 1
+        return real(*args, **kw)
+
+    monkeypatch.setattr(ds_mod, "process_chunk", counting)
+    again = downscale(coarse, fine, learners=("mlr",), time_chunk=5, out=tmp_path / "p.zarr",
+                      progress=False).load()
+    assert counted["n"] == 6 - 3  # only the unfinished chunks ran
+    xr.testing.assert_identical(ref, again)
+    with pytest.raises(ValueError, match="other arguments"):
+        downscale(coarse, fine, learners=("mlr",), time_chunk=5, sw_max=4, out=tmp_path / "p.zarr",
+                  progress=False)
+
+
+def test_bad_input_gives_clear_errors(month):
+    coarse, fine = month
+    with pytest.raises(KeyError, match="choose from"):
+        downscale(coarse, fine, learners=("cnn",))
+    with pytest.raises(KeyError, match="strategy"):
+        downscale(coarse, fine, strategy="local")
+    with pytest.raises(ValueError, match="nest"):
+        downscale(coarse, fine.isel(lat=slice(0, 75)), learners=("mlr",))
+    with pytest.raises(KeyError, match="lst"):
+        downscale(coarse, fine.drop_vars("lst"), learners=("mlr",))
+
+
+def test_all_nan_day_is_flagged_not_crashing(month):
+    coarse, fine = month
+    c = coarse.copy(deep=True)
+    c["sm"][10:13] = np.nan  # three days without any retrieval
+    p = downscale(c, fine, learners=("mlr",), progress=False)
+    assert np.isnan(p["sm"].isel(time=11)).all()
+    assert ((p["window_flag"].isel(time=11).values & 2) > 0).all()
+
+
+def test_global_strategy_runs(month):
+    coarse, fine = month
+    p = downscale(coarse, fine, learners=("mlr",), strategy="global", progress=False)
+    assert np.isfinite(p["sm"]).mean() > 0.5
+
+
+def test_reference_learners_beat_bilinear_in_subgrid_r(month, tiny):
+    """The tree learners recover sub-grid detail that interpolation cannot."""
+    coarse, fine = month
+    c, f = coarse.isel(time=slice(0, 4)), fine.isel(time=slice(0, 4))
+    p = downscale(c, f, learners=("rf",), backend="reference", progress=False)
+    both = xr.concat([p["sm"], interpolation_baselines(c, tiny.truth)["sm"]], dim="method")
+    sk = truth_skill(both, tiny.truth, factor=10)
+    assert sk.loc["rf", "r_anomaly"] > sk.loc["bilinear", "r_anomaly"]
