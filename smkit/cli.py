@@ -84,6 +84,42 @@ def check(
     typer.echo(f"{path}: coarse, fine and stations conform to the data model")
 
 
+@app.command("downscale")
+def downscale_cmd(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output product .zarr (resumable)")],
+    scenario: Annotated[str, typer.Option(help="Preset name (tiny, demo) or a scenario store path")] = "demo",
+    strategy: Annotated[str, typer.Option(help="window or global")] = "window",
+    learners: Annotated[str, typer.Option(help="Comma-separated: rf,mlr,svr,xgb")] = "rf,mlr,svr,xgb",
+    backend: Annotated[str, typer.Option(help="fast or reference")] = "fast",
+    start: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD)")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD)")] = None,
+    time_chunk: Annotated[int, typer.Option(help="Days per chunk")] = 16,
+    tile: Annotated[int | None, typer.Option(help="Coarse cells per chunk side")] = None,
+    seed: Annotated[int, typer.Option(help="Scenario and forest seed")] = 0,
+):
+    """Downscale a scenario's coarse soil moisture to its fine grid, streaming to Zarr."""
+    from smkit.cache import cached_scenario
+    from smkit.engine import downscale
+    from smkit.synth import PRESETS, open_scenario
+
+    if scenario in PRESETS:
+        sc, _ = cached_scenario(scenario, seed)
+    else:
+        path = Path(scenario)
+        if not path.exists():
+            raise typer.BadParameter(f"{scenario!r} is neither a preset ({_preset_names()}) nor a path")
+        sc = open_scenario(path)
+    sel = {"time": slice(start, end)}
+    coarse, fine = sc.coarse.sel(sel), sc.fine.sel(sel)
+    try:
+        downscale(coarse, fine, learners=tuple(x.strip() for x in learners.split(",") if x.strip()),
+                  strategy=strategy, backend=backend, time_chunk=time_chunk, tile=tile, out=out, seed=seed)
+    except (KeyError, ValueError) as err:
+        typer.echo(f"error: {err.args[0] if err.args else err}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"product written to {out}")
+
+
 @bench_app.command("synth")
 def bench_synth(
     out: Annotated[Path, typer.Option(help="Results folder")] = Path("reports/benchmarks"),

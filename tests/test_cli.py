@@ -50,3 +50,19 @@ def test_reproduce_tiny_writes_report(tmp_path):
     # the cached scenario is reused, not rebuilt
     stores = list((tmp_path / "cache").iterdir())
     assert len(stores) == 1 and not stores[0].name.endswith(".partial")
+
+
+def test_downscale_command(tmp_path):
+    sc_path = tmp_path / "tiny.zarr"
+    assert runner.invoke(app, ["synth", "tiny", "--out", str(sc_path), "--no-progress"]).exit_code == 0
+    out = tmp_path / "p.zarr"
+    args = ["downscale", "--scenario", str(sc_path), "--out", str(out), "--learners", "mlr",
+            "--start", "2009-06-01", "--end", "2009-06-10"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    import xarray as xr
+
+    p = xr.open_zarr(out, consolidated=False)
+    assert p["sm"].sizes["time"] == 10
+    res = runner.invoke(app, args[:-4] + ["--learners", "cnn"])
+    assert res.exit_code == 2 and "choose from" in res.output
