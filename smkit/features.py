@@ -72,3 +72,31 @@ def aggregate(
     return ds.assign_coords(lat=grid.lat, lon=grid.lon).assign_coords(
         lat=("lat", grid.lat, fine["lat"].attrs), lon=("lon", grid.lon, fine["lon"].attrs)
     )
+
+
+def training_table(
+    coarse: xr.Dataset, fine: xr.Dataset, *, covariates=COVARIATES, min_valid: float = 0.5
+):
+    """The pooled coarse training set: every valid cell-day as one row.
+
+    Parameters
+    ----------
+    coarse : xarray.Dataset
+        Coarse ``sm`` (m3 m-3).
+    fine : xarray.Dataset
+        Fine covariates nesting in the coarse grid.
+    covariates : sequence of str
+    min_valid : float
+        See :func:`aggregate`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``time``, ``lat``, ``lon``, the covariates (their units) and
+        ``sm`` (m3 m-3); rows with any missing value are dropped.
+    """
+    agg = aggregate(fine, coarse, min_valid=min_valid, variables=tuple(covariates))
+    table = xr.Dataset({v: agg[v].broadcast_like(coarse["sm"]) for v in covariates})
+    table["sm"] = coarse["sm"]
+    df = table.to_dataframe().reset_index()
+    return df.dropna(subset=[*covariates, "sm"]).reset_index(drop=True)

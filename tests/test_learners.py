@@ -44,3 +44,20 @@ def test_unknown_names():
         fit_predict("mlr", X, y, ptr, Z, zptr, backend="gpu")
     with pytest.raises(KeyError, match="valid"):
         fit_predict("svr", X, y, ptr, Z, zptr, params={"kernel": "poly"})
+
+
+def test_tune_on_the_pooled_coarse_set(tiny):
+    from smkit.features import training_table
+    from smkit.learners import tune
+
+    df = training_table(tiny.coarse, tiny.fine)
+    assert len(df) > 500 and df.notna().all().all()
+    cols = ["lst", "ndvi", "albedo", "precip", "dem"]
+    res = tune(df[cols].values, df["sm"].values, learners=("mlr", "rf", "xgb"), folds=5,
+               max_samples=600, search={"rf": {"min_samples_leaf": [1, 5], "n_estimators": [20]},
+                                        "xgb": {"max_depth": [2, 4], "n_rounds": [20]}},
+               progress=False)
+    assert res["rf"]["min_samples_leaf"] in (1, 5) and res["rf"]["n_estimators"] == 20
+    assert res["xgb"]["max_depth"] in (2, 4)
+    for name in ("mlr", "rf", "xgb"):
+        assert 0 < res[name]["cv_rmse"] < 0.2
