@@ -42,6 +42,7 @@ from smkit.windows import (
 )
 
 STRATEGIES = ("window", "global")
+DEFAULT_TILE = 24  # coarse cells per chunk side
 
 
 @dataclass(frozen=True)
@@ -288,8 +289,9 @@ def _predict_global(name, cells, valid, agg, y, pix, pix_ok, choice, zone, cfg, 
 
 
 # --------------------------------------------------------------------------- the driver
-def _chunks(nt: int, ny: int, nx: int, time_chunk: int, tile: int):
-    for t0 in range(0, nt, time_chunk):
+def _chunks(i0: int, i1: int, ny: int, nx: int, time_chunk: int, tile: int):
+    nt = i1
+    for t0 in range(i0, i1, time_chunk):
         for y0 in range(0, ny, tile):
             for x0 in range(0, nx, tile):
                 yield (t0, min(t0 + time_chunk, nt), y0, min(y0 + tile, ny), x0, min(x0 + tile, nx))
@@ -364,6 +366,7 @@ def downscale(
     min_valid: float = 0.5,
     residual_correction: bool = False,
     fill_gaps: bool = True,
+    days: slice | None = None,
     time_chunk: int = 16,
     tile: int | None = None,
     out: str | Path | None = None,
@@ -407,10 +410,15 @@ def downscale(
     fill_gaps : bool
         Fill cloud gaps of the fine covariates by linear interpolation in time
         (gaps up to 8 days) before predicting; such cells are flagged.
+    days : slice, optional
+        Days to produce, e.g. ``slice("2009-07-15", "2009-07-15")``; the
+        input's other days still serve as the windows' neighbouring days and
+        for gap filling. Default: every day of the input.
     time_chunk : int
         Days per chunk.
     tile : int, optional
-        Coarse cells per chunk side (default: the whole domain).
+        Coarse cells per chunk side (default: the whole domain up to 24
+        cells, which keeps a chunk's fine arrays to a few hundred MB).
     out : str or Path, optional
         Zarr store to stream the product into (resumable); the returned
         dataset is then opened from it.
@@ -463,7 +471,14 @@ def downscale(
     if strategy == "global":
         zone_all = np.zeros((ny, nx), np.int64) if zones is None else np.asarray(zones.values, np.int64)
         tile = max(ny, nx)  # a zone spans the domain: chunk in time only
-    tile = tile or max(ny, nx)
+    tile = tile or min(max(ny, nx), DEFAULT_TILE)
+    if days is None:
+        i0, i1 = 0, nt
+    else:
+        sl = coarse.indexes["time"].slice_indexer(days.start, days.stop)
+        i0, i1 = sl.start or 0, nt if sl.stop is None else sl.stop
+        if i1 <= i0:
+            raise ValueError(f"no days of the input fall in {days}")
     ht, hs = cfg.nd_max // 2, (0 if strategy == "global" else cfg.sw_max // 2)
     if strategy == "global":
         ht = cfg.nd_max // 2
@@ -483,8 +498,8 @@ def downscale(
         "factor": factor,
         "smkit_config": cfg.digest(),
     }
-    template = _template(coarse, fine, cgrid, fgrid, learners, attrs)
-    chunks = list(_chunks(nt, ny, nx, time_chunk, tile))
+    template = _template(coarse.isel(time=slice(i0, i1)), fine, cgrid, fgrid, learners, attrs)
+    chunks = list(_chunks(i0, i1, ny, nx, time_chunk, tile))
     done_dir = None
     if out is not None:
         out = Path(out)
@@ -520,8 +535,8 @@ def downscale(
         inputs = _load_inputs(c, y_all, fine, covariates, zone_all, cfg, factor, ht, hs, nt)
         inputs["window_base"] = base
         res = process_chunk(inputs, cfg, factor)
-        fs = (slice(t0, t1), slice(y0 * factor, y1 * factor), slice(x0 * factor, x1 * factor))
-        cs = (slice(t0, t1), slice(y0, y1), slice(x0, x1))
+        fs = (slice(t0 - i0, t1 - i0), slice(y0 * factor, y1 * factor), slice(x0 * factor, x1 * factor))
+        cs = (slice(t0 - i0, t1 - i0), slice(y0, y1), slice(x0, x1))
         if done_dir is None:
             result["sm"][(slice(None), *fs)] = res["sm"]
             for k in ("sw", "nd", "count", "flag"):

@@ -113,3 +113,11 @@ def test_reference_learners_beat_bilinear_in_subgrid_r(month, tiny):
     both = xr.concat([p["sm"], interpolation_baselines(c, tiny.truth)["sm"]], dim="method")
     sk = truth_skill(both, tiny.truth, factor=10)
     assert sk.loc["rf", "r_anomaly"] > sk.loc["bilinear", "r_anomaly"]
+
+
+def test_days_selects_output_but_keeps_neighbours(month):
+    coarse, fine = month
+    full = downscale(coarse, fine, learners=("mlr",), progress=False)
+    one = downscale(coarse, fine, learners=("mlr",), days=slice("2009-06-10", "2009-06-12"), progress=False)
+    assert one.sizes["time"] == 3
+    xr.testing.assert_allclose(one, full.sel(time=slice("2009-06-10", "2009-06-12")), atol=1e-6)
