@@ -51,6 +51,7 @@ def reproduce(
     out: Annotated[Path | None, typer.Option(help="Run folder (default reports/PRESET)")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic world")] = 0,
     cache: Annotated[Path | None, typer.Option(help="Scenario cache folder")] = None,
+    learners: Annotated[str, typer.Option(help="Comma-separated: rf,mlr,svr,xgb")] = "rf,mlr,svr,xgb",
 ):
     """Run the main job on a scenario and write the report."""
     from smkit.report import run
@@ -58,7 +59,8 @@ def reproduce(
     if preset not in _preset_names():
         raise typer.BadParameter(f"unknown preset {preset!r}; choose one of {_preset_names()}")
     out = out or Path("reports") / preset
-    metrics = run(preset, out, seed=seed, cache_dir=cache)
+    names = tuple(x.strip() for x in learners.split(",") if x.strip())
+    metrics = run(preset, out, seed=seed, cache_dir=cache, learners=names)
     typer.echo(f"report: {out / 'README.md'}")
     typer.echo(f"figures: {out / 'figures'}  tables: {out / 'tables'}  metrics: {out / 'metrics.json'}")
     typer.echo(f"scenario store: {metrics['scenario_store']}  ({metrics['wall_seconds']} s)")
@@ -128,6 +130,18 @@ def bench_synth(
     from smkit.bench import run_synth
 
     df = run_synth(out)
+    typer.echo(df.to_string())
+
+
+@bench_app.command("engine")
+def bench_engine(
+    out: Annotated[Path, typer.Option(help="Results folder")] = Path("reports/benchmarks"),
+    preset: Annotated[str, typer.Option(help="Preset of the one-day case")] = "three-north",
+):
+    """Windows per second per learner and backend, and one full day on 1 and 2 threads."""
+    from smkit.bench import run_engine
+
+    df = run_engine(out, preset_day=preset)
     typer.echo(df.to_string())
 
 

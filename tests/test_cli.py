@@ -35,7 +35,7 @@ def test_synth_unknown_preset(tmp_path):
 def test_reproduce_tiny_writes_report(tmp_path):
     out = tmp_path / "run"
     res = runner.invoke(app, ["reproduce", "--preset", "tiny", "--out", str(out),
-                              "--cache", str(tmp_path / "cache")])
+                              "--cache", str(tmp_path / "cache"), "--learners", "mlr"])
     assert res.exit_code == 0, res.output
     readme = (out / "README.md").read_text()
     for fig in ("domain.png", "covariate_correlation.png"):
@@ -46,10 +46,11 @@ def test_reproduce_tiny_writes_report(tmp_path):
         assert (out / "tables" / f"{table}.md").exists()
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["realism"]["r_coarse_truth"] > 0.6
-    assert {r["method"] for r in metrics["truth_skill"]} == {"nearest", "bilinear"}
-    # the cached scenario is reused, not rebuilt
-    stores = list((tmp_path / "cache").iterdir())
-    assert len(stores) == 1 and not stores[0].name.endswith(".partial")
+    assert {r["method"] for r in metrics["truth_skill"]} == {"mlr", "nearest", "bilinear"}
+    # the cached scenario and product are reused, not rebuilt
+    stores = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    assert stores == ["tiny-seed0-v0.1.0-product-mlr.zarr", "tiny-seed0-v0.1.0-product-mlr.zarr.done",
+                      "tiny-seed0-v0.1.0.zarr"]
 
 
 def test_downscale_command(tmp_path):
