@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,8 +28,8 @@ import pandas as pd
 import xarray as xr
 
 from smkit import __version__
-from smkit.features import COVARIATES
-from smkit.grid import Grid, block_mean, nesting_factor
+from smkit.features import AGGREGATION_HALO, AGGREGATIONS, COVARIATES, aggregate_array
+from smkit.grid import Grid, nesting_factor
 from smkit.learners import BACKENDS, fit_predict, get_learner, resolve_params
 from smkit.windows import (
     FLAG_CENTRE_MISSING,
@@ -54,6 +55,7 @@ class Config:
     backend: str = "fast"
     params: dict = field(default_factory=dict)
     covariates: tuple[str, ...] = COVARIATES
+    aggregation: str = "mean"
     sw_max: int = 5
     nd_max: int = 3
     growth: str = "space"
@@ -117,8 +119,10 @@ def process_chunk(inputs: dict, cfg: Config, factor: int) -> dict:
         ``fine`` the gap-filled fine covariates of the core cell-days
         (T, Ny*factor, Nx*factor, P) and ``filled`` (T, Ny*factor,
         Nx*factor) where a value was filled; ``halo_t``, ``halo_s`` (days,
-        cells); ``zone`` labels (Ny+2s, Nx+2s) or None; ``window_base``
-        (global id of the chunk's first window).
+        cells); ``zone`` labels (Ny+2s, Nx+2s) or None; ``origin`` (t, i, j)
+        of the chunk's first core cell-day in the whole product and ``extent``
+        (T, Ny, Nx) of the whole product, which give every window a global id
+        so that the forest's randomness does not depend on the chunking.
     cfg : Config
     factor : int
         Fine pixels per coarse cell.
@@ -202,7 +206,7 @@ def _predict_window(name, cells, valid, agg, y, pix, pix_ok, choice, cfg, ht, hs
         del order_pix
     else:
         zptr = np.r_[0, np.cumsum(zcount)]
-    ids = inputs["window_base"] + np.ravel_multi_index(cells.T, (nt, ny, nx))
+    ids = np.ravel_multi_index((cells + np.asarray(inputs["origin"])).T, inputs["extent"])
     pred = fit_predict(
         name, X, yy, ptr, Z, zptr, params=cfg.params.get(name), backend=cfg.backend,
         seed=cfg.seed, window_ids=ids,
@@ -306,47 +310,167 @@ def _load_inputs(c, y_all, fine, covs, zone_all, cfg, factor, ht, hs, nt_all):
 
     The fine covariates of the chunk and its halo are gap-filled in time
     first, then aggregated to the coarse grid, so that training (coarse) and
-    prediction (fine) see the same covariates.
+    prediction (fine) see the same covariates. Only covariates with gaps in
+    the chunk's days are read over the extra ``gap_days`` on either side.
     """
     t0, t1, y0, y1, x0, x1 = c
     ny_all, nx_all = y_all.shape[1:]
+    ha = AGGREGATION_HALO[cfg.aggregation]  # extra coarse cells the aggregation needs
     gap = cfg.gap_days if cfg.fill_gaps else 0
-    T0, T1 = t0 - ht - gap, t1 + ht + gap  # fine days loaded
+    T0, T1 = t0 - ht, t1 + ht  # days of the chunk with its temporal halo
     Y0, Y1, X0, X1 = y0 - hs, y1 + hs, x0 - hs, x1 + hs  # coarse cells covered
+    A0, A1, B0, B1 = Y0 - ha, Y1 + ha, X0 - ha, X1 + ha  # ... and what their aggregates need
+    f = factor
+
+    y = np.full((T1 - T0, Y1 - Y0, X1 - X0), np.nan)
     ts, te = max(T0, 0), min(T1, nt_all)
     ys, ye, xs, xe = max(Y0, 0), min(Y1, ny_all), max(X0, 0), min(X1, nx_all)
+    y[ts - T0 : te - T0, ys - Y0 : ye - Y0, xs - X0 : xe - X0] = y_all[ts:te, ys:ye, xs:xe]
 
-    y = np.full((t1 - t0 + 2 * ht, Y1 - Y0, X1 - X0), np.nan)
-    yt0, yt1 = max(t0 - ht, 0), min(t1 + ht, nt_all)
-    y[yt0 - (t0 - ht) : yt1 - (t0 - ht), ys - Y0 : ye - Y0, xs - X0 : xe - X0] = y_all[yt0:yt1, ys:ye, xs:xe]
+    def read(name, d0, d1):
+        """Fine values of one covariate over days d0..d1 and the aggregation footprint."""
+        out = np.full((d1 - d0, (A1 - A0) * f, (B1 - B0) * f), np.nan)
+        a0, a1, b0, b1 = max(A0, 0), min(A1, ny_all), max(B0, 0), min(B1, nx_all)
+        e0, e1 = max(d0, 0), min(d1, nt_all)
+        if e0 >= e1:
+            return out
+        sub = fine[name].isel(lat=slice(a0 * f, a1 * f), lon=slice(b0 * f, b1 * f))
+        if "time" in sub.dims:
+            vals = sub.isel(time=slice(e0, e1)).transpose("time", "lat", "lon").values
+        else:  # static (elevation)
+            vals = np.broadcast_to(sub.transpose("lat", "lon").values, (e1 - e0, *sub.shape))
+        out[e0 - d0 : e1 - d0, (a0 - A0) * f : (a1 - A0) * f, (b0 - B0) * f : (b1 - B0) * f] = vals
+        return out
 
-    f = factor
-    sub = fine.isel(time=slice(ts, te), lat=slice(ys * f, ye * f), lon=slice(xs * f, xe * f))
-    raw = np.full((T1 - T0, (Y1 - Y0) * f, (X1 - X0) * f, len(covs)), np.nan)
-    for k, v in enumerate(covs):
-        a = sub[v]
-        if "time" not in a.dims:
-            a = a.expand_dims(time=sub.sizes["time"])
-        raw[ts - T0 : te - T0, (ys - Y0) * f : (ye - Y0) * f, (xs - X0) * f : (xe - X0) * f, k] = (
-            a.transpose("time", "lat", "lon").values
-        )
-    if cfg.fill_gaps:
-        filled_vals, filled = fill_time_gaps(raw, cfg.gap_days)
-    else:
-        filled_vals, filled = raw, np.zeros(raw.shape, bool)
-    keep = slice(gap, gap + t1 - t0 + 2 * ht)  # days t0-ht .. t1+ht
-    agg = np.moveaxis(block_mean(np.moveaxis(filled_vals[keep], -1, 1), f, cfg.min_valid), 1, -1)
-    core_t = slice(gap + ht, gap + ht + t1 - t0)
-    core_s = (slice(hs * f, (hs + y1 - y0) * f), slice(hs * f, (hs + x1 - x0) * f))
+    vals = np.empty((T1 - T0, (A1 - A0) * f, (B1 - B0) * f, len(covs)))
+    filled = np.zeros(vals.shape[:3], bool)
+    for k, name in enumerate(covs):
+        v = read(name, T0, T1)
+        inside = np.s_[ts - T0 : te - T0, (ys - A0) * f : (ye - A0) * f, (xs - B0) * f : (xe - B0) * f]
+        if gap and "time" in fine[name].dims and np.isnan(v[inside]).any():
+            ext = read(name, T0 - gap, T1 + gap)
+            ext, was = fill_time_gaps(ext, gap)
+            v, was = ext[gap : gap + T1 - T0], was[gap : gap + T1 - T0]
+            filled |= was
+        vals[..., k] = v
+    agg = np.moveaxis(aggregate_array(np.moveaxis(vals, -1, 1), f, cfg.aggregation, cfg.min_valid), 1, -1)
+    agg = agg[:, ha : ha + Y1 - Y0, ha : ha + X1 - X0]
+    core_t = slice(ht, ht + t1 - t0)
+    core_s = (slice((ha + hs) * f, (ha + hs + y1 - y0) * f), slice((ha + hs) * f, (ha + hs + x1 - x0) * f))
     zone = None
     if zone_all is not None:
         zone = np.full((Y1 - Y0, X1 - X0), -1, np.int64)
         zone[ys - Y0 : ye - Y0, xs - X0 : xe - X0] = zone_all[ys:ye, xs:xe]
     return {
-        "y": y, "agg": agg, "fine": filled_vals[(core_t, *core_s)],
-        "filled": filled[(core_t, *core_s)].any(-1), "halo_t": ht, "halo_s": hs, "zone": zone,
-        "window_base": 0,
+        "y": y, "agg": agg, "fine": vals[(core_t, *core_s)], "filled": filled[(core_t, *core_s)],
+        "halo_t": ht, "halo_s": hs, "zone": zone,
+        "origin": (t0, y0, x0), "extent": (nt_all, ny_all, nx_all),
     }
+
+
+class _ChunkJob:
+    """What every chunk task needs, in one object that dask does not look into.
+
+    (Passing the lazy ``fine`` dataset to ``dask.delayed`` directly would make
+    dask compute it in full before the task runs.)
+    """
+
+    def __init__(self, y_all, fine, zone_all, cfg, factor, ht, hs, i0, template, out, done_dir,
+                 threads):
+        self.y_all, self.fine, self.zone_all, self.cfg = y_all, fine, zone_all, cfg
+        self.factor, self.ht, self.hs, self.i0 = factor, ht, hs, i0
+        self.template, self.out, self.done_dir, self.threads = template, out, done_dir, threads
+
+    def __call__(self, c):
+        """Downscale chunk ``c``; write it to the store (returning None) or return the result."""
+        import dask
+
+        if self.threads:
+            import numba
+
+            numba.set_num_threads(self.threads)  # per calling thread
+        with dask.config.set(scheduler="synchronous"):  # a chunk reads its inputs itself
+            inputs = _load_inputs(c, self.y_all, self.fine, self.cfg.covariates, self.zone_all,
+                                  self.cfg, self.factor, self.ht, self.hs, self.y_all.shape[0])
+        res = process_chunk(inputs, self.cfg, self.factor)
+        if self.out is None:
+            return c, res
+        t0, t1, y0, y1, x0, x1 = c
+        f, i0 = self.factor, self.i0
+        fs = (slice(t0 - i0, t1 - i0), slice(y0 * f, y1 * f), slice(x0 * f, x1 * f))
+        cs = (slice(t0 - i0, t1 - i0), slice(y0, y1), slice(x0, x1))
+        _part(res).to_zarr(self.out, region={"time": fs[0], "lat": fs[1], "lon": fs[2], "clat": cs[1],
+                                             "clon": cs[2]}, mode="r+", consolidated=False)
+        (self.done_dir / _chunk_id(c)).touch()  # only after the region is complete
+        return c, None
+
+
+def _open_client(scheduler: str | None, workers: int):
+    """A dask.distributed client for a scheduler address or a local process cluster, else None."""
+    if scheduler in (None, "threads", "synchronous"):
+        return None
+    from distributed import Client, LocalCluster
+
+    if scheduler == "processes":
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None,
+                               processes=True)
+        return Client(cluster)
+    if "://" not in scheduler:
+        raise ValueError(
+            f"unknown scheduler {scheduler!r}: give 'threads', 'synchronous', 'processes' or a "
+            "dask.distributed scheduler address such as tcp://10.0.0.5:8786"
+        )
+    return Client(scheduler)
+
+
+def _run_chunks(job: _ChunkJob, todo: list, scheduler: str | None, workers: int, progress,
+                desc: str) -> list:
+    """Run the chunk tasks on dask; return their (chunk, result) pairs.
+
+    ``scheduler``: None or "threads" (dask's local threaded scheduler with
+    ``workers`` threads; synchronous for one worker), "synchronous",
+    "processes" (a ``LocalCluster`` of ``workers`` single-threaded processes)
+    or a ``dask.distributed`` scheduler address.
+    """
+    import dask
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(todo), desc=desc, unit="chunk")
+    try:
+        client = _open_client(scheduler, workers)
+        if client is None:
+            from dask.callbacks import Callback
+
+            tasks = [dask.delayed(job, pure=False)(c, dask_key_name=f"chunk-{_chunk_id(c)}") for c in todo]
+            local = "synchronous" if scheduler == "synchronous" or workers <= 1 else "threads"
+
+            def posttask(key, result, dsk, state, worker_id):
+                if bar is not None and str(key).startswith("chunk-"):
+                    bar.update()
+
+            with Callback(posttask=posttask):
+                return list(dask.compute(*tasks, scheduler=local, num_workers=workers))
+        from distributed import as_completed
+
+        try:
+            futures = client.map(job, todo, pure=False)
+            results = []
+            for fut in as_completed(futures):
+                results.append(fut.result())
+                if bar is not None:
+                    bar.update()
+            return results
+        finally:
+            cluster = getattr(client, "cluster", None)
+            client.close()
+            if scheduler == "processes" and cluster is not None:
+                cluster.close()
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def downscale(
@@ -357,8 +481,9 @@ def downscale(
     strategy: str = "window",
     zones: xr.DataArray | None = None,
     backend: str = "fast",
-    params: dict | None = None,
+    params: dict | str | None = None,
     covariates=COVARIATES,
+    aggregation: str = "mean",
     sw_max: int = 5,
     nd_max: int = 3,
     growth: str = "space",
@@ -370,6 +495,8 @@ def downscale(
     time_chunk: int = 16,
     tile: int | None = None,
     out: str | Path | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
     seed: int = 0,
     progress: bool = True,
 ) -> xr.Dataset:
@@ -391,11 +518,16 @@ def downscale(
         the whole domain is one zone).
     backend : {"fast", "reference"}
         Batched compiled learners or one scikit-learn/xgboost estimator per window.
-    params : dict, optional
-        ``{learner: {param: value}}`` hyperparameters (e.g. from
-        :func:`smkit.learners.tune`); saved in the product's attributes.
+    params : dict or "tune", optional
+        ``{learner: {param: value}}`` hyperparameters, or ``"tune"`` to tune
+        them first on the pooled coarse training set
+        (:func:`smkit.learners.tune`); saved in the product's attributes
+        (``hyperparameters``) either way. Default: :data:`smkit.learners.LEARNERS`.
     covariates : sequence of str
         Explanatory variables.
+    aggregation : {"mean", "cubic"}
+        How fine covariates are brought to the coarse grid
+        (:func:`smkit.features.aggregate_array`).
     sw_max, nd_max : int
         Window caps in cells and days (the paper: 5 and 3; up to 10 and 5).
     growth : {"space", "time", "alternate"}
@@ -404,12 +536,16 @@ def downscale(
         A window is complete at this many samples per covariate (8).
     min_valid : float
         Minimum fraction of valid fine pixels for an aggregated covariate.
-    residual_correction : bool
+    residual_correction : bool, default False
         Add the centre cell's coarse residual (retrieval minus the model's
-        prediction from the cell's aggregated covariates) to its fine pixels.
+        prediction from the cell's aggregated covariates) to its fine pixels,
+        so that the fine pixels average back to the retrieval. Off by default:
+        see ``reports/benchmarks/residual_correction.md`` for the measured
+        skill with and without it.
     fill_gaps : bool
         Fill cloud gaps of the fine covariates by linear interpolation in time
-        (gaps up to 8 days) before predicting; such cells are flagged.
+        (gaps up to 8 days) before aggregating and predicting; such cells are
+        flagged.
     days : slice, optional
         Days to produce, e.g. ``slice("2009-07-15", "2009-07-15")``; the
         input's other days still serve as the windows' neighbouring days and
@@ -420,8 +556,18 @@ def downscale(
         Coarse cells per chunk side (default: the whole domain up to 24
         cells, which keeps a chunk's fine arrays to a few hundred MB).
     out : str or Path, optional
-        Zarr store to stream the product into (resumable); the returned
-        dataset is then opened from it.
+        Zarr store to stream the product into, region by region (resumable:
+        a rerun with the same arguments skips finished chunks); the returned
+        dataset is then opened lazily from it.
+    workers : int, default 1
+        Chunks processed at once. The compiled learners already use every
+        core inside a chunk; more workers overlap reading with computing.
+    scheduler : str, optional
+        ``None``/"threads" (dask's local threaded scheduler), "synchronous",
+        "processes" (a local ``dask.distributed`` cluster of ``workers``
+        processes) or the address of a ``dask.distributed`` scheduler
+        (``tcp://host:8786``); workers of a remote cluster must see ``fine``'s
+        store and ``out``.
     seed : int
         Seed of the random forest.
     progress : bool
@@ -435,6 +581,15 @@ def downscale(
         (cells), ``window_nd`` (days), ``window_count`` (samples) and
         ``window_flag`` (bits: 1 short window at the caps, 2 skipped, 4 centre
         retrieval missing, 8 covariate gap-filled).
+
+    Examples
+    --------
+    >>> from smkit.synth import make_scenario
+    >>> sc = make_scenario("tiny")
+    >>> sel = {"time": slice("2009-07-01", "2009-07-03")}
+    >>> p = downscale(sc.coarse.sel(sel), sc.fine.sel(sel), learners=("mlr",), progress=False)
+    >>> p["sm"].dims, p["sm"].attrs["units"]
+    (('method', 'time', 'lat', 'lon'), 'm3 m-3')
     """
     learners = tuple(learners)
     if not learners:
@@ -445,6 +600,10 @@ def downscale(
         raise KeyError(f"unknown strategy {strategy!r}; choose from {list(STRATEGIES)}")
     if backend not in BACKENDS:
         raise KeyError(f"unknown backend {backend!r}; choose from {list(BACKENDS)}")
+    if aggregation not in AGGREGATIONS:
+        raise KeyError(f"unknown aggregation {aggregation!r}; choose from {list(AGGREGATIONS)}")
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
     missing = [v for v in covariates if v not in fine.data_vars]
     if missing:
         raise KeyError(f"fine covariates {missing} not found; the fine dataset has {sorted(fine.data_vars)}")
@@ -457,14 +616,18 @@ def downscale(
         raise ValueError(f"cannot downscale: {err}") from None
     if not np.array_equal(coarse["time"].values, fine["time"].values):
         raise ValueError("coarse and fine datasets must have the same days (time coordinates differ)")
+    candidates(3, 1, sw_max, nd_max, growth)  # validates the caps and growth order
+    if isinstance(params, str):
+        if params != "tune":
+            raise ValueError(f"params must be a dict, None or 'tune', got {params!r}")
+        params = _tune(coarse, fine, learners, covariates, aggregation, min_valid, seed, progress)
     params = {name: resolve_params(name, (params or {}).get(name)) for name in learners}
     cfg = Config(
         learners=learners, strategy=strategy, backend=backend, params=params,
-        covariates=tuple(covariates), sw_max=sw_max, nd_max=nd_max, growth=growth,
-        samples_per_covariate=samples_per_covariate, min_valid=min_valid,
+        covariates=tuple(covariates), aggregation=aggregation, sw_max=sw_max, nd_max=nd_max,
+        growth=growth, samples_per_covariate=samples_per_covariate, min_valid=min_valid,
         residual_correction=residual_correction, fill_gaps=fill_gaps, seed=seed,
     )
-    candidates(3, 1, sw_max, nd_max, growth)  # validates the caps and growth order
 
     nt, (ny, nx) = coarse.sizes["time"], cgrid.shape
     zone_all = None
@@ -480,8 +643,6 @@ def downscale(
         if i1 <= i0:
             raise ValueError(f"no days of the input fall in {days}")
     ht, hs = cfg.nd_max // 2, (0 if strategy == "global" else cfg.sw_max // 2)
-    if strategy == "global":
-        ht = cfg.nd_max // 2
 
     y_all = coarse["sm"].transpose("time", "lat", "lon").values.astype(np.float64)
 
@@ -491,6 +652,7 @@ def downscale(
         "strategy": strategy,
         "backend": backend,
         "covariates": ",".join(covariates),
+        "aggregation": aggregation,
         "window_caps": f"sw_max={sw_max} cells, nd_max={nd_max} days, growth={growth}",
         "min_samples": cfg.min_samples,
         "residual_correction": int(residual_correction),
@@ -513,45 +675,48 @@ def downscale(
         else:
             enc = {
                 "sm": {"chunks": (1, time_chunk, tile * factor, tile * factor)},
-                **{v: {"chunks": (time_chunk, tile, tile)} for v in ("window_sw", "window_nd", "window_count", "window_flag")},
+                **{v: {"chunks": (time_chunk, tile, tile)} for v in _DIAGNOSTICS},
             }
             if done_dir.exists():  # markers of an older, deleted store
                 shutil.rmtree(done_dir)
             template.to_zarr(out, mode="w", compute=False, encoding=enc, consolidated=False)
             done_dir.mkdir(parents=True, exist_ok=True)
+        todo = [c for c in chunks if not (done_dir / _chunk_id(c)).exists()]
     else:
-        result = {k: np.array(template[k].values) for k in template.data_vars}
-
-    it = chunks
-    if progress:
-        from tqdm.auto import tqdm
-
-        it = tqdm(chunks, desc=f"downscaling ({strategy}, {backend})", unit="chunk")
-    for c in it:
-        if done_dir is not None and (done_dir / _chunk_id(c)).exists():
-            continue
+        todo = chunks
+    threads = None if workers == 1 else max(1, (os.cpu_count() or 1) // workers)
+    job = _ChunkJob(y_all, fine, zone_all, cfg, factor, ht, hs, i0, template, out, done_dir, threads)
+    results = _run_chunks(job, todo, scheduler, workers, progress,
+                          desc=f"downscaling ({strategy}, {backend})")
+    if out is not None:
+        return xr.open_zarr(out, consolidated=False)
+    result = {k: np.array(template[k].values) for k in template.data_vars}
+    for c, res in results:
         t0, t1, y0, y1, x0, x1 = c
-        base = (t0 * ny + y0) * nx + x0  # global-ish id so forests do not depend on chunking
-        inputs = _load_inputs(c, y_all, fine, covariates, zone_all, cfg, factor, ht, hs, nt)
-        inputs["window_base"] = base
-        res = process_chunk(inputs, cfg, factor)
         fs = (slice(t0 - i0, t1 - i0), slice(y0 * factor, y1 * factor), slice(x0 * factor, x1 * factor))
         cs = (slice(t0 - i0, t1 - i0), slice(y0, y1), slice(x0, x1))
-        if done_dir is None:
-            result["sm"][(slice(None), *fs)] = res["sm"]
-            for k in ("sw", "nd", "count", "flag"):
-                result[f"window_{k}"][cs] = res[k]
-        else:
-            part = _part(template, res, fs, cs)
-            part.to_zarr(out, region={"time": fs[0], "lat": fs[1], "lon": fs[2], "clat": cs[1], "clon": cs[2]},
-                         mode="r+", consolidated=False)
-            (done_dir / _chunk_id(c)).touch()
-    if done_dir is not None:
-        return xr.open_zarr(out, consolidated=False)
+        result["sm"][(slice(None), *fs)] = res["sm"]
+        for k in ("sw", "nd", "count", "flag"):
+            result[f"window_{k}"][cs] = res[k]
     ds = template.copy()
     for k, v in result.items():
         ds[k] = (template[k].dims, v, template[k].attrs)
     return ds
+
+
+def _tune(coarse, fine, learners, covariates, aggregation, min_valid, seed, progress) -> dict:
+    """Tune the learners on the pooled coarse training set (see :func:`smkit.learners.tune`)."""
+    from smkit.features import training_table
+    from smkit.learners import tune
+
+    table = training_table(coarse, fine, covariates=tuple(covariates), min_valid=min_valid,
+                           method=aggregation)
+    tuned = tune(table[list(covariates)].to_numpy(), table["sm"].to_numpy(), learners, seed=seed,
+                 progress=progress)
+    return {name: {k: v for k, v in p.items() if k != "cv_rmse"} for name, p in tuned.items()}
+
+
+_DIAGNOSTICS = ("window_sw", "window_nd", "window_count", "window_flag")
 
 
 def _template(coarse, fine, cgrid, fgrid, learners, attrs) -> xr.Dataset:
@@ -588,7 +753,7 @@ def _template(coarse, fine, cgrid, fgrid, learners, attrs) -> xr.Dataset:
     )
 
 
-def _part(template, res, fs, cs) -> xr.Dataset:
+def _part(res) -> xr.Dataset:
     return xr.Dataset(
         {
             "sm": (("method", "time", "lat", "lon"), res["sm"]),

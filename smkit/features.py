@@ -1,9 +1,20 @@
 """Explanatory factors on the coarse grid: aggregation of the fine covariates.
 
 The learners are trained where the target is known, on the coarse grid, so
-each fine covariate is first brought to the coarse cells. The default is the
-NaN-aware block mean of the ``factor x factor`` fine pixels of each cell;
-cells with too small a valid fraction are invalid (NaN).
+each fine covariate is first brought to the coarse cells. Two methods:
+
+``mean`` (default)
+    NaN-aware block mean of the ``factor x factor`` fine pixels of each cell.
+``cubic``
+    Cubic convolution (Keys, 1981, ``a = -0.5``) with the kernel stretched
+    by the nesting factor, as GDAL resamples when it reduces resolution: a
+    coarse cell takes a weighted mean of the fine pixels within two cells of
+    its centre, with the small negative lobes of the cubic kernel beyond one
+    cell. This is the paper's choice (section 3.2). Weights are renormalised
+    over the valid pixels.
+
+With either method a cell whose own fine pixels are valid in less than
+``min_valid`` of the cell is invalid (NaN).
 """
 
 from __future__ import annotations
@@ -11,11 +22,75 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from smkit.grid import Grid, nesting_factor
+from smkit.grid import Grid, block_mean, nesting_factor
 
 COVARIATES = ("lst", "ndvi", "albedo", "precip", "dem")
 
-AGGREGATIONS = ("mean",)
+AGGREGATIONS = ("mean", "cubic")
+
+#: Coarse cells beyond a cell that its aggregate depends on, per method.
+AGGREGATION_HALO = {"mean": 0, "cubic": 2}
+
+
+def keys_kernel(x: np.ndarray, a: float = -0.5) -> np.ndarray:
+    """The cubic convolution kernel of Keys (1981), support ``|x| < 2``."""
+    x = np.abs(np.asarray(x, dtype=np.float64))
+    near = ((a + 2) * x - (a + 3)) * x * x + 1
+    far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return np.where(x <= 1, near, np.where(x < 2, far, 0.0))
+
+
+def cubic_weights(n_coarse: int, factor: int) -> np.ndarray:
+    """Weights (n_coarse, n_coarse * factor) of the fine pixels of each coarse cell along one axis.
+
+    The Keys kernel is stretched by ``factor``: a pixel ``d`` fine pixels from
+    the cell centre gets ``K(d / factor)``. Rows are not normalised (that
+    happens over the valid pixels).
+    """
+    j = np.arange(n_coarse * factor)
+    centre = (np.arange(n_coarse) + 0.5) * factor - 0.5
+    return keys_kernel((j[None, :] - centre[:, None]) / factor)
+
+
+def aggregate_array(data: np.ndarray, factor: int, method: str = "mean",
+                    min_valid: float = 0.5) -> np.ndarray:
+    """Aggregate the last two axes of a fine array to the coarse grid.
+
+    Parameters
+    ----------
+    data : ndarray, shape (..., ny*factor, nx*factor)
+        Values on the fine grid (NaN = missing), in their units.
+    factor : int
+        Fine pixels per coarse cell along each axis.
+    method : {"mean", "cubic"}
+        Block mean or cubic convolution (see the module docstring).
+    min_valid : float, default 0.5
+        Minimum fraction (0-1) of a cell's own fine pixels that must be valid.
+
+    Returns
+    -------
+    ndarray, shape (..., ny, nx)
+        Same units; float32 for float32 input, else float64.
+    """
+    if method not in AGGREGATIONS:
+        raise ValueError(f"unknown aggregation {method!r}; choose one of {list(AGGREGATIONS)}")
+    data = np.asarray(data)
+    if method == "mean":
+        return block_mean(data, factor, min_valid)
+    *lead, ny, nx = data.shape
+    if ny % factor or nx % factor:
+        raise ValueError(f"array of shape {data.shape} is not a whole number of {factor}-blocks")
+    valid = np.isfinite(data)
+    wy, wx = cubic_weights(ny // factor, factor), cubic_weights(nx // factor, factor)
+    vals = np.where(valid, data, 0.0).astype(np.float64)
+    num = np.einsum("ci,...ij,dj->...cd", wy, vals, wx, optimize=True)
+    den = np.einsum("ci,...ij,dj->...cd", wy, valid.astype(np.float64), wx, optimize=True)
+    frac = block_mean(valid.astype(np.float32), factor)
+    full = wy.sum(1)[:, None] * wx.sum(1)[None, :]  # weight of a fully valid neighbourhood
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = num / den
+    out[(frac < min_valid) | ~(frac > 0) | (den < 0.25 * full)] = np.nan
+    return out.astype(data.dtype if data.dtype == np.float32 else np.float64)
 
 
 def aggregate(
@@ -35,8 +110,9 @@ def aggregate(
         mm day-1, ``dem`` m) on a grid nesting in ``coarse``.
     coarse : xarray.Dataset or Grid
         The coarse dataset (or its grid) to aggregate to.
-    method : {"mean"}
-        Block mean of the fine pixels of each cell (NaN-aware).
+    method : {"mean", "cubic"}
+        Block mean of the fine pixels of each cell (NaN-aware), or cubic
+        convolution (see the module docstring).
     min_valid : float, default 0.5
         Minimum fraction (0-1) of valid fine pixels for a cell to get a value.
     variables : tuple of str, optional
@@ -63,10 +139,19 @@ def aggregate(
     out = {}
     for name in names:
         var = fine[name]
-        blocks = var.coarsen(lat=factor, lon=factor)
-        mean = blocks.mean()
-        frac = var.notnull().coarsen(lat=factor, lon=factor).mean()
-        out[name] = mean.where(frac >= min_valid).astype(np.float32)
+        if method == "mean":
+            blocks = var.coarsen(lat=factor, lon=factor)
+            agg = blocks.mean().where(var.notnull().coarsen(lat=factor, lon=factor).mean() >= min_valid)
+        else:  # the kernel spans neighbouring cells: whole lat/lon planes per block of time
+            agg = xr.apply_ufunc(
+                aggregate_array, var.rename(lat="flat", lon="flon"),
+                input_core_dims=[["flat", "flon"]], output_core_dims=[["lat", "lon"]],
+                kwargs={"factor": factor, "method": "cubic", "min_valid": min_valid},
+                dask="parallelized", output_dtypes=[np.float64],
+                dask_gufunc_kwargs={"output_sizes": {"lat": grid.nlat, "lon": grid.nlon},
+                                    "allow_rechunk": True},
+            )
+        out[name] = agg.astype(np.float32)
         out[name].attrs = dict(var.attrs)
     ds = xr.Dataset(out)
     return ds.assign_coords(lat=grid.lat, lon=grid.lon).assign_coords(
@@ -75,7 +160,8 @@ def aggregate(
 
 
 def training_table(
-    coarse: xr.Dataset, fine: xr.Dataset, *, covariates=COVARIATES, min_valid: float = 0.5
+    coarse: xr.Dataset, fine: xr.Dataset, *, covariates=COVARIATES, min_valid: float = 0.5,
+    method: str = "mean",
 ):
     """The pooled coarse training set: every valid cell-day as one row.
 
@@ -88,6 +174,8 @@ def training_table(
     covariates : sequence of str
     min_valid : float
         See :func:`aggregate`.
+    method : {"mean", "cubic"}
+        Aggregation (see :func:`aggregate`).
 
     Returns
     -------
@@ -95,7 +183,7 @@ def training_table(
         Columns ``time``, ``lat``, ``lon``, the covariates (their units) and
         ``sm`` (m3 m-3); rows with any missing value are dropped.
     """
-    agg = aggregate(fine, coarse, min_valid=min_valid, variables=tuple(covariates))
+    agg = aggregate(fine, coarse, method=method, min_valid=min_valid, variables=tuple(covariates))
     table = xr.Dataset({v: agg[v].broadcast_like(coarse["sm"]) for v in covariates})
     table["sm"] = coarse["sm"]
     df = table.to_dataframe().reset_index()

@@ -121,3 +121,42 @@ def test_days_selects_output_but_keeps_neighbours(month):
     one = downscale(coarse, fine, learners=("mlr",), days=slice("2009-06-10", "2009-06-12"), progress=False)
     assert one.sizes["time"] == 3
     xr.testing.assert_allclose(one, full.sel(time=slice("2009-06-10", "2009-06-12")), atol=1e-6)
+
+
+def test_forest_does_not_depend_on_chunking(month):
+    """Window ids are global, so a seeded forest gives the same product however it is chunked."""
+    coarse, fine = month
+    c, f = coarse.isel(time=slice(0, 6)), fine.isel(time=slice(0, 6))
+    a = downscale(c, f, learners=("rf",), params={"rf": {"n_estimators": 10}}, time_chunk=6,
+                  progress=False)
+    b = downscale(c, f, learners=("rf",), params={"rf": {"n_estimators": 10}}, time_chunk=4, tile=5,
+                  progress=False)
+    xr.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_threads_and_processes_give_the_same_product(month, tmp_path):
+    coarse, fine = month
+    c, f = coarse.isel(time=slice(0, 8)), fine.isel(time=slice(0, 8))
+    one = downscale(c, f, learners=("mlr", "xgb"), params={"xgb": {"n_rounds": 10}}, time_chunk=4,
+                    tile=4, progress=False)
+    two = downscale(c, f, learners=("mlr", "xgb"), params={"xgb": {"n_rounds": 10}}, time_chunk=4,
+                    tile=4, workers=2, progress=False)
+    xr.testing.assert_identical(one, two)
+    procs = downscale(c, f, learners=("mlr", "xgb"), params={"xgb": {"n_rounds": 10}}, time_chunk=4,
+                      tile=4, workers=2, scheduler="processes", out=tmp_path / "p.zarr",
+                      progress=False).load()
+    xr.testing.assert_allclose(one, procs, atol=1e-6)
+    with pytest.raises(ValueError, match="scheduler"):
+        downscale(c, f, learners=("mlr",), scheduler="gpu-cluster", progress=False)
+
+
+def test_cubic_aggregation_runs_and_is_recorded(month):
+    coarse, fine = month
+    c, f = coarse.isel(time=slice(0, 4)), fine.isel(time=slice(0, 4))
+    p = downscale(c, f, learners=("mlr",), aggregation="cubic", progress=False)
+    assert p.attrs["aggregation"] == "cubic"
+    m = downscale(c, f, learners=("mlr",), progress=False)
+    assert np.isfinite(p["sm"]).mean() > 0.5
+    assert not np.allclose(p["sm"].values, m["sm"].values, equal_nan=True)
+    with pytest.raises(KeyError, match="aggregation"):
+        downscale(c, f, learners=("mlr",), aggregation="lanczos")
