@@ -97,9 +97,17 @@ def downscale_cmd(
     end: Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD)")] = None,
     time_chunk: Annotated[int, typer.Option(help="Days per chunk")] = 16,
     tile: Annotated[int | None, typer.Option(help="Coarse cells per chunk side")] = None,
+    aggregation: Annotated[str, typer.Option(help="mean or cubic")] = "mean",
+    tune: Annotated[bool, typer.Option(help="Tune hyperparameters by 10-fold CV first")] = False,
+    workers: Annotated[int, typer.Option(help="Chunks processed at once")] = 1,
+    scheduler: Annotated[str | None, typer.Option(
+        help="threads (default), synchronous, processes, or a dask scheduler address tcp://HOST:PORT")] = None,
     seed: Annotated[int, typer.Option(help="Scenario and forest seed")] = 0,
 ):
-    """Downscale a scenario's coarse soil moisture to its fine grid, streaming to Zarr."""
+    """Downscale a scenario's coarse soil moisture to its fine grid, streaming to Zarr.
+
+    A killed run restarted with the same arguments resumes where it stopped.
+    """
     from smkit.cache import cached_scenario
     from smkit.engine import downscale
     from smkit.synth import PRESETS, open_scenario
@@ -115,7 +123,9 @@ def downscale_cmd(
     coarse, fine = sc.coarse.sel(sel), sc.fine.sel(sel)
     try:
         downscale(coarse, fine, learners=tuple(x.strip() for x in learners.split(",") if x.strip()),
-                  strategy=strategy, backend=backend, time_chunk=time_chunk, tile=tile, out=out, seed=seed)
+                  strategy=strategy, backend=backend, time_chunk=time_chunk, tile=tile, out=out, seed=seed,
+                  aggregation=aggregation, params="tune" if tune else None, workers=workers,
+                  scheduler=scheduler)
     except (KeyError, ValueError) as err:
         typer.echo(f"error: {err.args[0] if err.args else err}", err=True)
         raise typer.Exit(2) from None
@@ -142,6 +152,18 @@ def bench_engine(
     from smkit.bench import run_engine
 
     df = run_engine(out, preset_day=preset)
+    typer.echo(df.to_string())
+
+
+@bench_app.command("options")
+def bench_options(
+    out: Annotated[Path, typer.Option(help="Results folder")] = Path("reports/benchmarks"),
+    preset: Annotated[str, typer.Option(help="Scenario preset")] = "tiny",
+):
+    """Skill against the synthetic truth of each engine option (decides the defaults)."""
+    from smkit.bench import run_options
+
+    df = run_options(out, preset=preset)
     typer.echo(df.to_string())
 
 
