@@ -23,8 +23,8 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numba
 import numpy as np
-import pandas as pd
 import xarray as xr
 
 from smkit import __version__
@@ -84,28 +84,41 @@ def fill_time_gaps(x: np.ndarray, max_gap: int) -> tuple[np.ndarray, np.ndarray]
 
     Gaps longer than ``max_gap`` days, and gaps at the ends, are left NaN.
 
+    Parameters
+    ----------
+    x : ndarray, shape (T, ...)
+        Daily values (any units); NaN = missing.
+    max_gap : int
+        Longest run of missing days that is filled, days.
+
     Returns
     -------
     (filled, was_filled)
+        float64 values and a boolean mask of the filled entries, both shaped like ``x``.
     """
     t = x.shape[0]
-    flat = x.reshape(t, -1)
+    flat = np.ascontiguousarray(x.reshape(t, -1), dtype=np.float64)
     out = flat.copy()
-    filled = np.zeros(flat.shape, bool)
-    valid = np.isfinite(flat)
-    idx = np.arange(t)[:, None]
-    prev = np.where(valid, idx, -1)
-    np.maximum.accumulate(prev, axis=0, out=prev)
-    nxt = np.where(valid, idx, t)
-    nxt = np.flip(np.minimum.accumulate(np.flip(nxt, 0), axis=0), 0)
-    gap = ~valid & (prev >= 0) & (nxt < t) & (nxt - prev - 1 <= max_gap)
-    if gap.any():
-        cols = np.nonzero(gap)[1]
-        p, n = prev[gap], nxt[gap]
-        w = (idx.repeat(flat.shape[1], 1)[gap] - p) / (n - p)
-        out[gap] = flat[p, cols] * (1 - w) + flat[n, cols] * w
-        filled[gap] = True
+    filled = np.zeros(flat.shape, np.bool_)
+    _fill_gaps_kernel(flat, out, filled, int(max_gap))
     return out.reshape(x.shape), filled.reshape(x.shape)
+
+
+@numba.njit(cache=True, nogil=True)
+def _fill_gaps_kernel(x, out, filled, max_gap):  # pragma: no cover - compiled
+    t, n = x.shape
+    for j in range(n):
+        prev = -1
+        for i in range(t):
+            if not np.isfinite(x[i, j]):
+                continue
+            if prev >= 0 and 1 <= i - prev - 1 <= max_gap:
+                a, b = x[prev, j], x[i, j]
+                for k in range(prev + 1, i):
+                    w = (k - prev) / (i - prev)
+                    out[k, j] = a * (1 - w) + b * w
+                    filled[k, j] = True
+            prev = i
 
 
 # --------------------------------------------------------------------------- one chunk
