@@ -1,0 +1,364 @@
+"""The study every notebook shares: scenario, zones, base product, station pairs and BMA.
+
+A notebook of the paper opens the study with :func:`open_study` and the
+parameters of its ``parameters`` cell; the expensive part (downscaling with
+the four learners) is computed once into a Zarr store in the cache, keyed by
+the scenario and every parameter that changes the product, and reused by
+every later notebook and run; a killed computation resumes where it
+stopped. Zones (k-means) and the EM fit of the BMA weights take seconds and
+are recomputed. The pieces are plain functions too (:func:`load_scenario`,
+:func:`base_product`, :func:`station_pairs`, :func:`fit_bma`) so that the
+uncertainty notebooks can rerun parts with other inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from smkit.features import COVARIATES
+from smkit.synth import PRESETS, Scenario
+
+DEFAULT_LEARNERS = ("rf", "mlr", "svr", "xgb")
+
+
+# --------------------------------------------------------------------------- scenario
+def load_scenario(scenario: str | Path = "tiny", *, seed: int = 0,
+                  cache_dir: str | Path | None = None, progress: bool = True) -> Scenario:
+    """Open a preset's synthetic scenario (built once into the cache) or a stored cube.
+
+    Parameters
+    ----------
+    scenario : str or Path
+        A preset name (``tiny``, ``demo``, ``three-north``) or the path of a
+        store written by :meth:`smkit.synth.Scenario.to_zarr` or ``smkit ingest``.
+    seed : int
+        Seed of a synthetic scenario.
+    cache_dir : str or Path, optional
+        Cache folder (default ``.smkit-cache`` or ``$SMKIT_CACHE``).
+    progress : bool
+        Show a progress bar while building.
+
+    Returns
+    -------
+    Scenario
+        Lazy (dask-backed) datasets; ``truth`` is None for real data.
+    """
+    from smkit.cache import cached_scenario
+    from smkit.synth import open_scenario
+
+    if str(scenario) in PRESETS:
+        sc, _ = cached_scenario(str(scenario), seed, cache_dir, progress=progress)
+        return sc
+    path = Path(scenario)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{scenario!r} is neither a preset ({sorted(PRESETS)}) nor an existing store"
+        )
+    return open_scenario(path)
+
+
+def scenario_key(sc: Scenario) -> str:
+    """A short name of a scenario for cache keys (preset and seed, or a hash of its attributes)."""
+    a = sc.attrs
+    if a.get("preset") and "seed" in a:
+        return f"{a['preset']}-seed{a['seed']}"
+    text = json.dumps({k: str(v) for k, v in sorted(a.items())})
+    return "cube-" + hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def has_truth(sc: Scenario) -> bool:
+    """Whether the scenario carries a 1-km truth (synthetic worlds do, real data do not)."""
+    return getattr(sc, "truth", None) is not None and "sm" in sc.truth
+
+
+# --------------------------------------------------------------------------- tables, figures
+_SOURCES = {
+    "sm": ("ESA CCI SM v0X COMBINED", "soil moisture retrieval"),
+    "lst": ("MODIS MOD11A1", "land surface temperature"),
+    "ndvi": ("MODIS MOD13A2", "NDVI (16-day composites)"),
+    "albedo": ("MODIS MCD43C3", "white-sky albedo"),
+    "precip": ("GPM IMERG", "precipitation"),
+    "dem": ("SRTM", "elevation"),
+}
+
+
+def _res(ds: xr.Dataset) -> str:
+    from smkit.grid import Grid
+
+    return f"{Grid.from_dataset(ds).res:g}°"
+
+
+def _cadence(da: xr.DataArray) -> str:
+    if "time" not in da.dims:
+        return "static"
+    t = pd.DatetimeIndex(da["time"].values)
+    if len(t) < 2:
+        return "single"
+    step = pd.Series(t).diff().median()
+    return "monthly" if step >= pd.Timedelta(days=28) else f"{step.days}-daily"
+
+
+def data_table(sc: Scenario) -> pd.DataFrame:
+    """The datasets of a scenario: variable, meaning, units, grid, cadence, real counterpart."""
+    rows = []
+    groups = [("coarse", ("sm",)), ("fine", COVARIATES)]
+    for group, names in groups:
+        ds = getattr(sc, group)
+        for name in names:
+            if name not in ds:
+                continue
+            src, meaning = _SOURCES.get(name, ("", ""))
+            rows.append({"dataset": group, "variable": name, "meaning": meaning,
+                         "units": ds[name].attrs.get("units", ""), "grid": _res(ds),
+                         "cadence": _cadence(ds[name]), "real counterpart": src})
+    for group, name, src in (("era5", "sm", "ERA5-Land swvl1"), ("noah", "sm", "GLDAS Noah"),
+                             ("pdsi", "pdsi", "TerraClimate PDSI")):
+        ds = getattr(sc, group, None)
+        if ds is None or name not in ds:
+            continue
+        rows.append({"dataset": group, "variable": name, "meaning": ds[name].attrs.get("long_name", ""),
+                     "units": ds[name].attrs.get("units", ""), "grid": _res(ds),
+                     "cadence": _cadence(ds[name]), "real counterpart": src})
+    return pd.DataFrame(rows).set_index(["dataset", "variable"])
+
+
+def figure_covariates(sc: Scenario, date: str):
+    """Maps of the retrieval and the five covariates on one day (units on the colour bars)."""
+    import matplotlib.pyplot as plt
+
+    panels = [("sm", sc.coarse["sm"].sel(time=date), "YlGnBu")]
+    cmaps = {"lst": "inferno", "ndvi": "Greens", "albedo": "Greys_r", "precip": "Blues", "dem": "terrain"}
+    for name in COVARIATES:
+        if name in sc.fine:
+            da = sc.fine[name]
+            panels.append((name, da.sel(time=date) if "time" in da.dims else da, cmaps[name]))
+    fig, axes = plt.subplots(2, 3, figsize=(14, 8), sharex=True, sharey=True)
+    for ax, (name, da, cmap) in zip(axes.ravel(), panels, strict=False):
+        units = da.attrs.get("units", "")
+        da.plot(ax=ax, cmap=cmap, cbar_kwargs={"label": f"{name} [{units}]"})
+        ax.set_title(f"{name} ({_SOURCES[name][0].split(' v')[0]}-like)" if name in _SOURCES else name)
+        ax.set_xlabel("longitude [°E]")
+        ax.set_ylabel("latitude [°N]")
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_visible(False)
+    fig.suptitle(f"Coarse retrieval and explanatory factors on {date}")
+    fig.tight_layout()
+    return fig
+
+
+def realism_table(sc: Scenario) -> pd.DataFrame:
+    """The synthetic world's realism checks (:func:`smkit.synth.realism`) as a table."""
+    from smkit.report import PAPER_SIGNS
+    from smkit.synth import realism
+
+    c = realism(sc)
+    rows = {f"r({k}, coarse sm)": v for k, v in c["r_covariates"].items()}
+    rows["within-cell sd of truth [m3 m-3]"] = c["within_sd"]
+    rows["between-cell sd of truth [m3 m-3]"] = c["between_sd"]
+    rows["within / between"] = c["within_between_ratio"]
+    rows["r(retrieval, truth cell means)"] = c["r_coarse_truth"]
+    df = pd.DataFrame({"value": rows})
+    df["expected"] = [("+" if PAPER_SIGNS[k[2:k.index(",")]] > 0 else "-") if k.startswith("r(") and
+                      k[2:k.index(",")] in PAPER_SIGNS else "" for k in df.index]
+    return df
+
+
+# --------------------------------------------------------------------------- base product
+def _key(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def base_product(sc: Scenario, *, learners=DEFAULT_LEARNERS, cache_dir: str | Path | None = None,
+                 progress: bool = True, **options) -> xr.Dataset:
+    """The scenario downscaled by the learners, computed once into the cache.
+
+    Parameters
+    ----------
+    sc : Scenario
+    learners : sequence of str
+        Learners (``rf``, ``mlr``, ``svr``, ``xgb``).
+    cache_dir : str or Path, optional
+        Cache folder; the store is ``<cache>/<scenario>-product-<hash>.zarr``,
+        the hash covering every option.
+    progress : bool
+    **options
+        Passed to :func:`smkit.engine.downscale` (``strategy``, ``zones``,
+        ``sw_max``, ``nd_max``, ``covariates``, ``days``, ...).
+
+    Returns
+    -------
+    xarray.Dataset
+        The product opened lazily from its store.
+    """
+    from smkit.cache import DEFAULT_CACHE
+    from smkit.engine import downscale
+
+    root = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE
+    keyed = {k: (v.values.tolist() if isinstance(v, xr.DataArray) else v) for k, v in options.items()}
+    store = root / f"{scenario_key(sc)}-product-{_key({'learners': list(learners), **keyed})}.zarr"
+    store.parent.mkdir(parents=True, exist_ok=True)
+    return downscale(sc.coarse, sc.fine, learners=tuple(learners), out=store, progress=progress,
+                     **options)
+
+
+# --------------------------------------------------------------------------- study
+def default_years(times) -> tuple[list[int], list[int]]:
+    """Training and validation years: the last two years validate (the paper: 2009-2010).
+
+    With fewer than three years, the last year validates and the others train.
+    """
+    years = sorted(set(pd.DatetimeIndex(np.asarray(times)).year))
+    if len(years) < 2:
+        raise ValueError(f"need at least two years to train and validate BMA, got {years}")
+    n_test = 2 if len(years) >= 3 else 1
+    return years[:-n_test], years[-n_test:]
+
+
+def station_pairs(product: xr.Dataset, sc: Scenario, zones: xr.DataArray | None = None):
+    """Match the product and the coarse retrieval to the stations.
+
+    Returns
+    -------
+    (matched, pairs)
+        The matched dataset (:func:`smkit.validate.match_stations`, with a
+        ``zone`` coordinate when ``zones`` is given) and its tidy table with a
+        ``zone`` column (all 1 without zones).
+    """
+    from smkit.validate import match_stations, to_pairs
+
+    matched = match_stations(product, sc.stations, coarse=sc.coarse)
+    if zones is not None:
+        from smkit.zones import zone_of_stations
+
+        matched = matched.assign_coords(zone=("station", np.asarray(zone_of_stations(zones, matched))))
+    pairs = to_pairs(matched)
+    zone = matched["zone"].values if "zone" in matched.coords else np.ones(matched.sizes["station"], int)
+    pairs["zone"] = zone[np.searchsorted(matched["station"].values, pairs["station"].values)]
+    return matched, pairs
+
+
+@dataclass
+class Study:
+    """Everything a notebook of the paper works with.
+
+    Attributes
+    ----------
+    scenario : Scenario
+    product : xarray.Dataset
+        ``sm(method, time, lat, lon)`` (m3 m-3) with the learners and ``bma``,
+        ``sm_std`` (BMA predictive standard deviation) and the window diagnostics.
+    zones : xarray.DataArray
+        Zone labels on the coarse grid (1 = driest).
+    bma : smkit.bma.ZoneBMA
+        Weights per zone, fitted on the training years.
+    matched : xarray.Dataset
+        Station observations and every method (with ``cci``) at the stations.
+    pairs : pandas.DataFrame
+        ``matched`` as a tidy table with ``zone``.
+    train_years, test_years : list of int
+    params : dict
+        The parameters the study was opened with.
+    """
+
+    scenario: Scenario
+    product: xr.Dataset
+    zones: xr.DataArray
+    bma: object
+    matched: xr.Dataset
+    pairs: pd.DataFrame
+    train_years: list[int]
+    test_years: list[int]
+    params: dict = field(default_factory=dict)
+
+    @property
+    def learners(self) -> list[str]:
+        """The learners of the product (without ``bma``)."""
+        return [str(m) for m in self.product["method"].values if str(m) != "bma"]
+
+    def test(self) -> xr.Dataset:
+        """The matched stations over the validation years."""
+        from smkit.validate import split_years
+
+        return split_years(self.matched, self.train_years, self.test_years)[1]
+
+
+def fit_bma(pairs: pd.DataFrame, members, train_years, *, method: str = "em", **kw):
+    """Fit BMA weights per zone on the complete pairs of the training years."""
+    from smkit.bma import fit_zones
+
+    year = pd.DatetimeIndex(pairs["time"]).year
+    train = pairs[np.isin(year, list(train_years))]
+    cols = ["zone", "obs", *members]
+    train = train[np.isfinite(train[list(members) + ["obs"]].to_numpy()).all(axis=1)]
+    return fit_zones(train[cols + [c for c in ("station", "network", "time") if c in train]],
+                     method=method, **kw)
+
+
+def open_study(
+    scenario: str | Path = "tiny",
+    *,
+    seed: int = 0,
+    cache_dir: str | Path | None = None,
+    learners=DEFAULT_LEARNERS,
+    k: int = 7,
+    clustered: bool = True,
+    bma_method: str = "em",
+    train_years=None,
+    test_years=None,
+    progress: bool = True,
+    **options,
+) -> Study:
+    """Open the study: scenario, zones, cached base product, BMA per zone, station pairs.
+
+    Parameters
+    ----------
+    scenario : str or Path
+        Preset or store (see :func:`load_scenario`).
+    seed : int
+        Scenario, k-means and forest seed.
+    cache_dir : str or Path, optional
+    learners : sequence of str
+    k : int
+        Number of k-means zones (the paper: 7).
+    clustered : bool
+        Fit BMA per zone (the paper) or once for the whole domain (Fig. S6).
+    bma_method : {"em", "pymc", "mc3"}
+    train_years, test_years : sequence of int, optional
+        Years that fit and validate BMA (default :func:`default_years`).
+    progress : bool
+    **options
+        Downscaling options (:func:`smkit.engine.downscale`).
+
+    Returns
+    -------
+    Study
+    """
+    from smkit.bma import apply
+    from smkit.zones import kmeans_zones
+
+    sc = load_scenario(scenario, seed=seed, cache_dir=cache_dir, progress=progress)
+    zones = kmeans_zones(sc.coarse["sm"], k=k, seed=seed)
+    if options.get("strategy") == "global" and "zones" not in options:
+        options["zones"] = zones
+    product = base_product(sc, learners=learners, cache_dir=cache_dir, progress=progress, seed=seed,
+                           **options)
+    if train_years is None or test_years is None:
+        dtrain, dtest = default_years(product["time"].values)
+        train_years = list(train_years) if train_years is not None else dtrain
+        test_years = list(test_years) if test_years is not None else dtest
+    use_zones = zones if clustered else xr.ones_like(zones).where(zones > 0, zones)
+    _, pairs = station_pairs(product, sc, use_zones)
+    bma = fit_bma(pairs, list(learners), train_years, method=bma_method)
+    full = apply(product, bma, use_zones)
+    matched, pairs = station_pairs(full, sc, use_zones)
+    params = {"scenario": str(scenario), "seed": seed, "learners": list(learners), "k": k,
+              "clustered": clustered, "bma_method": bma_method, **{k_: v for k_, v in options.items()
+                                                                  if k_ != "zones"}}
+    return Study(sc, full, zones, bma, matched, pairs, list(train_years), list(test_years), params)
