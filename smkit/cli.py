@@ -47,23 +47,26 @@ def synth(
 
 @app.command()
 def reproduce(
-    preset: Annotated[str, typer.Option(help="Scenario preset: tiny or demo")] = "demo",
+    preset: Annotated[str, typer.Option(help="Scenario preset (tiny, demo) or a scenario/cube store")] = "demo",
     out: Annotated[Path | None, typer.Option(help="Run folder (default reports/PRESET)")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the synthetic world")] = 0,
-    cache: Annotated[Path | None, typer.Option(help="Scenario cache folder")] = None,
-    learners: Annotated[str, typer.Option(help="Comma-separated: rf,mlr,svr,xgb")] = "rf,mlr,svr,xgb",
+    params: Annotated[Path | None, typer.Option(help="YAML file of parameter overrides")] = None,
+    only: Annotated[str | None, typer.Option(help="Comma-separated notebook names to run")] = None,
+    cache: Annotated[Path | None, typer.Option(help="Cache folder for scenarios and products")] = None,
+    html: Annotated[bool, typer.Option(help="Export each notebook to HTML")] = True,
 ):
-    """Run the main job on a scenario and write the report."""
-    from smkit.report import run
+    """Run the paper's notebooks in order with papermill and write the report."""
+    from smkit.reproduce import NotebookFailed, run
 
-    if preset not in _preset_names():
-        raise typer.BadParameter(f"unknown preset {preset!r}; choose one of {_preset_names()}")
-    out = out or Path("reports") / preset
-    names = tuple(x.strip() for x in learners.split(",") if x.strip())
-    metrics = run(preset, out, seed=seed, cache_dir=cache, learners=names)
-    typer.echo(f"report: {out / 'README.md'}")
+    out = out or Path("reports") / Path(preset).stem
+    names = [x.strip() for x in only.split(",") if x.strip()] if only else None
+    try:
+        res = run(preset, out, params=params, only=names, cache_dir=cache, html=html)
+    except (NotebookFailed, KeyError, ValueError, FileNotFoundError) as err:
+        typer.echo(f"error: {err.args[0] if err.args else err}", err=True)
+        raise typer.Exit(1) from None
+    total = sum(res.seconds.values())
+    typer.echo(f"report: {out / 'README.md'} (and index.html); {len(res.executed)} notebooks in {total:.0f} s")
     typer.echo(f"figures: {out / 'figures'}  tables: {out / 'tables'}  metrics: {out / 'metrics.json'}")
-    typer.echo(f"scenario store: {metrics['scenario_store']}  ({metrics['wall_seconds']} s)")
 
 
 @app.command()

@@ -32,25 +32,21 @@ def test_synth_unknown_preset(tmp_path):
     assert "tiny" in res.output
 
 
-def test_reproduce_tiny_writes_report(tmp_path):
+def test_reproduce_runs_a_notebook_and_writes_the_report(tmp_path):
     out = tmp_path / "run"
-    res = runner.invoke(app, ["reproduce", "--preset", "tiny", "--out", str(out),
-                              "--cache", str(tmp_path / "cache"), "--learners", "mlr"])
+    res = runner.invoke(app, ["reproduce", "--preset", "tiny", "--out", str(out), "--no-html",
+                              "--cache", str(tmp_path / "cache"), "--only", "00_study_area_and_data"])
     assert res.exit_code == 0, res.output
     readme = (out / "README.md").read_text()
-    for fig in ("domain.png", "covariate_correlation.png"):
+    for fig in ("00_study_area_and_data_domain.png", "00_study_area_and_data_covariates.png"):
         assert (out / "figures" / fig).stat().st_size > 10_000
         assert fig in readme
-    for table in ("truth_skill", "covariate_correlation", "stations"):
-        assert (out / "tables" / f"{table}.csv").exists()
-        assert (out / "tables" / f"{table}.md").exists()
+    for table in ("stations", "data", "realism"):
+        assert (out / "tables" / f"00_study_area_and_data_{table}.csv").exists()
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["realism"]["r_coarse_truth"] > 0.6
-    assert {r["method"] for r in metrics["truth_skill"]} == {"mlr", "nearest", "bilinear"}
-    # the cached scenario and product are reused, not rebuilt
-    stores = sorted(p.name for p in (tmp_path / "cache").iterdir())
-    assert stores == ["tiny-seed0-v0.1.0-product-mlr.zarr", "tiny-seed0-v0.1.0-product-mlr.zarr.done",
-                      "tiny-seed0-v0.1.0.zarr"]
+    assert metrics["00_study_area_and_data"]["r(retrieval, truth cell means)"] > 0.6
+    res = runner.invoke(app, ["reproduce", "--preset", "tiny", "--out", str(out), "--only", "99_nothing"])
+    assert res.exit_code == 1 and "choose from" in res.output
 
 
 def test_downscale_command(tmp_path):
