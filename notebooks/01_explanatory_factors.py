@@ -1,0 +1,61 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 01 · Explanatory factors
+#
+# How much does each covariate tell about coarse soil moisture? Permutation importance and
+# SHAP values of the learners, and Pearson r, over the pooled coarse training set of each
+# time slice; bars show the mean and whiskers the spread over slices (the paper's Fig. 3 for
+# the random forest, Fig. S2 for the other learners).
+
+# %% tags=["parameters"]
+scenario = "tiny"
+seed = 0
+output_dir = "reports/notebooks"
+cache_dir = ".smkit-cache"
+by = "year"  # time slices: "year" or "month"
+learners = ["rf", "mlr", "svr", "xgb"]
+max_samples = 3000  # cell-days per slice
+
+# %%
+from smkit import importance, study
+from smkit.report import Report
+
+report = Report(output_dir, "01_explanatory_factors", "Explanatory factors")
+sc = study.load_scenario(scenario, seed=seed, cache_dir=cache_dir)
+imp = importance.factor_importance(sc.coarse, sc.fine, learners=learners, by=by,
+                                   max_samples=max_samples, seed=seed)
+
+# %% [markdown]
+# ## Random forest (Fig. 3)
+
+# %%
+report.figure(importance.figure_importance(imp, "rf"), "importance_rf",
+              f"Importance and correlation of the covariates, random forest, spread over {by}s")
+
+# %%
+summary = importance.summarise(imp)
+report.table(summary, "summary", f"Importance shares and Pearson r, mean and sd over {by}s")
+
+# %% [markdown]
+# ## All learners (Fig. S2)
+
+# %%
+for measure in ("permutation", "shap"):
+    report.figure(importance.figure_learners(imp, measure), f"learners_{measure}",
+                  f"{measure} importance by learner")
+
+# %%
+rf = summary.loc["rf"]
+report.metrics(rf_permutation_rank=list(rf["permutation_mean"].sort_values(ascending=False).index),
+               pearson_r=rf["r_mean"].round(3).to_dict())
