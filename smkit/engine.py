@@ -176,6 +176,8 @@ def process_chunk(inputs: dict, cfg: Config, factor: int) -> dict:
     for li, name in enumerate(cfg.learners):
         need = max(get_learner(name).min_samples, 2)
         fit = (count >= need).ravel() & pix_ok.any(-1)
+        if inputs.get("mask") is not None:  # only the requested cells
+            fit &= np.broadcast_to(inputs["mask"], (nt, ny, nx)).ravel()
         cells = np.argwhere(fit.reshape(nt, ny, nx))
         if cfg.strategy == "global":
             pred = _predict_global(name, cells, valid, agg, y, pix, pix_ok, choice, zone, cfg, ht, hs,
@@ -184,7 +186,10 @@ def process_chunk(inputs: dict, cfg: Config, factor: int) -> dict:
             pred = _predict_window(name, cells, valid, agg, y, pix, pix_ok, choice, cfg, ht, hs, inputs)
         out[li, fit] = pred
         if li == 0:
-            flag |= np.where((count < need), FLAG_SKIPPED, 0).astype(np.int8)
+            skipped = count < need
+            if inputs.get("mask") is not None:
+                skipped |= ~inputs["mask"][None]
+            flag |= np.where(skipped, FLAG_SKIPPED, 0).astype(np.int8)
     sm = out.reshape(len(cfg.learners), nt, ny, nx, f, f).transpose(0, 1, 2, 4, 3, 5)
     return {
         "sm": sm.reshape(len(cfg.learners), nt, ny * f, nx * f),
@@ -408,8 +413,8 @@ class _ChunkJob:
     """
 
     def __init__(self, y_all, fine, zone_all, cfg, factor, ht, hs, i0, template, out, done_dir,
-                 threads):
-        self.y_all, self.fine, self.zone_all, self.cfg = y_all, fine, zone_all, cfg
+                 threads, mask=None):
+        self.y_all, self.fine, self.zone_all, self.cfg, self.mask = y_all, fine, zone_all, cfg, mask
         self.factor, self.ht, self.hs, self.i0 = factor, ht, hs, i0
         self.template, self.out, self.done_dir, self.threads = template, out, done_dir, threads
 
@@ -424,6 +429,9 @@ class _ChunkJob:
         with dask.config.set(scheduler="synchronous"):  # a chunk reads its inputs itself
             inputs = _load_inputs(c, self.y_all, self.fine, self.cfg.covariates, self.zone_all,
                                   self.cfg, self.factor, self.ht, self.hs, self.y_all.shape[0])
+        if self.mask is not None:
+            t0, t1, y0, y1, x0, x1 = c
+            inputs["mask"] = self.mask[y0:y1, x0:x1]
         res = process_chunk(inputs, self.cfg, self.factor)
         if self.out is None:
             return c, res
@@ -525,6 +533,7 @@ def downscale(
     clamp_covariates: bool = True,
     fill_gaps: bool = True,
     days: slice | None = None,
+    cells: xr.DataArray | None = None,
     time_chunk: int = 16,
     tile: int | None = None,
     out: str | Path | None = None,
@@ -589,6 +598,12 @@ def downscale(
         Days to produce, e.g. ``slice("2009-07-15", "2009-07-15")``; the
         input's other days still serve as the windows' neighbouring days and
         for gap filling. Default: every day of the input.
+    cells : xarray.DataArray, optional
+        Boolean mask on the coarse grid (lat, lon) of the cells to produce,
+        e.g. the cells holding stations (:func:`smkit.study.station_cells`);
+        the others stay NaN and are flagged skipped, and chunks without a
+        requested cell are not computed at all. Their neighbours still serve
+        as training samples. Default: every cell.
     time_chunk : int
         Days per chunk.
     tile : int, optional
@@ -702,14 +717,27 @@ def downscale(
         "smkit_config": cfg.digest(),
     }
     template = _template(coarse.isel(time=slice(i0, i1)), fine, cgrid, fgrid, learners, attrs)
-    chunks = list(_chunks(i0, i1, ny, nx, time_chunk, tile))
+    mask = None
+    if cells is not None:
+        mask = np.asarray(cells.transpose("lat", "lon").values, dtype=bool)
+        if mask.shape != (ny, nx):
+            raise ValueError(f"cells mask has shape {mask.shape}; the coarse grid is {(ny, nx)}")
+        if not mask.any():
+            raise ValueError("the cells mask selects no cell")
+        template.attrs["cells"] = int(mask.sum())
+        # the requested cells are part of what the store holds: a resumed run must ask for the same
+        template.attrs["smkit_config"] = hashlib.sha256(
+            (cfg.digest() + np.packbits(mask).tobytes().hex()).encode()).hexdigest()[:16]
+        template["window_flag"] = template["window_flag"] + np.int8(FLAG_SKIPPED)
+    chunks = [c for c in _chunks(i0, i1, ny, nx, time_chunk, tile)
+              if mask is None or mask[c[2]:c[3], c[4]:c[5]].any()]
     done_dir = None
     if out is not None:
         out = Path(out)
         done_dir = out.with_name(out.name + ".done")  # chunk markers, beside the store
         if out.exists():
             existing = xr.open_zarr(out, consolidated=False)
-            if existing.attrs.get("smkit_config") != cfg.digest():
+            if existing.attrs.get("smkit_config") != template.attrs["smkit_config"]:
                 raise ValueError(
                     f"{out} holds a product made with other arguments; give a new path or delete it"
                 )
@@ -721,12 +749,17 @@ def downscale(
             if done_dir.exists():  # markers of an older, deleted store
                 shutil.rmtree(done_dir)
             template.to_zarr(out, mode="w", compute=False, encoding=enc, consolidated=False)
+            if mask is not None:  # chunks never computed must still read as skipped
+                flags = template[["window_flag"]].drop_vars(["time", "clat", "clon"]).compute()
+                flags.to_zarr(out, mode="r+", consolidated=False,
+                              region={"time": slice(None), "clat": slice(None), "clon": slice(None)})
             done_dir.mkdir(parents=True, exist_ok=True)
         todo = [c for c in chunks if not (done_dir / _chunk_id(c)).exists()]
     else:
         todo = chunks
     threads = None if workers == 1 else max(1, (os.cpu_count() or 1) // workers)
-    job = _ChunkJob(y_all, fine, zone_all, cfg, factor, ht, hs, i0, template, out, done_dir, threads)
+    job = _ChunkJob(y_all, fine, zone_all, cfg, factor, ht, hs, i0, template, out, done_dir, threads,
+                    mask)
     results = _run_chunks(job, todo, scheduler, workers, progress,
                           desc=f"downscaling ({strategy}, {backend})")
     if out is not None:

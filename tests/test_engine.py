@@ -181,3 +181,21 @@ def test_fill_time_gaps_matches_interp():
     filled, was = fill_time_gaps(x, 3)
     np.testing.assert_allclose(filled, _fill_by_interp(x, 3), atol=1e-12)
     assert (was == (np.isnan(x) & np.isfinite(filled))).all()
+
+
+def test_cells_mask_produces_only_those_cells(month, tmp_path):
+    coarse, fine = month
+    c, f = coarse.isel(time=slice(0, 6)), fine.isel(time=slice(0, 6))
+    full = downscale(c, f, learners=("mlr",), progress=False)
+    mask = xr.zeros_like(c["sm"].isel(time=0), dtype=bool)
+    mask[2, 5] = True
+    part = downscale(c, f, learners=("mlr",), cells=mask, tile=4, out=tmp_path / "p.zarr",
+                     progress=False).load()
+    sl = {"lat": slice(20, 30), "lon": slice(50, 60)}
+    xr.testing.assert_allclose(part["sm"].isel(sl), full["sm"].isel(sl), atol=1e-6)
+    assert np.isnan(part["sm"].values).sum() == part["sm"].size - np.isfinite(full["sm"].isel(sl)).sum()
+    flags = part["window_flag"].values
+    assert ((flags[:, [0, 7], :] & 2) > 0).all()  # unrequested cells are flagged skipped
+    with pytest.raises(ValueError, match="other arguments"):  # a different mask is another product
+        mask[2, 5], mask[3, 3] = False, True
+        downscale(c, f, learners=("mlr",), cells=mask, tile=4, out=tmp_path / "p.zarr", progress=False)
