@@ -289,16 +289,35 @@ class Study:
         return split_years(self.matched, self.train_years, self.test_years)[1]
 
 
-def fit_bma(pairs: pd.DataFrame, members, train_years, *, method: str = "em", **kw):
-    """Fit BMA weights per zone on the complete pairs of the training years."""
+def fit_bma(pairs: pd.DataFrame, members, train_years=None, *, zones=None, method: str = "em",
+            **kw):
+    """Fit BMA weights per zone on the complete pairs of the training years.
+
+    Parameters
+    ----------
+    pairs : pandas.DataFrame
+        Station pairs with ``zone``, ``obs``, ``time`` and the member columns.
+    members : sequence of str
+        Learners to merge.
+    train_years : sequence of int, optional
+        Years whose pairs fit the weights (default all).
+    zones : xarray.DataArray, optional
+        The zone map, so that zones without stations get the pooled weights.
+    method : {"em", "pymc", "mc3"}
+    **kw
+        Passed to :func:`smkit.bma.fit_zones`.
+    """
     from smkit.bma import fit_zones
 
-    year = pd.DatetimeIndex(pairs["time"]).year
-    train = pairs[np.isin(year, list(train_years))]
+    train = pairs
+    if train_years is not None:
+        train = pairs[np.isin(pd.DatetimeIndex(pairs["time"]).year, list(train_years))]
     cols = ["zone", "obs", *members]
     train = train[np.isfinite(train[list(members) + ["obs"]].to_numpy()).all(axis=1)]
+    if train.empty:
+        raise ValueError(f"no complete station pair in the training years {train_years}")
     return fit_zones(train[cols + [c for c in ("station", "network", "time") if c in train]],
-                     method=method, **kw)
+                     method=method, zones=zones, members=list(members), **kw)
 
 
 def open_study(
@@ -355,10 +374,158 @@ def open_study(
         test_years = list(test_years) if test_years is not None else dtest
     use_zones = zones if clustered else xr.ones_like(zones).where(zones > 0, zones)
     _, pairs = station_pairs(product, sc, use_zones)
-    bma = fit_bma(pairs, list(learners), train_years, method=bma_method)
+    bma = fit_bma(pairs, list(learners), train_years, zones=use_zones, method=bma_method)
     full = apply(product, bma, use_zones)
     matched, pairs = station_pairs(full, sc, use_zones)
-    params = {"scenario": str(scenario), "seed": seed, "learners": list(learners), "k": k,
+    params = {"scenario": str(scenario), "seed": seed, "cache_dir": cache_dir,
+              "learners": list(learners), "k": k,
               "clustered": clustered, "bma_method": bma_method, **{k_: v for k_, v in options.items()
                                                                   if k_ != "zones"}}
     return Study(sc, full, zones, bma, matched, pairs, list(train_years), list(test_years), params)
+
+
+# --------------------------------------------------------------------------- tables of the study
+def bma_vs_best(networks: pd.DataFrame) -> pd.DataFrame:
+    """R of BMA against the best single learner per network (from :func:`smkit.validate.score_networks`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per network: ``bma_r``, ``best_learner``, ``best_r`` and ``bma_minus_best``.
+    """
+    df = networks.reset_index() if "network" not in networks.columns else networks
+    rows = []
+    for net, g in df.groupby("network", sort=False):
+        g = g.set_index("method")
+        learners = g.drop(index=[m for m in ("bma", "cci") if m in g.index])
+        if "bma" not in g.index or learners.empty:
+            continue
+        best = learners["r"].idxmax()
+        rows.append({"network": net, "bma_r": g.loc["bma", "r"], "best_learner": best,
+                     "best_r": learners.loc[best, "r"], "bma_minus_best": g.loc["bma", "r"] - learners.loc[best, "r"],
+                     "n": g.loc["bma", "n"]})
+    return pd.DataFrame(rows).set_index("network")
+
+
+def station_holdout(st: Study, n_folds: int = 5, seed: int = 0) -> pd.DataFrame:
+    """Network scores of BMA whose weights never saw the scored stations.
+
+    The stations are dealt into ``n_folds`` folds within each zone
+    (:func:`smkit.validate.split_stations`); each fold is scored with
+    weights fitted on the other folds' pairs (all years), so the score
+    measures how the weights carry to unseen places.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per network: N, R, RMSE, MAE, ubRMSE of the held-out BMA, next to
+        the in-sample BMA (weights fitted on every station, same pairs).
+    """
+    from smkit.bma import BMAWarning
+    from smkit.metrics import all_metrics
+    from smkit.validate import split_stations
+
+    import warnings
+
+    pairs = st.pairs[np.isfinite(st.pairs[st.learners + ["obs"]].to_numpy()).all(axis=1)].copy()
+    matched = st.matched
+    folds = split_stations(matched, matched["zone"].values, n_folds=n_folds, seed=seed)
+    station_ids = matched["station"].values
+    pairs["bma_held_out"] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BMAWarning)
+        for train_idx, test_idx in folds:
+            train = pairs[np.isin(pairs["station"], station_ids[train_idx])]
+            test = np.isin(pairs["station"], station_ids[test_idx])
+            if train.empty or not test.any():
+                continue
+            fit = fit_bma(train, st.learners, None, zones=st.zones, method="em")
+            pairs.loc[test, "bma_held_out"] = _bma_at_pairs(fit, pairs[test], st.learners)
+        full = fit_bma(pairs, st.learners, None, zones=st.zones, method="em")
+    pairs["bma_in_sample"] = _bma_at_pairs(full, pairs, st.learners)
+    rows = []
+    for net, g in pairs.groupby("network", sort=False):
+        for col, label in (("bma_held_out", "held-out stations"), ("bma_in_sample", "in-sample")):
+            m = all_metrics(g[col].to_numpy(), g["obs"].to_numpy())
+            rows.append({"network": net, "weights": label, **{k: m[k] for k in ("n", "r", "rmse", "mae", "ubrmse")}})
+    return pd.DataFrame(rows).set_index(["network", "weights"])
+
+
+def _bma_at_pairs(fit, pairs: pd.DataFrame, members) -> np.ndarray:
+    """BMA mean at station pairs with each pair's zone parameters."""
+    out = np.full(len(pairs), np.nan)
+    zone = pairs["zone"].to_numpy()
+    for z in np.unique(zone):
+        sel = zone == z
+        try:
+            p = fit.params_for(int(z))
+        except KeyError:  # a station in no zone (its cell never had a retrieval): pooled weights
+            p = fit.params_for("pooled")
+        f = pairs.loc[sel, list(members)].to_numpy()
+        a, b = p["bias_coefs"][:, 0], p["bias_coefs"][:, 1]
+        out[sel] = (a + b * f) @ p["weights"]
+    return out
+
+
+def truth_table(st: Study, years=None) -> pd.DataFrame:
+    """Every method and the interpolation baselines against the 1-km truth over the validation years."""
+    from smkit.validate import interpolation_baselines, truth_skill
+
+    yrs = [str(y) for y in (years or st.test_years)]
+    sel = {"time": slice(f"{yrs[0]}-01-01", f"{yrs[-1]}-12-31")}
+    product = st.product["sm"].sel(sel)
+    base = interpolation_baselines(st.scenario.coarse.sel(sel), st.scenario.truth)["sm"]
+    both = xr.concat([product, base], dim="method")
+    return truth_skill(both, st.scenario.truth, factor=int(st.product.attrs["factor"]), common=True)
+
+
+def comparison_summary(result: dict) -> pd.DataFrame:
+    """Spatial median and 10/90 % quantiles of the per-pixel scores of :func:`smkit.validate.compare_models`."""
+    rows = []
+    for name, ds in result.items():
+        for m in ("r", "mae", "ubrmse", "bias"):
+            if m not in ds:
+                continue
+            v = np.asarray(ds[m].values, dtype=float).ravel()
+            v = v[np.isfinite(v)]
+            if v.size == 0:
+                continue
+            rows.append({"reference": name, "metric": m, "median": np.median(v),
+                         "q10": np.quantile(v, 0.1), "q90": np.quantile(v, 0.9), "pixels": v.size})
+    return pd.DataFrame(rows).set_index(["reference", "metric"])
+
+
+def strategy_pair(st: Study, days: int = 92):
+    """The study's product and the global strategy's, over ``days`` days of the first validation year.
+
+    The global product is computed (and cached) for those days only; the
+    learners, caps and zones are the study's.
+
+    Returns
+    -------
+    (window, global, days)
+        Two product datasets restricted to the same days, and the slice of days.
+    """
+    start = pd.Timestamp(f"{st.test_years[0]}-06-01")
+    sel = slice(str(start.date()), str((start + pd.Timedelta(days=days - 1)).date()))
+    opts = {k: v for k, v in st.params.items() if k in ("sw_max", "nd_max", "covariates", "aggregation")}
+    glob = base_product(st.scenario, learners=st.learners, cache_dir=st.params.get("cache_dir"),
+                        strategy="global", zones=st.zones, days=slice(sel.start, sel.stop),
+                        seed=st.params.get("seed", 0), **opts)
+    window = st.product.sel(time=sel)
+    window = window.assign(sm=window["sm"].sel({"method": st.learners}))
+    return window, glob.sel(time=sel), sel
+
+
+def overview_table(st: Study) -> pd.DataFrame:
+    """All methods side by side: station scores over the validation years and, if known, truth skill."""
+    from smkit.validate import score_networks
+
+    net = score_networks(st.test()).reset_index()
+    pooled = net.groupby("method", sort=False)[["r", "ubrmse"]].mean()
+    pooled.columns = [f"stations {c} (mean of networks)" for c in pooled.columns]
+    if has_truth(st.scenario):
+        t = truth_table(st)[["r", "ubrmse", "r_anomaly"]]
+        t.columns = [f"truth {c}" for c in t.columns]
+        pooled = pooled.join(t, how="outer")
+    return pooled

@@ -1,0 +1,61 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 06 · Drought-prone regions (Fig. 11, S5)
+#
+# Pixels where PDSI is at or below the threshold in more than the given share of the months
+# form connected drought-prone regions; their mean series of stations, retrieval and BMA are
+# compared.
+
+# %% tags=["parameters"]
+scenario = "tiny"  # preset (tiny, demo) or a scenario / ingested cube store
+seed = 0
+output_dir = "reports/notebooks"
+cache_dir = ".smkit-cache"
+learners = ["rf", "mlr", "svr", "xgb"]
+sw_max = 5  # window caps: cells
+nd_max = 3  # ... and days
+k = 7  # k-means zones
+bma_method = "em"  # em, pymc or mc3 for the product
+train_years = None  # None: all but the last two years (the paper: 2003-2008)
+test_years = None  # None: the last two years (the paper: 2009-2010)
+pdsi_threshold = -2.0
+drought_share = 0.8
+min_pixels = 4
+rolling_days = 5
+
+# %%
+from smkit import drought, study
+from smkit.io import stations_to_volumetric
+from smkit.report import Report
+
+report = Report(output_dir, "06_drought", "Drought-prone regions")
+st = study.open_study(scenario, seed=seed, cache_dir=cache_dir, learners=learners, sw_max=sw_max,
+                      nd_max=nd_max, k=k, bma_method=bma_method, train_years=train_years,
+                      test_years=test_years)
+sc = st.scenario
+regions = drought.drought_regions(sc.pdsi, threshold=pdsi_threshold, fraction=drought_share,
+                                  min_pixels=min_pixels)
+report.figure(drought.figure_regions(regions, sc.fine["dem"]), "regions", "Drought-prone regions")
+
+# %%
+if int(regions.max()) > 0:
+    series = drought.regional_series(regions, product=st.product["sm"].sel({"method": "bma"}),
+                                     coarse=sc.coarse["sm"], stations=stations_to_volumetric(sc.stations))
+    skill = drought.regional_skill(series)
+    report.table(skill, "skill", "Regional series against the stations (or the product where no station)")
+    report.figure(drought.figure_series(series, skill, rolling=rolling_days), "series", "Regional mean series")
+    report.metrics(n_regions=int(regions.max()), skill=skill.round(3))
+else:
+    report.text("No region passes the thresholds in this scenario.")
+    report.metrics(n_regions=0)

@@ -1,0 +1,50 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 08 · Sample reduction (Fig. 12b)
+#
+# 10-50 % of the BMA training pairs are removed at random, repeatedly; BMA is refitted and
+# scored against the stations over the validation years. The spread across repeats shows how
+# much the weights depend on the number of pairs.
+
+# %% tags=["parameters"]
+scenario = "tiny"  # preset (tiny, demo) or a scenario / ingested cube store
+seed = 0
+output_dir = "reports/notebooks"
+cache_dir = ".smkit-cache"
+learners = ["rf", "mlr", "svr", "xgb"]
+sw_max = 5  # window caps: cells
+nd_max = 3  # ... and days
+k = 7  # k-means zones
+bma_method = "em"  # em, pymc or mc3 for the product
+train_years = None  # None: all but the last two years (the paper: 2003-2008)
+test_years = None  # None: the last two years (the paper: 2009-2010)
+fractions = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
+repeats = 10
+
+# %%
+from smkit import study, uncertainty
+from smkit.report import Report
+
+report = Report(output_dir, "08_uncertainty_sample_reduction", "Sample reduction")
+st = study.open_study(scenario, seed=seed, cache_dir=cache_dir, learners=learners, sw_max=sw_max,
+                      nd_max=nd_max, k=k, bma_method=bma_method, train_years=train_years,
+                      test_years=test_years)
+sc = st.scenario
+red = uncertainty.sample_reduction(st, fractions=fractions, repeats=repeats, seed=seed)
+summary = uncertainty.summarise_reduction(red)
+report.table(summary, "scores", "BMA scores by share of pairs removed: mean and sd over repeats")
+
+# %%
+report.figure(uncertainty.figure_sample_reduction(red), "figure", "Skill as pairs are removed")
+report.metrics(scores=summary.round(4))

@@ -1,0 +1,40 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Map explorer
+#
+# Browse the downscaled soil moisture day by day: play through the days, switch between the
+# coarse retrieval (CCI), the learners (RF, MLR, SVR, XG, BMA), the 1-km truth, ERA5 and Noah,
+# show one minus another, click a pixel or a station for its time series. Everything is drawn
+# offline. The same app runs in a browser tab with `smkit serve --scenario demo`.
+#
+# The product shown is the full one `smkit reproduce` left in the cache, if any; otherwise a
+# quick MLR product of three summer months is computed once (seconds for `tiny`, about 15 s for
+# `demo`). Give `product` to show a store written by `smkit downscale`.
+
+# %% tags=["parameters"]
+preset = "tiny"  # scenario preset (tiny, demo) or path of a scenario store
+product = None  # path of a product store (.zarr) from `smkit downscale`, or None
+seed = 0
+zones = 7  # k-means zones of the coarse retrieval to outline, or None
+cache_dir = None  # scenario cache (None: $SMKIT_CACHE or .smkit-cache)
+
+# %%
+import panel as pn
+
+from smkit.app import open_explorer
+
+pn.extension()
+
+# %%
+open_explorer(preset, product=product, seed=seed, zones=zones, cache_dir=cache_dir)
