@@ -23,7 +23,7 @@
 # `demo`). Give `product` to show a store written by `smkit downscale`.
 
 # %% tags=["parameters"]
-preset = "tiny"  # scenario preset (tiny, demo) or path of a scenario store
+scenario = "tiny"  # scenario preset (tiny, demo) or path of a scenario store
 product = None  # path of a product store (.zarr) from `smkit downscale`, or None
 seed = 0
 zones = 7  # k-means zones of the coarse retrieval to outline, or None
@@ -37,4 +37,4 @@ from smkit.app import open_explorer
 pn.extension()
 
 # %%
-open_explorer(preset, product=product, seed=seed, zones=zones, cache_dir=cache_dir)
+open_explorer(scenario, product=product, seed=seed, zones=zones, cache_dir=cache_dir)

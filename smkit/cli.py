@@ -135,6 +135,47 @@ def downscale_cmd(
     typer.echo(f"product written to {out}")
 
 
+@app.command("ingest")
+def ingest_cmd(
+    config: Annotated[Path, typer.Option("--config", "-c",
+                                         help="sources.yaml (see docs/data-sources.md)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output cube .zarr (resumable)")],
+    progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
+):
+    """Read real archive files into an analysis-ready cube (Zarr); a rerun resumes."""
+    from smkit.io import InputError
+    from smkit.readers import ingest
+
+    try:
+        ingest(config, out, progress=progress)
+    except (InputError, ValueError, FileNotFoundError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"cube written to {out}; open it with smkit.synth.open_scenario")
+
+
+@app.command("serve")
+def serve_cmd(
+    scenario: Annotated[str, typer.Option(help="Preset name (tiny, demo) or a scenario store path")] = "demo",
+    product: Annotated[Path | None, typer.Option(help="Product store (.zarr) to show; default: the cached "
+                                                      "full product, else a quick MLR one")] = None,
+    port: Annotated[int, typer.Option(help="Port")] = 5006,
+    address: Annotated[str, typer.Option(help="Address to bind (127.0.0.1: this machine only)")] = "127.0.0.1",
+    show: Annotated[bool, typer.Option(help="Open a browser tab")] = False,
+    seed: Annotated[int, typer.Option(help="Scenario seed")] = 0,
+):
+    """Serve the map explorer of a scenario's product in the browser (Ctrl-C stops it)."""
+    from smkit.app import serve
+    from smkit.synth import PRESETS
+
+    if scenario not in PRESETS and not Path(scenario).exists():
+        raise typer.BadParameter(f"{scenario!r} is neither a preset ({_preset_names()}) nor a path")
+    if product is not None and not product.exists():
+        raise typer.BadParameter(f"no product store at {product}")
+    typer.echo(f"smkit map explorer on http://{address}:{port}/ (Ctrl-C stops it)")
+    serve(scenario, product=product, port=port, address=address, show=show, seed=seed)
+
+
 @bench_app.command("synth")
 def bench_synth(
     out: Annotated[Path, typer.Option(help="Results folder")] = Path("reports/benchmarks"),

@@ -1,0 +1,364 @@
+"""The map explorer without a browser: layout, state -> plotted data, station metrics, errors."""
+
+import socket
+import time
+import urllib.error
+import urllib.request
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+import pytest
+import xarray as xr
+
+from smkit import metrics
+from smkit.app import Explorer, explorer, load, quick_days, serve, zone_edges
+from smkit.engine import downscale
+from smkit.io import stations_to_volumetric
+from smkit.validate import interpolation_baselines
+
+DAYS = slice("2009-07-01", "2009-07-04")
+
+
+@pytest.fixture(scope="module")
+def product(tiny):
+    """A real two-learner product of four days of the tiny scenario."""
+    return downscale(tiny.coarse, tiny.fine, learners=("mlr", "xgb"), days=DAYS, progress=False)
+
+
+@pytest.fixture(scope="module")
+def zones(tiny):
+    """Three zones from terciles of the mean coarse soil moisture."""
+    mean = tiny.coarse["sm"].mean("time")
+    q = np.nanquantile(mean.values, [1 / 3, 2 / 3])
+    return xr.DataArray(np.digitize(mean.values, q), dims=("lat", "lon"), coords=mean.coords)
+
+
+@pytest.fixture
+def full(tiny, product, zones):
+    layout = explorer(
+        product,
+        coarse=tiny.coarse,
+        stations=tiny.stations,
+        truth=tiny.truth,
+        references={"ERA5": tiny.era5, "Noah": tiny.noah},
+        zones=zones,
+    )
+    return layout.explorer
+
+
+def _render(dmap):
+    return hv.renderer("bokeh").get_plot(dmap)
+
+
+def _image(plot):
+    (r,) = [r for r in plot.state.renderers if type(r.glyph).__name__ == "Image"]
+    return r
+
+
+def _shown(plot) -> np.ndarray:
+    return np.asarray(_image(plot).data_source.data["image"][0])
+
+
+def test_minimal_layout(product):
+    layout = explorer(product)
+    assert isinstance(layout, pn.Row)
+    ex = layout.explorer
+    assert isinstance(ex, Explorer)
+    assert ex.param["product"].objects == ["MLR", "XG"]
+    assert ex.param["date"].objects == ["2009-07-01", "2009-07-02", "2009-07-03", "2009-07-04"]
+    assert ex.stations is None
+    # builds its bokeh models without optional inputs
+    pn.panel(layout).get_root()
+
+
+def test_full_layout_and_template(full, product):
+    assert full.param["product"].objects == ["CCI", "MLR", "XG", "Truth", "ERA5", "Noah"]
+    assert full.reference == "CCI"
+    assert len(full.stations) == 9  # every tiny station lies in the domain
+    assert np.isfinite(full.zone_path).any()
+    template = explorer(product, template=True)
+    assert isinstance(template, pn.template.BootstrapTemplate)
+
+
+def test_date_and_product_change_the_plotted_day(full, tiny, product):
+    plot = _render(full._map)
+    full.product, full.date = "MLR", "2009-07-02"
+    want = product["sm"].sel({"method": "mlr"}).sel(time="2009-07-02").values
+    np.testing.assert_array_equal(_shown(plot), want)
+    full.date = "2009-07-03"
+    want3 = product["sm"].sel({"method": "mlr"}).sel(time="2009-07-03").values
+    np.testing.assert_array_equal(_shown(plot), want3)
+    assert not np.array_equal(want, want3, equal_nan=True)
+    full.product = "Truth"
+    np.testing.assert_array_equal(_shown(plot), tiny.truth["sm"].sel(time="2009-07-03").values)
+    full.product = "CCI"  # the coarse map is shown on its own grid
+    np.testing.assert_array_equal(_shown(plot), tiny.coarse["sm"].sel(time="2009-07-03").values)
+    assert plot.state.title.text == "CCI, 2009-07-03"
+
+
+def test_difference_uses_the_nearest_parent_cell(full, tiny, product):
+    plot = _render(full._map)
+    full.product, full.date, full.reference = "XG", "2009-07-04", "CCI"
+    full.difference = True
+    nearest = interpolation_baselines(tiny.coarse, tiny.truth)["sm"].sel({"method": "nearest"})
+    want = (
+        product["sm"].sel({"method": "xgb"}).sel(time="2009-07-04") - nearest.sel(time="2009-07-04")
+    ).values
+    np.testing.assert_allclose(_shown(plot), want, equal_nan=True, atol=1e-7)
+    lo, hi = full.clim  # unlocked: symmetric around zero
+    assert lo == -hi and hi > 0
+    cm = _image(plot).glyph.color_mapper
+    assert (cm.low, cm.high) == (lo, hi)
+    # ERA5 (0.1 degrees) on the 0.025 degree grid: blocks of 4 x 4 pixels
+    full.reference = "ERA5"
+    era5 = tiny.era5["sm"].sel(time="2009-07-04").values
+    xg = product["sm"].sel({"method": "xgb"}).sel(time="2009-07-04").values
+    np.testing.assert_allclose(
+        _shown(plot), xg - np.repeat(np.repeat(era5, 4, 0), 4, 1), equal_nan=True, atol=1e-7
+    )
+
+
+def test_colour_lock_and_extent_lock(full):
+    plot = _render(full._map)
+    full.product, full.date = "Truth", "2009-07-01"
+    auto = full.clim
+    truth = full.current_map()[0]
+    assert auto == tuple(np.round(np.nanpercentile(truth, [2, 98]), 4))
+    full.clim = (0.1, 0.2)  # editing the range locks it
+    assert full.lock_colour
+    full.date = "2009-07-02"
+    cm = _image(plot).glyph.color_mapper
+    assert (cm.low, cm.high) == (0.1, 0.2) and full.clim == (0.1, 0.2)
+    full.lock_colour = False
+    assert full.clim != (0.1, 0.2)
+    fig = plot.state
+    fig.x_range.update(start=100.0, end=100.5)  # a zoom, as the browser would set it
+    full.date = "2009-07-03"
+    assert (fig.x_range.start, fig.x_range.end) == (100.0, 100.5)  # locked extent: kept
+    full.lock_extent = False
+    assert (fig.x_range.start, fig.x_range.end) == (99.5, 101.5)  # unlocked: whole map
+
+
+def test_histogram_counts_the_visible_pixels(full):
+    plot = _render(full._hist)
+    full.product, full.date = "Truth", "2009-07-02"
+    lo, hi = full.clim
+    truth = full.current_map()[0]
+    hist = full._hist[()]
+    assert hist.dimension_values("pixels").sum() == np.isfinite(truth).sum()
+    edges = hist.interface.coords(hist, hist.kdims[0], edges=True)
+    assert np.isclose(edges[0], lo) and np.isclose(edges[-1], hi)
+    full._range.event(x_range=(99.5, 100.5), y_range=(37.5, 39.5))  # west half
+    hist = full._hist[()]
+    assert hist.dimension_values("pixels").sum() == np.isfinite(truth[:, :40]).sum()
+    assert plot is not None
+
+
+def _holding(coord: xr.DataArray, value: float) -> int:
+    """Index of the cell holding ``value`` (a point on an edge goes to the upper cell)."""
+    c = coord.values
+    res = c[1] - c[0]
+    return int(np.floor((value - (c[0] - res / 2)) / res + 1e-9))
+
+
+def test_station_metrics_match_smkit_metrics(full, tiny, product):
+    df = full.station_metrics("MLR")
+    st = stations_to_volumetric(tiny.stations)
+    sm = product["sm"].sel({"method": "mlr"})
+    for k, row in df.iterrows():
+        s = st.isel(station=k)
+        assert row["name"] == str(s["name"].values)
+        x = sm.isel(
+            lat=_holding(sm["lat"], row["lat"]), lon=_holding(sm["lon"], row["lon"])
+        ).values.astype(float)
+        y = s["sm"].sel(time=sm["time"]).values.astype(float)
+        assert row["n"] == metrics.n(x, y)
+        np.testing.assert_allclose(row["mae"], metrics.mae(x, y), equal_nan=True)
+        np.testing.assert_allclose(row["r"], metrics.r(x, y), equal_nan=True)
+    assert (df["n"] > 0).any()
+    assert full.station_metrics("MLR") is df  # cached per product
+    coarse = full.station_metrics("CCI")  # scored on the station's 0.25 degree cell
+    s0 = coarse.iloc[2]
+    c = tiny.coarse["sm"]
+    x = (
+        c.isel(lat=_holding(c["lat"], s0["lat"]), lon=_holding(c["lon"], s0["lon"]))
+        .sel(time=DAYS)
+        .values
+    )
+    y = st["sm"].isel(station=2).sel(time=DAYS).values
+    np.testing.assert_allclose(s0["mae"], metrics.mae(x.astype(float), y.astype(float)))
+
+
+def test_station_markers_follow_metric_and_product(full):
+    full.station_metric = "MAE"
+    pts = full._map[()].Points.I
+    np.testing.assert_allclose(
+        pts.dimension_values("value"),
+        full.station_metrics("XG" if full.product == "XG" else full.product)["mae"],
+    )
+    full.product = "Truth"
+    pts = full._map[()].Points.I
+    np.testing.assert_allclose(pts.dimension_values("value"), full.station_metrics("Truth")["mae"])
+
+
+def test_click_shows_series_of_every_product_and_the_station(full, tiny, product):
+    _render(full._series_dmap)
+    s = full.stations.iloc[3]
+    full._tap.event(x=s["lon"] + 0.005, y=s["lat"] - 0.005)  # on the marker
+    sel = full._selected
+    assert sel["station"] == 3
+    ov = full._series_dmap[()]
+    curves = {str(k): v for k, v in ov.get(0).items()}
+    assert list(curves) == ["CCI", "MLR", "XG", "Truth", "ERA5", "Noah"]
+    t = tiny.truth["sm"]
+    truth = (
+        t.isel(lat=_holding(t["lat"], s["lat"]), lon=_holding(t["lon"], s["lon"]))
+        .sel(time=DAYS)
+        .values
+    )
+    np.testing.assert_allclose(curves["Truth"].dimension_values(1), truth)
+    assert "Station" in full.series_title.object and s["name"] in full.series_title.object
+    full._tap.event(x=99.6, y=37.6)  # a pixel far from any station
+    assert full._selected["station"] is None
+    assert full._selected["pixel_lon"] == pytest.approx(99.6125)
+    full._tap.event(x=120.0, y=45.0)  # outside the domain
+    assert full._selected is None
+
+
+def test_wrong_dims_are_rejected(tiny, product):
+    with pytest.raises(ValueError, match=r"\(method, time, lat, lon\)"):
+        explorer(product["sm"].isel({"method": 0}))
+    with pytest.raises(ValueError, match=r"\(method, time, lat, lon\)"):
+        explorer(product["sm"].rename(method="learner"))
+    with pytest.raises(ValueError, match=r"coarse must have dims \(time, lat, lon\)"):
+        explorer(product, coarse=tiny.coarse["sm"].isel(time=0))
+    with pytest.raises(ValueError, match="ERA5"):
+        explorer(product, references={"ERA5": tiny.era5["sm"].expand_dims(level=[1])})
+    with pytest.raises(TypeError):
+        explorer(np.zeros((1, 2, 3, 3)))
+
+
+def test_descending_latitude_is_accepted(tiny, product):
+    flipped = product.isel(lat=slice(None, None, -1))
+    ex = explorer(flipped, coarse=tiny.coarse.isel(lat=slice(None, None, -1))).explorer
+    ex.date = "2009-07-02"
+    want = product["sm"].sel({"method": "mlr"}).sel(time="2009-07-02").values
+    np.testing.assert_array_equal(ex.current_map()[0], want)
+
+
+def test_zone_edges():
+    z = xr.DataArray(
+        [[0, 0, 1], [2, 2, 1]],
+        dims=("lat", "lon"),
+        coords={"lat": [0.5, 1.5], "lon": [0.5, 1.5, 2.5]},
+    )
+    e = zone_edges(z)
+    segs = e.reshape(-1, 3, 2)[:, :2]
+    assert np.isnan(e.reshape(-1, 3, 2)[:, 2]).all()
+    as_set = {tuple(map(tuple, s)) for s in segs}
+    assert as_set == {
+        ((2.0, 0.0), (2.0, 1.0)),
+        ((2.0, 1.0), (2.0, 2.0)),
+        ((0.0, 1.0), (1.0, 1.0)),
+        ((1.0, 1.0), (2.0, 1.0)),
+    }
+    assert zone_edges(xr.zeros_like(z)).shape == (0, 2)
+
+
+def test_quick_days():
+    t = pd.date_range("2009-04-01", "2010-09-30")
+    d = quick_days(t, 92)
+    assert (pd.Timestamp(d.stop) - pd.Timestamp(d.start)).days == 91
+    assert pd.Timestamp(d.start) < pd.Timestamp("2010-07-15") < pd.Timestamp(d.stop)
+    d = quick_days(pd.date_range("2009-01-01", "2009-03-01"), 92)  # shorter than the window
+    assert (d.start, d.stop) == ("2009-01-01", "2009-03-01")
+
+
+def test_load_scenario_with_baselines(tiny):
+    data = load(tiny, quick="baselines")
+    assert list(data.product["method"].values) == ["nearest", "bilinear"]
+    assert set(data.references) == {"ERA5", "Noah"}
+    assert "interpolated" in data.description
+
+
+def test_load_rejects_unknown_scenario(tmp_path):
+    with pytest.raises(FileNotFoundError, match="neither a preset"):
+        load(str(tmp_path / "missing.zarr"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _outside_ip() -> str | None:
+    """An address of this machine other than loopback, if it has one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.255.255.255", 1))  # no packet is sent
+            ip = s.getsockname()[0]
+        except OSError:
+            return None
+    return None if ip.startswith("127.") else ip
+
+
+def test_serve_binds_localhost_only(tiny):
+    port = _free_port()
+    server = serve(tiny, port=port, quick="baselines", threaded=True, progress=False)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                html = (
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).read().decode()
+                )
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        assert "smkit map explorer" in html
+        ip = _outside_ip()
+        if ip is not None:
+            with pytest.raises(OSError), socket.create_connection((ip, port), timeout=2):
+                pass
+    finally:
+        server.stop()
+
+
+def test_cli_serve_help():
+    from typer.testing import CliRunner
+
+    from smkit.cli import app
+
+    res = CliRunner().invoke(app, ["serve", "--help"])
+    assert res.exit_code == 0
+    for opt in ("--scenario", "--product", "--port", "--address"):
+        assert opt in res.output
+
+
+def test_cached_product_prefers_the_most_complete_store(tmp_path, product):
+    from smkit.app import _cached_product
+
+    sm = product[["sm"]]
+    sm.isel(method=[0]).to_zarr(tmp_path / "tiny-seed0-v0.1.0-product-mlr.zarr", consolidated=False)
+    sm.to_zarr(tmp_path / "tiny-seed0-product-0123abcd.zarr", consolidated=False)
+    sm.to_zarr(tmp_path / "tiny-seed1-product-0123abcd.zarr", consolidated=False)  # other seed
+    (tmp_path / "tiny-seed0-product-broken.zarr").mkdir()  # not a store
+    path, ds = _cached_product(tmp_path, "tiny", 0)
+    assert path.name == "tiny-seed0-product-0123abcd.zarr"
+    assert list(ds["method"].values) == ["mlr", "xgb"]
+    assert _cached_product(tmp_path, "demo", 0) is None
+
+
+def test_domain_box_zones_and_outline_are_drawn(product, zones):
+    ring = np.array([[99.8, 37.8], [101.0, 37.8], [101.0, 39.0], [99.8, 37.8]])
+    ex = explorer(product, zones=zones, outline=ring).explorer
+    paths = ex._static_view().values()
+    box, zone_lines, outline = (np.asarray(p.split()[0].array()) for p in paths)
+    assert box[:, 0].min() == 99.5 and box[:, 0].max() == 101.5  # the domain edges
+    np.testing.assert_array_equal(zone_lines, ex.zone_path)
+    np.testing.assert_array_equal(outline, ring)

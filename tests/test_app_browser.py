@@ -1,0 +1,292 @@
+"""The served map explorer driven in headless Debian Chromium with Playwright.
+
+Needs Debian's ``chromium`` (``apt-get install chromium``) and the ``playwright``
+Python package (``pip install playwright``; no ``playwright install``: the
+browser is the system one). Skipped, saying which is missing, without them.
+
+Screenshots and the measured date-change latency go to
+``reports/test-artifacts/``.
+"""
+
+import json
+import os
+import shutil
+import socket
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "reports" / "test-artifacts"
+# What Chromium needs on these machines (no sandbox as root, no GPU, no calls home).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LATENCY_BUDGET_S = 2.0  # the target on a quiet 2-core machine is < 1 s; CI may be busier
+
+# In the page: note when a widget value changes on the client, when the map's image
+# data arrive from the server, and the next animation frame after them (painted).
+INSTRUMENT = """() => {
+  const doc = window.Bokeh.documents[0];
+  const st = window.__smkit = {seq: 0, t_value: null, t_data: null, t_paint: null, log: []};
+  const onData = () => {
+    if (st.t_value === null || st.t_data !== null) return;
+    st.t_data = performance.now();
+    requestAnimationFrame(() => {
+      st.t_paint = performance.now();
+      st.seq += 1;
+      st.log.push({value_to_data: st.t_data - st.t_value, value_to_paint: st.t_paint - st.t_value});
+    });
+  };
+  for (const m of doc.all_models) {
+    const widget = ["panel.models.widgets.DiscretePlayer", "panel.models.widgets.CustomSelect",
+                    "Checkbox"];
+    if (widget.includes(m.type)) {
+      m.properties.value?.change.connect(() => {
+        st.t_value = performance.now(); st.t_data = null; st.t_paint = null;
+      });
+      m.properties.active?.change.connect(() => {
+        st.t_value = performance.now(); st.t_data = null; st.t_paint = null;
+      });
+    }
+    if (m.type === "GlyphRenderer" && m.glyph.type === "Image") {
+      m.data_source.change.connect(onData);
+      m.data_source.properties.data.change.connect(onData);
+    }
+  }
+  return st.seq;
+}"""
+
+APP_READY = """() => {
+  const B = window.Bokeh;
+  if (!B || !B.documents || !B.documents.length) return false;
+  const doc = B.documents[0];
+  if (!doc.is_idle) return false;
+  for (const m of doc.all_models)
+    if (m.type === "GlyphRenderer" && m.glyph.type === "Image") return true;
+  return false;
+}"""
+
+
+def _require_browser():
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        pytest.skip(
+            "the playwright package is missing: pip install playwright "
+            "(Debian's chromium is used; no `playwright install`)"
+        )
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is missing: apt-get install chromium")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_port(port: int, timeout: float = 120.0):
+    """Wait until the server accepts connections (a TCP connect opens no session)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def _pixels(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(path).convert("RGB"), dtype=np.int16)
+
+
+def _changed_fraction(a: Path, b: Path) -> float:
+    x, y = _pixels(a), _pixels(b)
+    h, w = min(x.shape[0], y.shape[0]), min(x.shape[1], y.shape[1])
+    return float((np.abs(x[:h, :w] - y[:h, :w]).max(axis=-1) > 12).mean())
+
+
+class _App:
+    """A served explorer and a Chromium page on it."""
+
+    def __init__(self, scenario, tag: str):
+        from playwright.sync_api import sync_playwright
+
+        from smkit.app import serve
+
+        self.tag, self.sessions, self.port = tag, [], _free_port()
+        t0 = time.perf_counter()
+        self.server = serve(
+            scenario, port=self.port, threaded=True, on_session=self.sessions.append, progress=False
+        )
+        self._pw = self.browser = None
+        try:
+            _wait_port(self.port)
+            self.startup_s = time.perf_counter() - t0
+            self._pw = sync_playwright().start()
+            self._open_page()
+        except BaseException:
+            self.close()
+            raise
+
+    def _open_page(self):
+        self.browser = self._pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        self.page = self.browser.new_page(viewport={"width": 1480, "height": 1000})
+        self.external = []
+        self.page.on(
+            "request",
+            lambda r: (
+                None
+                if r.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "blob:", "data:"))
+                else self.external.append(r.url)
+            ),
+        )
+        self.errors = []
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        t0 = time.perf_counter()
+        self.page.goto(f"http://127.0.0.1:{self.port}/")
+        self.page.wait_for_function(APP_READY, timeout=120_000)
+        self.load_s = time.perf_counter() - t0
+        assert len(self.sessions) == 1
+        self.ex = self.sessions[0]
+        self.page.evaluate(INSTRUMENT)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def shot(self, name: str, full: bool = False) -> Path:
+        time.sleep(0.4)  # let the markers' own update (a second message) arrive too
+        self.page.wait_for_function("() => window.Bokeh.documents[0].is_idle", timeout=30_000)
+        path = ARTIFACTS / f"app-{self.tag}-{name}.png"
+        if full:
+            self.page.screenshot(path=str(path))
+        else:
+            self.page.locator(".smkit-map").first.screenshot(path=str(path))
+        return path
+
+    def act(self, action) -> dict:
+        """Run a UI action; wait until the map's new image is painted; return the timings (s)."""
+        seq = self.page.evaluate("() => window.__smkit.seq")
+        t0 = time.perf_counter()
+        action()
+        self.page.wait_for_function(f"() => window.__smkit.seq > {seq}", timeout=30_000)
+        wall = time.perf_counter() - t0
+        log = self.page.evaluate("() => window.__smkit.log")[-1]
+        self.page.wait_for_function("() => window.Bokeh.documents[0].is_idle", timeout=30_000)
+        return {
+            "value_to_paint_s": log["value_to_paint"] / 1000,
+            "value_to_data_s": log["value_to_data"] / 1000,
+            "click_to_paint_s": wall,
+        }
+
+    def close(self):
+        if self.browser is not None:
+            self.browser.close()
+        if self._pw is not None:
+            self._pw.stop()
+        self.server.stop()
+
+
+def _drive(app: _App, n_steps: int = 6) -> dict:
+    """Change date, product and mode through the UI; check the map; record the latency."""
+    ex, page = app.ex, app.page
+    dates = ex.param["date"].objects
+    start = dates.index(ex.date)
+    before = app.shot("1-initial")
+    shown0 = ex.current_map()[0].copy()
+
+    steps = []
+    for i in range(n_steps):  # the player's "next" button, one day at a time
+        steps.append(app.act(lambda: page.locator(".smkit-date button.next").first.click()))
+        assert ex.date == dates[start + i + 1]
+    after = app.shot("2-next-days")
+    shown1 = ex.current_map()[0]
+    layer = ex.layers[ex.product]
+    np.testing.assert_array_equal(shown1, layer.day(dates[start + n_steps]))
+    assert not np.array_equal(shown0, shown1, equal_nan=True)
+    date_change = _changed_fraction(before, after)
+    assert date_change > 0.01, "the map looks the same after the date changed"
+
+    product = app.act(
+        lambda: page.locator(".smkit-product select").first.select_option(label="Truth")
+    )
+    assert ex.product == "Truth"
+    truth = app.shot("3-truth")
+    np.testing.assert_array_equal(ex.current_map()[0], ex.layers["Truth"].day(ex.date))
+    product_change = _changed_fraction(after, truth)
+    assert product_change > 0.01, "the map looks the same after the product changed"
+
+    diff = app.act(lambda: page.locator(".smkit-difference input").first.check())
+    assert ex.difference and ex.reference == "CCI"
+    diff_shot = app.shot("4-truth-minus-cci")
+    assert _changed_fraction(truth, diff_shot) > 0.01
+
+    # a click on the map shows the series of every product there
+    box = page.locator(".smkit-map canvas").first.bounding_box()
+    t0 = time.perf_counter()
+    page.mouse.click(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.5)
+    page.locator(".smkit-series-title").filter(has_text="°N").first.wait_for(timeout=60_000)
+    click_to_series = time.perf_counter() - t0
+    assert ex._selected is not None
+    series = ex.pixel_series(ex._selected["pixel_lat"], ex._selected["pixel_lon"])
+    assert list(series.columns) == list(ex.layers)
+    assert series.notna().any().any()
+    app.shot("5-page-after-click", full=True)
+
+    assert not app.errors, app.errors
+    assert not app.external, f"the page requested outside resources: {app.external}"
+    lat = [s["value_to_paint_s"] for s in steps]
+    result = {
+        "scenario": app.tag,
+        "map_pixels": int(ex.current_map()[0].size),
+        "server_start_s": round(app.startup_s, 2),
+        "page_load_s": round(app.load_s, 2),
+        "date_change_value_to_paint_s": [round(x, 3) for x in lat],
+        "date_change_median_s": round(statistics.median(lat), 3),
+        "date_change_click_to_paint_s": [round(s["click_to_paint_s"], 3) for s in steps],
+        "product_change_value_to_paint_s": round(product["value_to_paint_s"], 3),
+        "difference_value_to_paint_s": round(diff["value_to_paint_s"], 3),
+        "click_to_series_title_s": round(click_to_series, 3),
+        "changed_pixels_date": round(date_change, 3),
+        "changed_pixels_product": round(product_change, 3),
+    }
+    (ARTIFACTS / f"app-{app.tag}-latency.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return result
+
+
+def test_explorer_in_chromium_tiny(tiny):
+    _require_browser()
+    app = _App(tiny, "tiny")
+    try:
+        result = _drive(app)
+    finally:
+        app.close()
+    assert result["date_change_median_s"] < LATENCY_BUDGET_S
+
+
+@pytest.mark.slow
+def test_explorer_in_chromium_demo():
+    """The demo domain (300 x 300 pixels a day); the scenario is cached first (~1 min)."""
+    _require_browser()
+    app = _App(os.environ.get("SMKIT_BROWSER_SCENARIO", "demo"), "demo")
+    try:
+        result = _drive(app)
+    finally:
+        app.close()
+    assert result["date_change_median_s"] < LATENCY_BUDGET_S
