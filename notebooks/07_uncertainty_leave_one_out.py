@@ -29,6 +29,7 @@ k = 7  # k-means zones
 bma_method = "em"  # em, pymc or mc3 for the product
 train_years = None  # None: all but the last two years (the paper: 2003-2008)
 test_years = None  # None: the last two years (the paper: 2009-2010)
+leave_out = None  # covariates left out in turn (None: every covariate)
 
 # %%
 from smkit import study, uncertainty
@@ -39,7 +40,7 @@ st = study.open_study(scenario, seed=seed, cache_dir=cache_dir, learners=learner
                       nd_max=nd_max, k=k, bma_method=bma_method, train_years=train_years,
                       test_years=test_years)
 sc = st.scenario
-loo = uncertainty.leave_one_out(st)
+loo = uncertainty.leave_one_out(st, leave_out)
 report.table(loo, "scores", "R, RMSE and MAE of BMA per network: all covariates and without each")
 
 # %%

@@ -225,8 +225,12 @@ def run(
         result.executed.append(name)
         if html:
             export_html(target, out / "html" / f"{name}.html")
+    timings = out / "timings.json"  # kept across runs, so --only adds to an existing report
+    seconds = json.loads(timings.read_text()) if timings.exists() else {}
+    seconds.update(result.seconds)
+    timings.write_text(json.dumps(seconds, indent=2) + "\n")
     result.metrics = collect_metrics(out)
-    result.metrics["_run"] = {"seconds": result.seconds, "preset": preset,
+    result.metrics["_run"] = {"seconds": seconds, "preset": preset,
                               "date": time.strftime("%Y-%m-%d %H:%M")}
     (out / "metrics.json").write_text(json.dumps(result.metrics, indent=2, default=float) + "\n")
     write_index(out, result)
@@ -256,16 +260,18 @@ def write_index(out: Path, result: RunResult) -> None:
     """Write ``README.md`` and ``index.html`` linking notebooks, figures and tables."""
     import markdown  # shipped with jupyter's dependencies
 
-    lines = [f"# smkit report ({result.metrics.get('_run', {}).get('preset', '')})", ""]
+    run = result.metrics.get("_run", {})
+    seconds = run.get("seconds", result.seconds)
+    done = [n for n in (*NOTEBOOKS, "explore") if (out / "notebooks" / f"{n}.ipynb").exists()]
+    lines = [f"# smkit report ({run.get('preset', '')})", ""]
     lines += ["Produced by `smkit reproduce`; every number and figure below is computed, "
               "none typed. Executed notebooks and their HTML exports sit beside this file "
               "(`notebooks/`, `html/`) but are not committed.", ""]
     lines += ["| notebook | reproduces | wall [s] |", "|---|---|---|"]
-    for name in result.executed:
-        lines.append(f"| [{name}](html/{name}.html) | {SECTIONS.get(name, '')} | "
-                     f"{result.seconds.get(name, '')} |")
+    for name in done:
+        lines.append(f"| [{name}](html/{name}.html) | {SECTIONS.get(name, '')} | {seconds.get(name, '')} |")
     lines.append("")
-    for name in result.executed:
+    for name in done:
         section = out / "sections" / f"{name}.md"
         if section.exists():  # a notebook's own summary (tables, figures) for the index
             lines += [section.read_text().rstrip(), ""]

@@ -1,0 +1,69 @@
+"""Every notebook runs with papermill on the tiny scenario and writes what it shows."""
+
+import json
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+
+from smkit import reproduce
+
+pytestmark = pytest.mark.notebooks
+
+ROOT = Path(__file__).resolve().parents[1]
+PARAMS = ROOT / "tests" / "notebook_params.yaml"
+NAMES = [*reproduce.NOTEBOOKS, "explore"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """Run each notebook once, in order, sharing one cache; remember failures per notebook."""
+    out = tmp_path_factory.mktemp("report")
+    cache = tmp_path_factory.mktemp("cache")
+    failures = {}
+    for name in NAMES:
+        try:
+            reproduce.run("tiny", out, params=PARAMS, only=[name], cache_dir=cache, html=name == "04_insitu_validation",
+                          progress=False)
+        except reproduce.NotebookFailed as err:
+            failures[name] = str(err)
+    return out, failures
+
+
+def test_sources_have_no_outputs_and_a_parameters_cell():
+    for name in NAMES:
+        nb = jupytext.read(ROOT / "notebooks" / f"{name}.py")
+        tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1, f"{name}: needs exactly one cell tagged 'parameters'"
+        assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_runs_and_writes_its_outputs(run, name):
+    out, failures = run
+    assert name not in failures, failures.get(name)
+    executed = nbformat.read(out / "notebooks" / f"{name}.ipynb", as_version=4)
+    errors = [o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors
+    if name == "explore":  # interactive: its output is the Panel layout
+        assert any(c.get("outputs") for c in executed.cells if c.cell_type == "code")
+        return
+    figures = list((out / "figures").glob(f"{name}_*.png"))
+    assert figures, f"{name} wrote no figure"
+    assert all(f.stat().st_size > 5_000 for f in figures)
+    section = (out / "sections" / f"{name}.md").read_text()
+    for f in figures:
+        assert f.name in section
+    metrics = json.loads((out / "metrics" / f"{name}.json").read_text())
+    assert metrics, f"{name} recorded no headline number"
+
+
+def test_report_index_links_everything(run):
+    out, failures = run
+    readme = (out / "README.md").read_text()
+    assert "04_insitu_validation" in readme and "Table 4" in readme
+    assert (out / "html" / "04_insitu_validation.html").stat().st_size > 50_000
+    assert (out / "index.html").exists()
+    merged = json.loads((out / "metrics.json").read_text())
+    assert "04_insitu_validation" in merged
