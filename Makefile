@@ -6,7 +6,8 @@
 SHELL := /bin/bash
 VENV  ?= .venv
 OUT   ?= reports/demo
-PYTEST_ARGS ?=
+# two processes (one per core); a test file stays in one process so its fixtures build once
+PYTEST_ARGS ?= -n auto --dist loadfile
 
 # Pick the first interpreter that really is >= 3.12 (pyenv shims may exist but fail to run).
 CANDIDATES ?= $(PYTHON) python3.12 python3.13 python3.14 \

@@ -28,8 +28,9 @@ def station_cells(st) -> xr.DataArray:
     res = float(np.median(np.diff(lat)))
     m = st.matched
     ok = np.asarray(m["status"].values) == "ok" if "status" in m.coords else np.ones(m.sizes["station"], bool)
-    i = np.floor((np.asarray(m["lat"].values)[ok] - (lat[0] - res / 2)) / res).astype(int)
-    j = np.floor((np.asarray(m["lon"].values)[ok] - (lon[0] - res / 2)) / res).astype(int)
+    # the matched fine pixel's centre is never on a cell edge, unlike a station's coordinates
+    i = np.floor((np.asarray(m["pixel_lat"].values)[ok] - (lat[0] - res / 2)) / res).astype(int)
+    j = np.floor((np.asarray(m["pixel_lon"].values)[ok] - (lon[0] - res / 2)) / res).astype(int)
     inside = (i >= 0) & (i < lat.size) & (j >= 0) & (j < lon.size)
     mask = np.zeros((lat.size, lon.size), bool)
     mask[i[inside], j[inside]] = True
