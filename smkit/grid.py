@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import xarray as xr
 
@@ -162,12 +163,33 @@ def block_mean(data: np.ndarray, factor: int, min_valid: float = 0.0) -> np.ndar
     *lead, ny, nx = data.shape
     if ny % factor or nx % factor:
         raise ValueError(f"array of shape {data.shape} is not a whole number of {factor}-blocks")
-    blocks = data.reshape(*lead, ny // factor, factor, nx // factor, factor)
-    valid = np.isfinite(blocks)
-    count = valid.sum(axis=(-3, -1))
-    total = np.where(valid, blocks, 0).sum(axis=(-3, -1), dtype=np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = total / count
-    frac = count / float(factor * factor)
-    mean[(count == 0) | (frac < min_valid)] = np.nan
+    flat = np.ascontiguousarray(data).reshape(-1, ny, nx)
+    if not np.issubdtype(flat.dtype, np.floating):
+        flat = flat.astype(np.float64)
+    mean = _block_mean_kernel(flat, factor, float(min_valid))
+    mean = mean.reshape(*lead, ny // factor, nx // factor)
     return mean.astype(data.dtype if np.issubdtype(data.dtype, np.floating) else np.float64)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _block_mean_kernel(x, f, min_valid):  # pragma: no cover - compiled
+    """Mean of the finite values of each f x f block of each plane (float64 sums)."""
+    n, ny, nx = x.shape
+    by, bx = ny // f, nx // f
+    out = np.empty((n, by, bx))
+    for k in numba.prange(n):
+        for i in range(by):
+            for j in range(bx):
+                total = 0.0
+                count = 0
+                for a in range(i * f, i * f + f):
+                    for b in range(j * f, j * f + f):
+                        v = x[k, a, b]
+                        if np.isfinite(v):
+                            total += v
+                            count += 1
+                if count == 0 or count < min_valid * f * f:
+                    out[k, i, j] = np.nan
+                else:
+                    out[k, i, j] = total / count
+    return out
