@@ -40,7 +40,7 @@ st = study.open_study(scenario, seed=seed, cache_dir=cache_dir, learners=learner
                       test_years=test_years)
 sc = st.scenario
 refs = {name: ds for name, ds in (("ERA5", sc.era5), ("Noah", sc.noah)) if ds is not None and "sm" in ds}
-result = validate.compare_models(st.product, refs, method="bma")
+result = {name: ds.compute() for name, ds in validate.compare_models(st.product, refs, method="bma").items()}
 
 # %%
 report.figure(validate.plot_model_comparison(result), "maps", "Per-pixel R and MAE of BMA against the model fields")

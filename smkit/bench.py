@@ -99,26 +99,36 @@ for name in {learners!r}:
 print("RESULT", json.dumps({{"rates": out, "mean_samples": float(np.diff(ptr).mean())}}))
 """
 
+PREPARE_DAY = """
+import dask
+from smkit.synth import make_scenario
+from smkit.synth import _encode
+sc = make_scenario({preset!r})
+sel = dict(time=slice({first!r}, {last!r}))  # the day, its window days and the gap-fill halo
+writes = [_encode(getattr(sc, g).sel(sel)).to_zarr({store!r}, group=g, mode="w" if i == 0 else "a",
+                                                  compute=False, consolidated=False)
+          for i, g in enumerate(("coarse", "fine"))]
+from tqdm.auto import tqdm
+from dask.diagnostics import ProgressBar
+with ProgressBar():
+    dask.compute(*writes)
+"""
+
 ENGINE_DAY = """
 import json, time, resource, tempfile, numba
 numba.set_num_threads({threads})
-import dask
-dask.config.set(scheduler="threads", num_workers={threads})
-from smkit.synth import make_scenario, open_scenario
+import xarray as xr
 from smkit.engine import downscale
-day = "2009-07-15"
+coarse = xr.open_zarr({store!r}, group="coarse", consolidated=False)
+fine = xr.open_zarr({store!r}, group="fine", consolidated=False)
 with tempfile.TemporaryDirectory() as tmp:
-    sc = make_scenario({preset!r})
-    sel = dict(time=slice("2009-07-06", "2009-07-24"))  # the day, its window days and gap-fill halo
-    sub = type(sc)(**{{k: (v.sel(sel) if k in ("coarse", "fine", "truth") else v.isel(time=slice(0, 1)))
-                      for k, v in sc.datasets().items()}})
-    sub.to_zarr(tmp + "/in.zarr", progress=False)
-    sc = open_scenario(tmp + "/in.zarr")
     t = time.perf_counter()
-    p = downscale(sc.coarse, sc.fine, days=slice(day, day), out=tmp + "/p.zarr", progress=False,
-                  tile={tile})
+    p = downscale(coarse, fine, days=slice({day!r}, {day!r}), out=tmp + "/p.zarr", progress=False,
+                  tile={tile}, workers={workers})
     wall = time.perf_counter() - t
-print("RESULT", json.dumps({{"wall": wall, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+    cells = int((p["window_flag"].values & 2 == 0).sum())
+print("RESULT", json.dumps({{"wall": wall, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                            "cells": cells}}))
 """
 
 
@@ -129,34 +139,54 @@ def _child(code: str) -> dict:
 
 
 def run_engine(out: str | Path = "reports/benchmarks", preset_day: str = "three-north",
-               n_ref: int = 40, n_fast: int = 2000, tile: int = 24) -> pd.DataFrame:
+               day: str = "2009-07-15", n_ref: int = 40, n_fast: int = 2000, tile: int = 24,
+               cache_dir: str | Path | None = None, repeats: int = 3) -> pd.DataFrame:
     """Benchmark the window engine; write ``engine.md`` and ``engine.json``.
 
     1. Windows per second per learner and backend on one core, on real
-       windows of the tiny scenario (about 50 samples x 5 covariates) each
-       predicting 625 fine pixels.
+       windows of the tiny scenario (about 40 samples x 5 covariates) each
+       predicting 625 fine pixels; best of ``repeats`` runs (the machine is shared).
     2. One full day of ``preset_day`` (all four learners, fast backend,
-       window strategy; inputs written to Zarr first, not timed), on 1 and 2
-       threads: wall time, peak memory, speed-up.
+       window strategy): its inputs (the day, the window days and the
+       gap-filling halo) are generated once into a store in the cache (not
+       timed; for three-north this takes a quarter of an hour), then
+       ``downscale`` runs in a fresh process with 1 and with 2 threads: wall
+       time, peak memory of that process, speed-up.
     """
+    from smkit.cache import DEFAULT_CACHE
+
     rows = []
-    r = _child(ENGINE_WINDOWS.format(learners=("mlr", "svr", "xgb", "rf"), n_ref=n_ref, n_fast=n_fast))
-    rates = r["rates"]
+    best: dict[str, float] = {}
+    for _ in range(repeats):
+        r = _child(ENGINE_WINDOWS.format(learners=("mlr", "svr", "xgb", "rf"), n_ref=n_ref, n_fast=n_fast))
+        for k, v in r["rates"].items():
+            best[k] = max(best.get(k, 0.0), v)
     for name in ("mlr", "svr", "xgb", "rf"):
-        ref, fast = rates[f"{name}/reference"], rates[f"{name}/fast"]
+        ref, fast = best[f"{name}/reference"], best[f"{name}/fast"]
         rows.append({"case": f"windows/s, {name}, 1 core", "reference": round(ref, 1),
                      "fast": round(fast, 1), "fast / reference": round(fast / ref, 1)})
         print(rows[-1], flush=True)
-    day = {}
+    t = pd.Timestamp(day)
+    first, last = str((t - pd.Timedelta(days=9)).date()), str((t + pd.Timedelta(days=9)).date())
+    store = Path(cache_dir or DEFAULT_CACHE) / f"bench-{preset_day}-{day}.zarr"
+    if not store.exists():
+        tmp = store.with_name(store.name + ".partial")
+        print(f"generating the inputs of {day} into {store} (once)", flush=True)
+        subprocess.run([sys.executable, "-c", PREPARE_DAY.format(preset=preset_day, first=first, last=last,
+                                                                 store=str(tmp))], check=True)
+        tmp.rename(store)
+    day_res = {}
     for threads in (1, 2):
-        day[threads] = _child(ENGINE_DAY.format(threads=threads, preset=preset_day, tile=tile))
-        print(threads, day[threads], flush=True)
+        day_res[threads] = _child(ENGINE_DAY.format(threads=threads, store=str(store), day=day, tile=tile,
+                                                    workers=1))
+        print(threads, day_res[threads], flush=True)
     for threads in (1, 2):
-        rows.append({"case": f"one {preset_day} day, 4 learners, {threads} thread(s): wall [s]",
-                     "fast": round(day[threads]["wall"], 1)})
+        rows.append({"case": f"one {preset_day} day ({day_res[threads]['cells']} cells), 4 learners, "
+                             f"{threads} thread(s): wall [s]", "fast": round(day_res[threads]["wall"], 1)})
         rows.append({"case": f"one {preset_day} day, {threads} thread(s): peak memory [MB]",
-                     "fast": round(day[threads]["peak_mb"])})
-    rows.append({"case": "speed-up 1 -> 2 threads", "fast": round(day[1]["wall"] / day[2]["wall"], 2)})
+                     "fast": round(day_res[threads]["peak_mb"])})
+    rows.append({"case": "speed-up 1 -> 2 threads",
+                 "fast": round(day_res[1]["wall"] / day_res[2]["wall"], 2)})
     df = pd.DataFrame(rows).set_index("case")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -169,8 +199,9 @@ def run_engine(out: str | Path = "reports/benchmarks", preset_day: str = "three-
     md = (
         f"# Benchmark: the window engine\n\n{meta['date']}, {meta['machine']}. Run with "
         f"`smkit bench engine`. Windows hold {r['mean_samples']:.0f} samples on average and each "
-        "predicts 625 fine pixels; the day case times `downscale` alone (inputs prepared in Zarr).\n\n"
-        + df.to_markdown() + "\n"
+        f"predicts 625 fine pixels (best of {repeats} runs). The day case times `downscale` alone in a "
+        "fresh process, its inputs read from a Zarr store (generated once, not timed), output "
+        "written to Zarr.\n\n" + df.to_markdown() + "\n"
     )
     (out / "engine.md").write_text(md)
     return df

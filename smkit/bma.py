@@ -1609,9 +1609,10 @@ def apply(
         The product with ``"bma"`` appended to ``method`` in ``sm`` (the mixture
         mean ``sum_k w_k (a_k + b_k f_k)`` with the pixel's zone parameters,
         replacing an existing ``bma``), and ``sm_std(time, lat, lon)``, the
-        mixture standard deviation (m3 m-3). Pixels outside every zone are NaN.
-        Zones of the map missing from ``zone_bma`` use its pooled fit (with a
-        :class:`BMAWarning`).
+        mixture standard deviation (m3 m-3). Pixels without a zone (label -1:
+        their cell never had a retrieval) use the pooled fit, or are NaN when
+        ``zone_bma`` has none. Zones of the map missing from ``zone_bma`` use
+        its pooled fit (with a :class:`BMAWarning`).
     """
     from smkit.zones import _check_zones, zones_to_fine
 
@@ -1643,6 +1644,9 @@ def apply(
     labels = np.array(sorted({int(v) for v in np.unique(zones.values) if int(v) != -1}), np.int64)
     fitted = set(zone_bma.zones.tolist())
     unknown = [int(z) for z in labels if int(z) not in fitted]
+    if zone_bma.pooled is not None and (np.asarray(zones.values) == -1).any():
+        # cells without a zone (never a retrieval, so no k-means label) take the pooled weights
+        labels = np.concatenate([[-1], labels]).astype(np.int64)
     if unknown:
         if zone_bma.pooled is None:
             raise KeyError(
@@ -1659,7 +1663,7 @@ def apply(
     C = np.zeros((max(len(labels), 1), K, 2))
     S = np.zeros((max(len(labels), 1), K))
     for i, z in enumerate(labels):
-        p = zone_bma.params_for(int(z) if int(z) in fitted else "pooled")
+        p = zone_bma.params_for(int(z) if int(z) in fitted else "pooled")  # -1 and unfitted: pooled
         W[i], C[i], S[i] = p["weights"], p["bias_coefs"], p["sigma"]
     if len(labels) == 0:
         labels = np.array([np.iinfo(np.int64).min])  # matches nothing: all NaN

@@ -78,8 +78,28 @@ def _on_grid(regions: xr.DataArray, lat: np.ndarray, lon: np.ndarray) -> np.ndar
     return out
 
 
+def _region_means(da: xr.DataArray, lab: np.ndarray, n: int, block_days: int) -> xr.DataArray:
+    """NaN-aware daily mean of ``da(time, lat, lon)`` over each region label 1..n, one pass in day blocks."""
+    da = da.transpose("time", "lat", "lon")
+    flat = lab.ravel()
+    inside = flat > 0
+    idx = flat[inside] - 1
+    out = np.full((n, da.sizes["time"]), np.nan)
+    for t0 in range(0, da.sizes["time"], block_days):
+        block = np.asarray(da.isel(time=slice(t0, t0 + block_days)).values, dtype=np.float64)
+        v = block.reshape(block.shape[0], -1)[:, inside]
+        ok = np.isfinite(v)
+        for k in range(v.shape[0]):
+            s = np.bincount(idx[ok[k]], weights=v[k, ok[k]], minlength=n)
+            c = np.bincount(idx[ok[k]], minlength=n)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[:, t0 + k] = np.where(c > 0, s / np.maximum(c, 1), np.nan)
+    return xr.DataArray(out, dims=("region", "time"), coords={"time": da["time"].values})
+
+
 def regional_series(regions: xr.DataArray, *, product: xr.DataArray | None = None,
-                    coarse: xr.DataArray | None = None, stations: xr.Dataset | None = None) -> xr.Dataset:
+                    coarse: xr.DataArray | None = None, stations: xr.Dataset | None = None,
+                    block_days: int = 64) -> xr.Dataset:
     """Daily mean soil moisture of each drought region from every source.
 
     Parameters
@@ -93,6 +113,8 @@ def regional_series(regions: xr.DataArray, *, product: xr.DataArray | None = Non
     stations : xarray.Dataset, optional
         Stations with volumetric ``sm`` (m3 m-3); the series is the mean of
         the observations of the stations inside the region on each day.
+    block_days : int, default 64
+        Days read at a time (the maps are read once, whatever the number of regions).
 
     Returns
     -------
@@ -108,10 +130,8 @@ def regional_series(regions: xr.DataArray, *, product: xr.DataArray | None = Non
     for name, da in (("product", product), ("cci", coarse)):
         if da is None:
             continue
-        lab = xr.DataArray(_on_grid(regions, da["lat"].values, da["lon"].values), dims=("lat", "lon"),
-                           coords={"lat": da["lat"], "lon": da["lon"]})
-        means = [da.where(lab == r).mean(("lat", "lon")) for r in range(1, n + 1)]
-        series.append(xr.concat(means, dim="region").compute())
+        lab = _on_grid(regions, da["lat"].values, da["lon"].values)
+        series.append(_region_means(da, lab, n, block_days))
         counts.append([int((lab == r).sum()) for r in range(1, n + 1)])
         sources.append(name)
         times = series[-1]["time"]

@@ -203,6 +203,10 @@ def run(
     for sub in ("notebooks", "html", "figures", "tables", "metrics"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     result = RunResult(out)
+    if sum(n in STUDY_NOTEBOOKS for n in names) > 1:  # the shared base product, with a visible progress bar
+        t0 = time.perf_counter()
+        prepare_study(preset, pdict, out, cache, nb_dir, progress=progress)
+        result.seconds["base product"] = round(time.perf_counter() - t0, 1)
     for i, name in enumerate(names, 1):
         nb = jupytext.read(notebook_path(name, nb_dir))
         pars = resolve_parameters(name, preset=preset, params=pdict, out=out, cache_dir=cache,
@@ -235,6 +239,30 @@ def run(
     (out / "metrics.json").write_text(json.dumps(result.metrics, indent=2, default=float) + "\n")
     write_index(out, result)
     return result
+
+
+#: Notebooks that open the shared study (and so need the base product).
+STUDY_NOTEBOOKS = tuple(n for n in NOTEBOOKS if n not in ("00_study_area_and_data", "01_explanatory_factors"))
+
+#: Parameters of a notebook that :func:`smkit.study.open_study` takes.
+_STUDY_KEYS = ("seed", "learners", "sw_max", "nd_max", "k", "bma_method", "train_years", "test_years")
+
+
+def prepare_study(preset, params: dict, out: Path, cache: Path, notebook_dir=None, progress=True) -> None:
+    """Compute the study the notebooks share (the base product above all) before running them.
+
+    Uses the parameters the first study notebook would get, so the
+    notebooks then find everything in the cache; the progress bar shows here
+    rather than inside a notebook.
+    """
+    from smkit.study import open_study
+
+    name = STUDY_NOTEBOOKS[0]
+    pars = resolve_parameters(name, preset=preset, params=params, out=out, cache_dir=cache,
+                              notebook_dir=notebook_dir)
+    print(f"base product for {pars['scenario']} (computed once, shared by every notebook)", flush=True)
+    open_study(pars["scenario"], cache_dir=cache, progress=progress,
+               **{k: pars[k] for k in _STUDY_KEYS if k in pars})
 
 
 def export_html(ipynb: Path, target: Path) -> Path:

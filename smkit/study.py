@@ -27,6 +27,11 @@ from smkit.synth import PRESETS, Scenario
 
 DEFAULT_LEARNERS = ("rf", "mlr", "svr", "xgb")
 
+#: Downscaling options of a study that its reruns (global strategy, leave-one-out) keep.
+PRODUCT_OPTIONS = ("sw_max", "nd_max", "growth", "covariates", "aggregation", "params", "backend",
+                   "samples_per_covariate", "min_valid", "residual_correction", "clamp_covariates",
+                   "fill_gaps")
+
 
 # --------------------------------------------------------------------------- scenario
 def load_scenario(scenario: str | Path = "tiny", *, seed: int = 0,
@@ -197,15 +202,63 @@ def base_product(sc: Scenario, *, learners=DEFAULT_LEARNERS, cache_dir: str | Pa
     xarray.Dataset
         The product opened lazily from its store.
     """
-    from smkit.cache import DEFAULT_CACHE
     from smkit.engine import downscale
+
+    store = product_store(sc, learners=learners, cache_dir=cache_dir, **options)
+    store.parent.mkdir(parents=True, exist_ok=True)
+    product = downscale(sc.coarse, sc.fine, learners=tuple(learners), out=store, progress=progress,
+                        **options)
+    product.encoding["store"] = str(store)
+    return product
+
+
+def product_store(sc: Scenario, *, learners=DEFAULT_LEARNERS, cache_dir: str | Path | None = None,
+                  **options) -> Path:
+    """Where :func:`base_product` keeps a product: the cache, keyed by scenario, learners and options."""
+    from smkit.cache import DEFAULT_CACHE
 
     root = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE
     keyed = {k: (v.values.tolist() if isinstance(v, xr.DataArray) else v) for k, v in options.items()}
-    store = root / f"{scenario_key(sc)}-product-{_key({'learners': list(learners), **keyed})}.zarr"
-    store.parent.mkdir(parents=True, exist_ok=True)
-    return downscale(sc.coarse, sc.fine, learners=tuple(learners), out=store, progress=progress,
-                     **options)
+    return root / f"{scenario_key(sc)}-product-{_key({'learners': list(learners), **keyed})}.zarr"
+
+
+def _with_cached_bma(product: xr.Dataset, bma, zones: xr.DataArray, key: dict, progress: bool) -> xr.Dataset:
+    """The product with ``bma`` and ``sm_std``, written once beside the product's store and reopened.
+
+    Evaluating the mixture is cheap once but every notebook reads the BMA
+    maps, so they are stored (keyed by the BMA settings) rather than
+    recomputed from the four learners at each read.
+    """
+    from smkit.bma import apply
+
+    full = apply(product, bma, zones)
+    source = product.encoding.get("store")
+    if source is None:
+        return full
+    store = Path(f"{source.removesuffix('.zarr')}-bma-{_key(key)}.zarr")
+    if not (store / ".complete").exists():
+        import shutil
+
+        tmp = store.with_name(store.name + ".partial")
+        shutil.rmtree(tmp, ignore_errors=True)
+        part = xr.Dataset({"bma": full["sm"].sel({"method": "bma"}).drop_vars("method"),
+                           "sm_std": full["sm_std"]})
+        write = part.to_zarr(tmp, mode="w", compute=False, consolidated=False)
+        if progress:
+            from dask.diagnostics import ProgressBar
+
+            with ProgressBar():
+                write.compute()
+        else:
+            write.compute()
+        (tmp / ".complete").touch()
+        shutil.rmtree(store, ignore_errors=True)
+        tmp.rename(store)
+    stored = xr.open_zarr(store, consolidated=False)
+    learners = full["sm"].sel({"method": [m for m in full["method"].values if str(m) != "bma"]})
+    sm = xr.concat([learners, stored["bma"].expand_dims(method=["bma"])], dim="method")
+    sm.attrs = dict(full["sm"].attrs)
+    return full.assign(sm=sm.transpose(*full["sm"].dims), sm_std=stored["sm_std"])
 
 
 # --------------------------------------------------------------------------- study
@@ -367,7 +420,6 @@ def open_study(
     -------
     Study
     """
-    from smkit.bma import apply
     from smkit.zones import kmeans_zones
 
     sc = load_scenario(scenario, seed=seed, cache_dir=cache_dir, progress=progress)
@@ -383,7 +435,9 @@ def open_study(
     use_zones = zones if clustered else xr.ones_like(zones).where(zones > 0, zones)
     _, pairs = station_pairs(product, sc, use_zones)
     bma = fit_bma(pairs, list(learners), train_years, zones=use_zones, method=bma_method)
-    full = apply(product, bma, use_zones)
+    full = _with_cached_bma(product, bma, use_zones, {
+        "method": bma_method, "train": list(train_years), "k": k, "clustered": clustered, "seed": seed,
+        "learners": list(learners)}, progress)
     matched, pairs = station_pairs(full, sc, use_zones)
     params = {"scenario": str(scenario), "seed": seed, "cache_dir": cache_dir,
               "learners": list(learners), "k": k,
@@ -477,14 +531,13 @@ def _bma_at_pairs(fit, pairs: pd.DataFrame, members) -> np.ndarray:
 
 def truth_table(st: Study, years=None) -> pd.DataFrame:
     """Every method and the interpolation baselines against the 1-km truth over the validation years."""
-    from smkit.validate import interpolation_baselines, truth_skill
+    from smkit.validate import truth_skill
 
     yrs = [str(y) for y in (years or st.test_years)]
     sel = {"time": slice(f"{yrs[0]}-01-01", f"{yrs[-1]}-12-31")}
     product = st.product["sm"].sel(sel)
-    base = interpolation_baselines(st.scenario.coarse.sel(sel), st.scenario.truth)["sm"]
-    both = xr.concat([product, base], dim="method")
-    return truth_skill(both, st.scenario.truth, factor=int(st.product.attrs["factor"]), common=True)
+    return truth_skill(product, st.scenario.truth, factor=int(st.product.attrs["factor"]), common=True,
+                       coarse=st.scenario.coarse)
 
 
 def comparison_summary(result: dict) -> pd.DataFrame:
@@ -516,7 +569,7 @@ def strategy_pair(st: Study, days: int = 92):
     """
     start = pd.Timestamp(f"{st.test_years[0]}-06-01")
     sel = slice(str(start.date()), str((start + pd.Timedelta(days=days - 1)).date()))
-    opts = {k: v for k, v in st.params.items() if k in ("sw_max", "nd_max", "covariates", "aggregation")}
+    opts = {k: v for k, v in st.params.items() if k in PRODUCT_OPTIONS}
     glob = base_product(st.scenario, learners=st.learners, cache_dir=st.params.get("cache_dir"),
                         strategy="global", zones=st.zones, days=slice(sel.start, sel.stop),
                         seed=st.params.get("seed", 0), **opts)

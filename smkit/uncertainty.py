@@ -77,17 +77,22 @@ def leave_one_out(st, covariates=None, *, progress: bool = True) -> pd.DataFrame
         Rows (case, network) with case ``all`` or ``without X``; columns
         ``n``, ``r`` (1), ``rmse``, ``mae``, ``ubrmse`` (m3 m-3).
     """
-    from smkit.study import base_product, station_pairs
+    from smkit.study import PRODUCT_OPTIONS, base_product, station_pairs
 
-    all_covs = list(covariates or str(st.product.attrs.get("covariates", "")).split(","))
+    all_covs = str(st.product.attrs.get("covariates", "")).split(",")
+    leave = list(covariates or all_covs)
+    unknown = [c for c in leave if c not in all_covs]
+    if unknown:
+        raise KeyError(f"covariates {unknown} are not in the product; it has {all_covs}")
     cells = station_cells(st)
-    opts = {k: v for k, v in st.params.items() if k in ("sw_max", "nd_max", "aggregation", "seed")}
+    opts = {k: v for k, v in st.params.items() if k in PRODUCT_OPTIONS and k != "covariates"}
+    opts["seed"] = st.params.get("seed", 0)
     frames = [_bma_scores(st, st.pairs).assign(case="all")]
-    it = all_covs
+    it = leave
     if progress:
         from tqdm.auto import tqdm
 
-        it = tqdm(all_covs, desc="leave one covariate out")
+        it = tqdm(leave, desc="leave one covariate out")
     for cov in it:
         keep = tuple(c for c in all_covs if c != cov)
         # few cells: reading dominates, so long day blocks spread the halo days over more days

@@ -127,6 +127,7 @@ def truth_skill(
     factor: int | None = None,
     block_days: int = 32,
     common: bool = True,
+    coarse: xr.Dataset | None = None,
 ) -> pd.DataFrame:
     """Skill of each method of a product against the 1-km truth.
 
@@ -153,6 +154,11 @@ def truth_skill(
     common : bool, default True
         Score all methods on the pixel-days where every method has a value, so
         that gaps do not favour one method.
+    coarse : xarray.Dataset, optional
+        The coarse retrieval ``sm``: its interpolation baselines
+        (:func:`interpolation_baselines`, methods ``nearest`` and
+        ``bilinear``) are scored too, computed block by block (cheaper than
+        passing them lazily inside ``product``).
     """
     p = product["sm"] if isinstance(product, xr.Dataset) else product
     t = truth["sm"] if isinstance(truth, xr.Dataset) else truth
@@ -164,6 +170,10 @@ def truth_skill(
     if not (np.array_equal(p["lat"], t["lat"]) and np.array_equal(p["lon"], t["lon"])):
         raise ValueError("product and truth are not on the same fine grid")
     methods = [str(m) for m in p["method"].values]
+    if coarse is not None:
+        cs = coarse[["sm"]].sel(time=p["time"])
+        grid = Grid.from_dataset(t)
+        methods += ["nearest", "bilinear"]
     full = {m: np.zeros(6) for m in methods}
     anom = {m: np.zeros(6) for m in methods}
     for i0 in range(0, p.sizes["time"], block_days):  # bounded memory, whatever the period
@@ -171,6 +181,9 @@ def truth_skill(
         tb = np.asarray(t.isel(sl).values, dtype=np.float64)
         ta = _cell_anomaly(tb, factor)
         pb = np.asarray(p.isel(sl).transpose("method", "time", "lat", "lon").values, dtype=np.float64)
+        if coarse is not None:
+            base = interpolation_baselines(cs.isel(sl).load(), grid)["sm"].values
+            pb = np.concatenate([pb, base.astype(np.float64)])
         if common:  # score every method on the same pixel-days
             pb = np.where(np.isfinite(pb).all(axis=0), pb, np.nan)
         for k, m in enumerate(methods):

@@ -450,8 +450,8 @@ def expected_bma(product, zb):
     f = product["sm"].sel({"method": MEMBERS}).values.astype(np.float64)
     mean = np.full(f.shape[1:], np.nan)
     std = np.full(f.shape[1:], np.nan)
-    for z in zb.zones:
-        p = zb.params_for(int(z))
+    for z in [*zb.zones, -1]:  # cells without a zone take the pooled fit
+        p = zb.params_for(int(z) if z != -1 else "pooled")
         m = fine == z
         mu_k = p["bias_coefs"][:, 0, None, None] + p["bias_coefs"][:, 1, None, None] * f[:, :, m]
         mu = np.einsum("k,ktp->tp", p["weights"], mu_k)
@@ -475,8 +475,8 @@ def test_apply_values_shape_and_dims(zone_fit):
     got = out["sm"].sel({"method": "bma"}).values
     np.testing.assert_allclose(got, mean, rtol=1e-6, equal_nan=True)
     np.testing.assert_allclose(out["sm_std"].values, std, rtol=1e-5, equal_nan=True)
-    # the pixel in the no-zone cell and the pixel with an mlr gap are NaN
-    assert np.isnan(got[:, 10:15, 15:20]).all()
+    # the no-zone cell takes the pooled weights; the pixel with an mlr gap is NaN
+    assert np.isfinite(got[:, 10:15, 15:20]).any()
     assert np.isnan(got[2, 3, 4]) and np.isnan(out["sm_std"].values[2, 3, 4])
     assert np.isfinite(got[2, 3, 5])
     # members are untouched
