@@ -25,7 +25,7 @@ output_dir = "reports/notebooks"
 cache_dir = ".smkit-cache"
 by = "year"  # time slices: "year" or "month"
 learners = ["rf", "mlr", "svr", "xgb"]
-max_samples = 3000  # cell-days per slice
+max_samples = 2000  # cell-days per slice
 
 # %%
 from smkit import importance, study

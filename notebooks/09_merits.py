@@ -43,7 +43,7 @@ st = study.open_study(scenario, seed=seed, cache_dir=cache_dir, learners=learner
 sc = st.scenario
 flat = study.open_study(scenario, seed=seed, cache_dir=cache_dir, learners=learners, sw_max=sw_max,
                         nd_max=nd_max, k=k, bma_method=bma_method, train_years=train_years,
-                        test_years=test_years, clustered=False)
+                        test_years=test_years, clustered=False, store_bma=False)
 clusters = experiments.compare_clustering(st, flat, truth=sc.truth if study.has_truth(sc) else None)
 report.table(clusters, "clustering", "BMA with and without zones (Fig. S6)")
 

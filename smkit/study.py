@@ -392,6 +392,7 @@ def open_study(
     bma_method: str = "em",
     train_years=None,
     test_years=None,
+    store_bma: bool = True,
     progress: bool = True,
     **options,
 ) -> Study:
@@ -412,6 +413,9 @@ def open_study(
     bma_method : {"em", "pymc", "mc3"}
     train_years, test_years : sequence of int, optional
         Years that fit and validate BMA (default :func:`default_years`).
+    store_bma : bool, default True
+        Write the BMA maps once beside the product (fast to read again), or
+        evaluate them from the learners at each read (for one-off variants).
     progress : bool
     **options
         Downscaling options (:func:`smkit.engine.downscale`).
@@ -420,6 +424,7 @@ def open_study(
     -------
     Study
     """
+    from smkit.bma import apply
     from smkit.zones import kmeans_zones
 
     sc = load_scenario(scenario, seed=seed, cache_dir=cache_dir, progress=progress)
@@ -435,7 +440,7 @@ def open_study(
     use_zones = zones if clustered else xr.ones_like(zones).where(zones > 0, zones)
     _, pairs = station_pairs(product, sc, use_zones)
     bma = fit_bma(pairs, list(learners), train_years, zones=use_zones, method=bma_method)
-    full = _with_cached_bma(product, bma, use_zones, {
+    full = apply(product, bma, use_zones) if not store_bma else _with_cached_bma(product, bma, use_zones, {
         "method": bma_method, "train": list(train_years), "k": k, "clustered": clustered, "seed": seed,
         "learners": list(learners)}, progress)
     matched, pairs = station_pairs(full, sc, use_zones)

@@ -95,9 +95,11 @@ def leave_one_out(st, covariates=None, *, progress: bool = True) -> pd.DataFrame
         it = tqdm(leave, desc="leave one covariate out")
     for cov in it:
         keep = tuple(c for c in all_covs if c != cov)
-        # few cells: reading dominates, so long day blocks spread the halo days over more days
+        # few cells: reading dominates, so long day blocks spread the halo days over more days,
+        # and two chunks at a time overlap one's reading with the other's fitting
         product = base_product(st.scenario, learners=st.learners, cache_dir=st.params.get("cache_dir"),
-                               covariates=keep, cells=cells, time_chunk=64, progress=False, **opts)
+                               covariates=keep, cells=cells, time_chunk=64, workers=2, progress=False,
+                               **opts)
         _, pairs = station_pairs(product, st.scenario, st.zones if st.params.get("clustered", True) else None)
         frames.append(_bma_scores(st, pairs).assign(case=f"without {cov}"))
     return pd.concat(frames).set_index(["case", "network"])
