@@ -114,7 +114,15 @@ def notebook_parameters(name: str, notebook_dir: Path | None = None) -> dict:
     import nbformat
 
     nbformat.write(nb, tmp)
-    return {k: v["default"] for k, v in papermill.inspect_notebook(str(tmp)).items()}
+    import ast
+
+    out = {}
+    for k, v in papermill.inspect_notebook(str(tmp)).items():
+        try:  # papermill gives the default's source text
+            out[k] = ast.literal_eval(v["default"])
+        except (ValueError, SyntaxError):
+            out[k] = v["default"]
+    return out
 
 
 def _scratch() -> str:
@@ -258,8 +266,10 @@ def prepare_study(preset, params: dict, out: Path, cache: Path, notebook_dir=Non
     from smkit.study import open_study
 
     name = STUDY_NOTEBOOKS[0]
-    pars = resolve_parameters(name, preset=preset, params=params, out=out, cache_dir=cache,
-                              notebook_dir=notebook_dir)
+    # what the notebook will run with: its own defaults, then the preset and the overrides
+    pars = {**notebook_parameters(name, notebook_dir),
+            **resolve_parameters(name, preset=preset, params=params, out=out, cache_dir=cache,
+                                 notebook_dir=notebook_dir)}
     print(f"base product for {pars['scenario']} (computed once, shared by every notebook)", flush=True)
     open_study(pars["scenario"], cache_dir=cache, progress=progress,
                **{k: pars[k] for k in _STUDY_KEYS if k in pars})

@@ -217,9 +217,25 @@ def product_store(sc: Scenario, *, learners=DEFAULT_LEARNERS, cache_dir: str | P
     """Where :func:`base_product` keeps a product: the cache, keyed by scenario, learners and options."""
     from smkit.cache import DEFAULT_CACHE
 
+    import inspect
+
+    from smkit.engine import downscale
+
     root = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE
-    keyed = {k: (v.values.tolist() if isinstance(v, xr.DataArray) else v) for k, v in options.items()}
-    return root / f"{scenario_key(sc)}-product-{_key({'learners': list(learners), **keyed})}.zarr"
+    # key on every option's effective value, so that passing a default explicitly is the same product
+    effective = {name: p.default for name, p in inspect.signature(downscale).parameters.items()
+                 if p.default is not inspect.Parameter.empty and name not in _NOT_PRODUCT}
+    unknown = set(options) - set(effective) - set(_NOT_PRODUCT)
+    if unknown:
+        raise TypeError(f"unknown downscaling option(s) {sorted(unknown)}; valid: {sorted(effective)}")
+    effective.update({k: v for k, v in options.items() if k not in _NOT_PRODUCT})
+    effective["learners"] = list(learners)
+    keyed = {k: (v.values.tolist() if isinstance(v, xr.DataArray) else v) for k, v in effective.items()}
+    return root / f"{scenario_key(sc)}-product-{_key(keyed)}.zarr"
+
+
+#: Arguments of :func:`smkit.engine.downscale` that do not change the product.
+_NOT_PRODUCT = ("out", "workers", "scheduler", "progress")
 
 
 def _with_cached_bma(product: xr.Dataset, bma, zones: xr.DataArray, key: dict, progress: bool) -> xr.Dataset:
