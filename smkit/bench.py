@@ -105,10 +105,9 @@ from smkit.synth import make_scenario
 from smkit.synth import _encode
 sc = make_scenario({preset!r})
 sel = dict(time=slice({first!r}, {last!r}))  # the day, its window days and the gap-fill halo
-writes = [_encode(getattr(sc, g).sel(sel)).to_zarr({store!r}, group=g, mode="w" if i == 0 else "a",
-                                                  compute=False, consolidated=False)
+writes = [_encode(getattr(sc, g).sel(sel).chunk({{"time": -1}})).to_zarr(
+              {store!r}, group=g, mode="w" if i == 0 else "a", compute=False, consolidated=False)
           for i, g in enumerate(("coarse", "fine"))]
-from tqdm.auto import tqdm
 from dask.diagnostics import ProgressBar
 with ProgressBar():
     dask.compute(*writes)

@@ -152,7 +152,7 @@ def process_chunk(inputs: dict, cfg: Config, factor: int) -> dict:
     ht, hs = inputs["halo_t"], inputs["halo_s"]
     tt, hy, hx = y.shape
     nt, ny, nx = tt - 2 * ht, hy - 2 * hs, hx - 2 * hs
-    f, p = factor, agg.shape[-1]
+    f = factor
 
     valid = np.isfinite(y) & np.isfinite(agg).all(-1)
     seq = candidates(3, 1, cfg.sw_max, cfg.nd_max, cfg.growth)
@@ -164,9 +164,7 @@ def process_chunk(inputs: dict, cfg: Config, factor: int) -> dict:
     core = (slice(ht, ht + nt), slice(hs, hs + ny), slice(hs, hs + nx))
     sw, nd, count, short = (a[core] for a in (choice.sw, choice.nd, choice.count, choice.short))
 
-    # fine pixels of every core cell-day: (T*Ny*Nx, f*f, P)
-    pix = fine.reshape(nt, ny, f, nx, f, p).transpose(0, 1, 3, 2, 4, 5).reshape(nt * ny * nx, f * f, p)
-    pix_ok = np.isfinite(pix).all(-1)
+    pix = _Pixels(fine, f)  # the fine pixels of any core cell-day, gathered on demand
     gap_cell = was_filled.reshape(nt, ny, f, nx, f).any(axis=(2, 4))
 
     flag = np.where(short, FLAG_SHORT, 0).astype(np.int8)
@@ -175,15 +173,14 @@ def process_chunk(inputs: dict, cfg: Config, factor: int) -> dict:
     out = np.full((len(cfg.learners), nt * ny * nx, f * f), np.nan, np.float32)
     for li, name in enumerate(cfg.learners):
         need = max(get_learner(name).min_samples, 2)
-        fit = (count >= need).ravel() & pix_ok.any(-1)
+        fit = (count >= need).ravel() & pix.any_valid.ravel()
         if inputs.get("mask") is not None:  # only the requested cells
             fit &= np.broadcast_to(inputs["mask"], (nt, ny, nx)).ravel()
         cells = np.argwhere(fit.reshape(nt, ny, nx))
         if cfg.strategy == "global":
-            pred = _predict_global(name, cells, valid, agg, y, pix, pix_ok, choice, zone, cfg, ht, hs,
-                                   inputs)
+            pred = _predict_global(name, cells, valid, agg, y, pix, choice, zone, cfg, ht, hs, inputs)
         else:
-            pred = _predict_window(name, cells, valid, agg, y, pix, pix_ok, choice, cfg, ht, hs, inputs)
+            pred = _predict_window(name, cells, valid, agg, y, pix, choice, cfg, ht, hs, inputs)
         out[li, fit] = pred
         if li == 0:
             skipped = count < need
@@ -200,23 +197,48 @@ def process_chunk(inputs: dict, cfg: Config, factor: int) -> dict:
     }
 
 
-def _predict_window(name, cells, valid, agg, y, pix, pix_ok, choice, cfg, ht, hs, inputs):
+class _Pixels:
+    """The fine pixels of a chunk's core cell-days, gathered per cell without copying the whole tile.
+
+    ``fine`` is (T, Ny*f, Nx*f, P); :meth:`get` returns the (n, f*f, P)
+    covariates and (n, f*f) validity of the given (t, i, j) cells.
+    """
+
+    def __init__(self, fine: np.ndarray, f: int):
+        nt, fy, fx, p = fine.shape
+        self.f, self.p = f, p
+        self.view = fine.reshape(nt, fy // f, f, fx // f, f, p)
+        self.ok = np.isfinite(fine).all(-1).reshape(nt, fy // f, f, fx // f, f)
+        self.any_valid = self.ok.any(axis=(2, 4))  # (T, Ny, Nx)
+
+    @property
+    def per_cell(self) -> int:
+        """Fine pixels per coarse cell."""
+        return self.f * self.f
+
+    def get(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Covariates and validity of the pixels of ``cells`` (rows of t, i, j)."""
+        t, i, j = cells[:, 0], cells[:, 1], cells[:, 2]
+        z = self.view[t, i, :, j, :, :].reshape(len(cells), self.per_cell, self.p)
+        ok = self.ok[t, i, :, j, :].reshape(len(cells), self.per_cell)
+        return z, ok
+
+
+def _predict_window(name, cells, valid, agg, y, pix, choice, cfg, ht, hs, inputs):
     """Fit every window of ``cells`` and predict its centre cell's valid fine pixels.
 
     Returns (n_cells, f*f) float32, NaN for invalid pixels. With residual
     correction, each cell's pixels are shifted by the retrieval minus their
     mean, so they average back to the retrieval where it exists.
     """
-    nt, ny, nx = choice.sw.shape[0] - 2 * ht, choice.sw.shape[1] - 2 * hs, choice.sw.shape[2] - 2 * hs
     n_cells = len(cells)
-    res = np.full((n_cells, pix.shape[1]), np.nan, np.float32)
+    res = np.full((n_cells, pix.per_cell), np.nan, np.float32)
     if n_cells == 0:
         return res
     halo_cells = cells + np.array([ht, hs, hs])
     X, yy, ptr = gather(valid, agg, y, choice, halo_cells)
-    flat = np.ravel_multi_index(cells.T, (nt, ny, nx))
-    zok = pix_ok[flat]
-    Z = pix[flat][zok]
+    zp, zok = pix.get(cells)
+    Z = zp[zok]
     zptr = np.r_[0, np.cumsum(zok.sum(1))]
     if cfg.clamp_covariates:
         Z = clamp_to_windows(X, ptr, Z, zptr)
@@ -277,13 +299,12 @@ def _zone_windows(valid, zone, cfg):
     return WindowChoice(sw, nd, count, ~done)
 
 
-def _predict_global(name, cells, valid, agg, y, pix, pix_ok, choice, zone, cfg, ht, hs, inputs):
+def _predict_global(name, cells, valid, agg, y, pix, choice, zone, cfg, ht, hs, inputs):
     """Global strategy: one model per zone and day, trained on every valid cell of the zone."""
     from smkit.windows import day_offsets
 
-    nt = choice.nd.shape[0] - 2 * ht
     ny, nx = choice.nd.shape[1] - 2 * hs, choice.nd.shape[2] - 2 * hs
-    res = np.full((len(cells), pix.shape[1]), np.nan, np.float32)
+    res = np.full((len(cells), pix.per_cell), np.nan, np.float32)
     if len(cells) == 0:
         return res
     zc = zone[hs : hs + ny, hs : hs + nx]
@@ -299,9 +320,8 @@ def _predict_global(name, cells, valid, agg, y, pix, pix_ok, choice, zone, cfg, 
         ys.append(y[days[tt], ii, jj])
         ptr.append(ptr[-1] + len(tt))
         members = np.flatnonzero(inv.ravel() == g)
-        flat = np.ravel_multi_index(cells[members].T, (nt, ny, nx))
-        ok = pix_ok[flat]
-        Zs.append(pix[flat][ok])
+        zp, ok = pix.get(cells[members])
+        Zs.append(zp[ok])
         zptr.append(zptr[-1] + int(ok.sum()))
         order.append((members, ok))
     X, ptr, Z, zptr = np.concatenate(Xs), np.array(ptr), np.concatenate(Zs), np.array(zptr)
@@ -314,7 +334,7 @@ def _predict_global(name, cells, valid, agg, y, pix, pix_ok, choice, zone, cfg, 
         seed=cfg.seed, window_ids=ids,
     )
     for g, (members, ok) in enumerate(order):
-        block = np.full((len(members), pix.shape[1]), np.nan, np.float32)
+        block = np.full((len(members), pix.per_cell), np.nan, np.float32)
         block[ok] = pred[zptr[g] : zptr[g + 1]]
         res[members] = block
     if cfg.residual_correction:
