@@ -601,19 +601,22 @@ def downscale(
     residual_correction : bool, default False
         Shift each cell's fine pixels by the retrieval minus their mean, so
         that they average back to the retrieval (cells without a retrieval
-        are left as predicted). Off by default:
-        see ``reports/benchmarks/residual_correction.md`` for the measured
-        skill with and without it.
+        are left as predicted). Off by default: on the ``tiny`` scenario
+        (May-August 2009) it lowers every learner's R against the 1-km truth
+        (random forest 0.834 -> 0.827, XGBoost 0.820 -> 0.816) and leaves the
+        sub-grid R unchanged (``reports/benchmarks/options.md``).
     clamp_covariates : bool, default True
         Clamp the fine covariates of a cell to the range of its window's
         training covariates before predicting (:func:`clamp_to_windows`).
         On by default: measured on the ``tiny`` scenario (May-August 2009)
         it lifts the linear model's R against the 1-km truth from 0.48 to
         0.74 and leaves the trees unchanged (``reports/benchmarks/options.md``).
-    fill_gaps : bool
+    fill_gaps : bool, default True
         Fill cloud gaps of the fine covariates by linear interpolation in time
         (gaps up to 8 days) before aggregating and predicting; such cells are
-        flagged.
+        flagged. On by default: on ``tiny`` it predicts 63 % more pixel-days
+        (745,100 against 457,956 in May-August 2009) at the same skill
+        (random forest R 0.834 with, 0.829 without).
     days : slice, optional
         Days to produce, e.g. ``slice("2009-07-15", "2009-07-15")``; the
         input's other days still serve as the windows' neighbouring days and
