@@ -102,7 +102,7 @@ def downscale_cmd(
     tile: Annotated[int | None, typer.Option(help="Coarse cells per chunk side")] = None,
     aggregation: Annotated[str, typer.Option(help="mean or cubic")] = "mean",
     tune: Annotated[bool, typer.Option(help="Tune hyperparameters by 10-fold CV first")] = False,
-    workers: Annotated[int, typer.Option(help="Chunks processed at once")] = 1,
+    workers: Annotated[int | None, typer.Option(help="Chunks processed at once (default: cores, at most 4)")] = None,
     scheduler: Annotated[str | None, typer.Option(
         help="threads (default), synchronous, processes, or a dask scheduler address tcp://HOST:PORT")] = None,
     seed: Annotated[int, typer.Option(help="Scenario and forest seed")] = 0,

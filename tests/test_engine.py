@@ -60,7 +60,8 @@ def test_killed_run_resumes_to_the_same_store(month, tmp_path, monkeypatch):
 
     monkeypatch.setattr(ds_mod, "process_chunk", dying)
     with pytest.raises(KeyboardInterrupt):
-        downscale(coarse, fine, learners=("mlr",), time_chunk=5, out=tmp_path / "p.zarr", progress=False)
+        downscale(coarse, fine, learners=("mlr",), time_chunk=5, out=tmp_path / "p.zarr", progress=False,
+                  workers=1)
     monkeypatch.setattr(ds_mod, "process_chunk", real)
     counted = {"n": 0}
 
@@ -70,7 +71,7 @@ def test_killed_run_resumes_to_the_same_store(month, tmp_path, monkeypatch):
 
     monkeypatch.setattr(ds_mod, "process_chunk", counting)
     again = downscale(coarse, fine, learners=("mlr",), time_chunk=5, out=tmp_path / "p.zarr",
-                      progress=False).load()
+                      progress=False, workers=1).load()
     assert counted["n"] == 6 - 3  # only the unfinished chunks ran
     xr.testing.assert_identical(ref, again)
     with pytest.raises(ValueError, match="other arguments"):
@@ -138,7 +139,7 @@ def test_threads_and_processes_give_the_same_product(month, tmp_path):
     coarse, fine = month
     c, f = coarse.isel(time=slice(0, 8)), fine.isel(time=slice(0, 8))
     one = downscale(c, f, learners=("mlr", "xgb"), params={"xgb": {"n_rounds": 10}}, time_chunk=4,
-                    tile=4, progress=False)
+                    tile=4, workers=1, progress=False)
     two = downscale(c, f, learners=("mlr", "xgb"), params={"xgb": {"n_rounds": 10}}, time_chunk=4,
                     tile=4, workers=2, progress=False)
     xr.testing.assert_identical(one, two)
@@ -199,3 +200,31 @@ def test_cells_mask_produces_only_those_cells(month, tmp_path):
     with pytest.raises(ValueError, match="other arguments"):  # a different mask is another product
         mask[2, 5], mask[3, 3] = False, True
         downscale(c, f, learners=("mlr",), cells=mask, tile=4, out=tmp_path / "p.zarr", progress=False)
+
+
+def test_variants_share_reading_and_equal_separate_runs(month, tmp_path):
+    from smkit.engine import downscale_variants
+
+    coarse, fine = month
+    c, f = coarse.isel(time=slice(0, 6)), fine.isel(time=slice(0, 6))
+    sets = {"all": ("lst", "ndvi", "albedo", "precip", "dem"), "without lst": ("ndvi", "albedo", "precip", "dem")}
+    calls = {"n": 0}
+    real = ds_mod._load_inputs
+
+    def counting(*args, **kw):
+        calls["n"] += 1
+        return real(*args, **kw)
+
+    ds_mod._load_inputs = counting
+    try:
+        both = downscale_variants(c, f, sets, learners=("mlr",), time_chunk=3, progress=False,
+                                  out={k: tmp_path / f"{i}.zarr" for i, k in enumerate(sets)})
+    finally:
+        ds_mod._load_inputs = real
+    assert calls["n"] == 2  # two chunks, read once for both sets
+    for name, covs in sets.items():
+        alone = downscale(c, f, learners=("mlr",), covariates=covs, time_chunk=3, progress=False)
+        xr.testing.assert_allclose(both[name].load(), alone, atol=1e-6)
+        assert both[name].attrs["covariates"] == ",".join(covs)
+    with pytest.raises(KeyError, match="not found"):
+        downscale_variants(c, f, {"x": ("lst", "soil")}, learners=("mlr",), progress=False)
