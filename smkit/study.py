@@ -238,10 +238,9 @@ def variant_products(sc: Scenario, covariate_sets: dict, *, learners=DEFAULT_LEA
 def product_store(sc: Scenario, *, learners=DEFAULT_LEARNERS, cache_dir: str | Path | None = None,
                   **options) -> Path:
     """Where :func:`base_product` keeps a product: the cache, keyed by scenario, learners and options."""
-    from smkit.cache import DEFAULT_CACHE
-
     import inspect
 
+    from smkit.cache import DEFAULT_CACHE
     from smkit.engine import downscale
 
     root = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE
@@ -527,11 +526,11 @@ def station_holdout(st: Study, n_folds: int = 5, seed: int = 0) -> pd.DataFrame:
         Per network: N, R, RMSE, MAE, ubRMSE of the held-out BMA, next to
         the in-sample BMA (weights fitted on every station, same pairs).
     """
+    import warnings
+
     from smkit.bma import BMAWarning
     from smkit.metrics import all_metrics
     from smkit.validate import split_stations
-
-    import warnings
 
     pairs = st.pairs[np.isfinite(st.pairs[st.learners + ["obs"]].to_numpy()).all(axis=1)].copy()
     matched = st.matched

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import operator
 import threading
-import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +58,7 @@ from dask.highlevelgraph import HighLevelGraph
 from scipy.special import expit, ndtri
 
 from smkit import __version__
-from smkit._noise import daily_waves, hash_normal, hash_uniform, PlaneWaves, rng
+from smkit._noise import PlaneWaves, daily_waves, hash_normal, hash_uniform, rng
 from smkit.grid import TIME_ATTRS, Grid, block_mean
 
 __all__ = ["PRESETS", "Preset", "Scenario", "World", "make_scenario", "open_scenario"]

@@ -3,8 +3,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from smkit.drought import (drought_regions, figure_regions, figure_series, regional_series,
-                           regional_skill)
+from smkit.drought import drought_regions, figure_regions, figure_series, regional_series, regional_skill
 
 
 def _pdsi(values):
