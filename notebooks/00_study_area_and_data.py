@@ -56,7 +56,7 @@ report.figure(study.figure_covariates(sc, map_date), "covariates", f"Covariates 
 # retrieval's skill (only for a synthetic scenario, which has a truth).
 
 # %%
-if sc.truth is not None:
+if study.has_truth(sc):
     checks = study.realism_table(sc)
     report.table(checks, "realism", "Realism checks of the synthetic world")
     report.metrics(**{k: v for k, v in checks["value"].items()})

@@ -191,8 +191,9 @@ def figure_regions(regions: xr.DataArray, background: xr.DataArray | None = None
     if int(regions.max()) > 0:
         masked.plot(ax=ax, cmap="tab10", add_colorbar=True, cbar_kwargs={"label": "region"},
                     vmin=0.5, vmax=max(10.5, int(regions.max()) + 0.5))
-    ax.set_title(f"Drought-prone regions: PDSI ≤ {regions.attrs.get('threshold')} "
-                 f"in > {100 * regions.attrs.get('fraction', 0):.0f} % of months")
+    title = (f"Drought-prone regions: PDSI ≤ {regions.attrs.get('threshold')} "
+             f"in > {100 * regions.attrs.get('fraction', 0):.0f} % of months")
+    ax.set_title(title if int(regions.max()) > 0 else title + "\n(none: no pixel passes)")
     ax.set_xlabel("longitude [°E]")
     ax.set_ylabel("latitude [°N]")
     fig.tight_layout()

@@ -212,11 +212,18 @@ def figure_month_maps(coarse, product, year: int, months=range(4, 11), day: int 
     if not months:
         raise ValueError(f"the product has none of the days {year}-MM-{day:02d} asked for")
     cols = ["CCI", *_labels(methods)]
-    fig, axes = plt.subplots(len(months), len(cols), figsize=(2.3 * len(cols), 2.1 * len(months)),
-                             sharex=True, sharey=True, squeeze=False)
     sel = [f"{year}-{m:02d}-{day:02d}" for m in months]
     fields = product["sm"].sel({"method": methods}).sel(time=sel).load()
     cfields = coarse["sm"].sel(time=sel).load()
+    # days without any value (a gap in the archive) are left out and named in the title
+    has = (np.isfinite(fields).any(("method", "lat", "lon")) | np.isfinite(cfields).any(("lat", "lon"))).values
+    if not has.any():
+        raise ValueError(f"no value on any of the days {sel}: neither the retrieval nor the product")
+    empty = [d for d, h in zip(sel, has, strict=True) if not h]
+    sel = [d for d, h in zip(sel, has, strict=True) if h]
+    fields, cfields = fields.sel(time=sel), cfields.sel(time=sel)
+    fig, axes = plt.subplots(len(sel), len(cols), figsize=(2.3 * len(cols), 2.1 * len(sel) + 0.6),
+                             sharex=True, sharey=True, squeeze=False)
     vmax = float(np.nanpercentile(fields.values, 99)) if np.isfinite(fields.values).any() else 0.4
     im = None
     for i, date in enumerate(sel):
@@ -232,7 +239,10 @@ def figure_month_maps(coarse, product, year: int, months=range(4, 11), day: int 
             ax.set_xticks([])
             ax.set_yticks([])
     fig.colorbar(im, ax=axes, shrink=0.6, label="soil moisture [m3 m-3]")
-    fig.suptitle(f"Soil moisture on the {day}th of each month, {year}")
+    title = f"Soil moisture on the {day}th of each month, {year}"
+    if empty:
+        title += f"\n(no data on {', '.join(empty)})"
+    fig.suptitle(title)
     return fig
 
 

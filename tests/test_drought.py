@@ -31,6 +31,7 @@ def test_regions_are_labelled_by_area():
 def test_no_region_when_pdsi_never_drops():
     reg = drought_regions(_pdsi(np.full((6, 5, 5), -1.0)))
     assert int(reg.max()) == 0
+    assert "none: no pixel passes" in figure_regions(reg).axes[0].get_title()
     with pytest.raises(ValueError, match="no drought region"):
         regional_series(reg, coarse=xr.DataArray(np.zeros((2, 2, 2)), dims=("time", "lat", "lon")))
 

@@ -14,6 +14,7 @@ import os
 import shutil
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -1102,3 +1103,115 @@ def test_ingest_redoes_changed_groups_only(archive, cube, tmp_path, monkeypatch)
     cfg["sources"].pop("pdsi")
     readers.ingest(cfg, out, progress=False)
     assert open_group(out, "pdsi").sizes == {} and open_group(out, "noah").sizes["time"] == 6
+
+
+# =========================================================================== end to end
+SUMMERS = pd.DatetimeIndex([*pd.date_range("2009-07-01", "2009-07-31"),
+                            *pd.date_range("2010-07-01", "2010-07-31")])
+
+
+def wobble(lat, lon, d):
+    """A smooth, deterministic departure from the linear fields (so the learners differ)."""
+    return 0.02 * np.sin(7.0 * lat + 3.0 * d) * np.cos(5.0 * lon - 2.0 * d)
+
+
+def july_day(day):
+    """Day number of the analytic fields: day of July, 2010 two days ahead of 2009."""
+    return day.day - 1 + 2 * (day.year - 2009)
+
+
+def make_summer_archive(root):
+    """Two Julys (2009, 2010) of every source, as the archives hold them; the months between
+    are missing, as in a partial download."""
+    dirs = {k: os.path.join(root, k) for k in ("esacci", "MOD11A1", "MOD13A2", "MCD43C3", "imerg",
+                                               "srtm", "era5", "gldas", "terraclimate", "ismn",
+                                               "nzw", "cern", "qxz")}
+    for d in dirs.values():
+        os.makedirs(d, exist_ok=True)
+    for day in SUMMERS:
+        k = july_day(day)
+        write_cci(dirs["esacci"], day, k, global_grid=False)
+        cloud = ((38.55, 38.85), (100.55, 100.85)) if k % 5 == 1 else None
+        write_modis_lst(dirs["MOD11A1"], day, k, cloud)
+        write_albedo(dirs["MCD43C3"], day, k)
+        write_imerg_day(dirs["imerg"], day, k % 4)
+    for year in (2009, 2010):
+        july = SUMMERS[SUMMERS.year == year]
+        stamps = pd.date_range(july[0], periods=8 * len(july), freq="3h")
+        write_gldas(dirs["gldas"], stamps, 20.0 + np.arange(stamps.size) / 8.0)
+        write_era5(dirs["era5"], july, np.round(np.arange(99.5, 101.55, 0.1), 1),
+                   np.round(np.arange(39.5, 37.45, -0.1), 1), name=f"era5land_{year}.nc")
+        write_terraclimate(dirs["terraclimate"], year)
+        for k, start in enumerate((f"{year}-06-26", f"{year}-07-12", f"{year}-07-28")):
+            write_modis_ndvi(dirs["MOD13A2"], start, k)
+    write_srtm(dirs["srtm"], 38, 100)
+
+    def obs(lat, lon, day):
+        d = july_day(day)
+        return round(float(f_cci(lat, lon, d) + 2 * wobble(lat, lon, d) + 0.02), 4)
+
+    hours = SUMMERS.repeat(4) + pd.to_timedelta(np.tile([0, 6, 12, 18], len(SUMMERS)), unit="h")
+    write_ismn(dirs["ismn"], "HiWATER_EHWSN", "EC01", 38.55, 100.37, (0.04, 0.04), "sm",
+               [(t, obs(38.55, 100.37, t.normalize()), "G") for t in hours])
+    nzw, cern, qxz = [], [], []
+    for day in SUMMERS:
+        for sid, name, lat, lon in (("52652", "Zhangye", 38.93, 100.43),
+                                    ("52546", "Gaotai", 38.65, 100.80)):
+            if day.day in (1, 11, 21):  # NZW: % of field capacity (0.30 g g-1, 1.40 g cm-3)
+                rh = 100.0 * obs(lat, lon, day) / (0.30 * 1.40)
+                nzw.append((sid, name, lat, lon, 1400, "Farmland", str(day.date()),
+                            round(rh, 2), 0.30, 1.40))
+        if day.day % 5 == 1:
+            cern.append(("LZD", "Linze", 38.33, 100.12, 1375, "Farmland", str(day.date()),
+                         obs(38.33, 100.12, day)))
+        for sid, name, lat, lon in (("ARO", "Arou", 38.04, 100.46), ("YKE", "Yingke", 38.85, 100.42),
+                                    ("DMA", "Daman", 38.61, 100.69)):
+            qxz.append((sid, name, lat, lon, 1600, "Grassland", str(day.date()), obs(lat, lon, day)))
+    write_csv(os.path.join(dirs["nzw"], "nzw.csv"), readers.NZW_COLUMNS, nzw)
+    write_csv(os.path.join(dirs["cern"], "cern.csv"), readers.VOLUMETRIC_COLUMNS, cern)
+    write_csv(os.path.join(dirs["qxz"], "qxz.csv"), readers.VOLUMETRIC_COLUMNS, qxz)
+    cfg = make_config(root)
+    cfg["period"] = {"start": "2009-07-01", "end": "2010-07-31"}
+    cfg["chunks"] = {"time": 31, "space": 50}
+    return cfg
+
+
+@pytest.mark.slow
+@pytest.mark.notebooks
+def test_ingested_cube_runs_through_reproduce(tmp_path):
+    """A cube ingested from raw files runs through every notebook with ``smkit reproduce``."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from smkit import reproduce
+    from smkit.cli import app
+
+    cfg = make_summer_archive(str(tmp_path / "raw"))
+    config = tmp_path / "sources.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    cube = tmp_path / "cube.zarr"
+    runner = CliRunner()
+    res = runner.invoke(app, ["ingest", "--config", str(config), "--out", str(cube), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    small = yaml.safe_load((Path(__file__).parent / "notebook_params.yaml").read_text())
+    params = {"defaults": {"train_years": [2009], "test_years": [2010], "k": 3},
+              "notebooks": small["notebooks"]}
+    pfile = tmp_path / "params.yaml"
+    pfile.write_text(yaml.safe_dump(params))
+    out = tmp_path / "run"
+    res = runner.invoke(app, ["reproduce", "--preset", str(cube), "--params", str(pfile),
+                              "--out", str(out), "--cache", str(tmp_path / "cache")])
+    assert res.exit_code == 0, res.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics) >= set(reproduce.NOTEBOOKS)
+    table4 = pd.read_csv(out / "tables" / "04_insitu_validation_table4.csv")
+    assert {"QXZ", "CERN", "NZW"} <= set(table4["network"])
+    # the stations read the retrieval's field (plus a wobble): every product follows them
+    for metric, bound in (("R", (0.9, 1.0)), ("RMSE (m3 m-3)", (0.0, 0.05))):
+        rows = table4[table4["metric"] == metric].set_index("network")
+        values = rows[["CCI", "RF", "MLR", "SVR", "XG", "BMA"]].to_numpy()
+        assert ((values > bound[0]) & (values < bound[1])).all(), rows
+    # every notebook's figures and tables are there, the truth-based ones left out
+    assert (out / "figures" / "04_insitu_validation_station_map.png").exists()
+    assert not (out / "tables" / "04_insitu_validation_truth_skill.csv").exists()
+    assert (out / "tables" / "07_uncertainty_leave_one_out_scores.csv").exists()
