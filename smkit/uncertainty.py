@@ -39,7 +39,11 @@ def station_cells(st) -> xr.DataArray:
 
 
 def _bma_scores(st, pairs: pd.DataFrame, fit_pairs: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Fit BMA on the training years of ``fit_pairs`` (default ``pairs``); score on the validation years."""
+    """Fit BMA on the training years of ``fit_pairs`` (default ``pairs``); score on the validation years.
+
+    Scored on the pairs of Table 4 (every learner, the retrieval and the
+    station have a value), so the ``all`` case equals Table 4's BMA row.
+    """
     from smkit.bma import BMAWarning
     from smkit.metrics import all_metrics
     from smkit.study import _bma_at_pairs, fit_bma
@@ -50,7 +54,9 @@ def _bma_scores(st, pairs: pd.DataFrame, fit_pairs: pd.DataFrame | None = None) 
         fit = fit_bma(fit_pairs, st.learners, st.train_years, zones=st.zones, method="em")
     year = pd.DatetimeIndex(pairs["time"]).year
     test = pairs[np.isin(year, st.test_years)]
-    test = test[np.isfinite(test[st.learners + ["obs"]].to_numpy()).all(axis=1)]
+    # the support of Table 4: pairs where every product, the retrieval included, has a value
+    need = st.learners + ["obs"] + (["cci"] if "cci" in test else [])
+    test = test[np.isfinite(test[need].to_numpy()).all(axis=1)]
     pred = _bma_at_pairs(fit, test, st.learners)
     rows = []
     for net, idx in test.groupby("network", sort=False).groups.items():

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from smkit import experiments, study, uncertainty
+from smkit import experiments, study, uncertainty, validate
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +49,12 @@ def test_leave_one_out_structure(st):
     assert cases == {"all", "without dem"}
     assert set(loo.columns) >= {"n", "r", "rmse", "mae", "ubrmse"}
     assert (loo["n"] > 0).all()
+    # "all" is Table 4's BMA row: same pairs, same fit (the maps are stored in float32)
+    nets = validate.score_networks(st.test())
+    bma = nets[nets["method"] == "bma"].set_index("network")
+    for net, row in loo.loc["all"].iterrows():
+        assert row["n"] == bma.loc[net, "n"]
+        assert abs(row["r"] - bma.loc[net, "r"]) < 2e-3 and abs(row["rmse"] - bma.loc[net, "rmse"]) < 2e-4
     uncertainty.figure_leave_one_out(loo)
 
 
