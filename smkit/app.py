@@ -1176,6 +1176,7 @@ def load(
     AppData
     """
     from smkit.cache import cached_scenario
+    from smkit.study import has_truth
     from smkit.synth import PRESETS, Scenario, open_scenario
 
     store = None
@@ -1196,7 +1197,7 @@ def load(
     refs = {"ERA5": getattr(sc, "era5", None), "Noah": getattr(sc, "noah", None)}
     common = dict(
         coarse=sc.coarse,
-        truth=getattr(sc, "truth", None),
+        truth=sc.truth if has_truth(sc) else None,  # real data (an ingested cube) have none
         stations=getattr(sc, "stations", None),
         references={k: v for k, v in refs.items() if v is not None},
         zones=_zones(sc.coarse, zones, seed),
@@ -1222,7 +1223,7 @@ def load(
     if quick == "baselines":
         from smkit.validate import interpolation_baselines
 
-        ds = interpolation_baselines(sc.coarse, sc.truth)
+        ds = interpolation_baselines(sc.coarse, sc.fine)
         return AppData(
             ds,
             **common,

@@ -1006,6 +1006,20 @@ def test_ingest_cube_opens_as_scenario_and_downscales(archive, cube):
     assert sm.dims == ("method", "time", "lat", "lon") and float(np.isfinite(sm).mean()) > 0.9
 
 
+def test_explorer_opens_an_ingested_cube(cube):
+    """Real data have no truth: the explorer shows the product, retrieval, references, stations."""
+    from smkit import app
+
+    out, _ = cube
+    data = app.load(out, quick="baselines", zones=3)
+    assert data.truth is None and data.product.sizes["time"] == 6
+    layout = app.explorer(data.product, **data.kwargs())
+    assert layout is not None
+    data = app.load(out, quick="mlr", zones=None, progress=False)
+    assert list(data.product["method"].values) == ["mlr"]
+    app.explorer(data.product, **data.kwargs())
+
+
 def test_ingest_command_line(archive, cube, tmp_path):
     import yaml
     from typer.testing import CliRunner
