@@ -1251,6 +1251,10 @@ def _cxx_sort(v, ix, stack):
         ix[j] = vix
 
 
+#: Trees up to this depth predict the points through a complete-tree layout (vectorised).
+_HEAP_DEPTH = 6
+
+
 @njit(inline="always", **_JIT)
 def _xgb_gain(G, H, lam):
     """Gain term of a node with gradient sum ``G`` and hessian sum ``H``.
@@ -1356,8 +1360,6 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
 
     pos = np.empty(n, np.int64)             # node of each row, -1 once in a finished leaf
     gd = np.empty(n, np.float64)            # float32 gradients, widened
-    cand_eg = np.empty((n + 1, p), np.float64)
-    cand_a = np.empty((n + 1, p), np.float64)
     egs_f = np.empty(p, np.float64)
     fmax = np.empty(p, np.float64)
     inv = np.empty(n + 1, np.float64)       # 1 / (H + lambda) for integer H
@@ -1371,6 +1373,13 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
     for i in range(m):
         predz[i] = base
     node_of = np.empty(max(n, m), np.uint64)
+    hdepth = min(max_depth, _HEAP_DEPTH)
+    hn = np.zeros((1 << (hdepth + 1)) - 1, np.int64)      # complete-tree layout (points)
+    h_off = np.zeros(max((1 << hdepth) - 1, 1), np.int64)
+    h_thr = np.zeros(max((1 << hdepth) - 1, 1), np.float32)
+    h_leaf = np.zeros(1 << hdepth, np.float32)
+    zidx = np.zeros(m, np.int32)
+    zbit = np.zeros(m, np.int32)
 
     for _round in range(n_rounds):
         for i in range(n):
@@ -1425,7 +1434,6 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
                 ucur = np.uint64(cur)
                 for t in range(1, c):
                     k = np.uint64(e - t)
-                    ut = np.uint64(t)
                     tok = t >= mcw and c - t >= mcw
                     it = inv[t]
                     il = inv[c - t]
@@ -1433,16 +1441,13 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
                         uf = np.uint64(f)
                         egs = egs_f[uf] + gd[idx[ucur, uf, k]]
                         egs_f[uf] = egs
-                        cand_eg[ut, uf] = egs
                         gl = G - egs
                         a = gl * gl * il + egs * egs * it
                         if not (tok and val[ucur, uf, k - _U1] != val[ucur, uf, k]):
                             a = neg_inf
-                        cand_a[ut, uf] = a
                         fmax[uf] = max(fmax[uf], a)
                 amax = neg_inf
                 for f in range(p):
-                    cand_eg[c, f] = egs_f[f] + gd[idx[cur, f, s]]
                     amax = max(amax, fmax[f])
                 # phase 2: xgboost's float loss change for the candidates whose estimate
                 # is within 4e-6 (relative) of the best -- float rounding moves a loss by
@@ -1457,11 +1462,18 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
                 bv = np.float32(0.0)
                 bnl = 0
                 for f in range(p):
+                    egs = 0.0
                     if fmax[f] >= thr and fmax[f] > neg_inf:
+                        # the few features with a candidate near the best: their sums again,
+                        # in the same order (so the same values)
                         for t in range(1, c):
-                            at = cand_a[t, f]
+                            k = e - t
+                            egs = egs + gd[idx[cur, f, k]]
+                            gl = G - egs
+                            at = gl * gl * inv[c - t] + egs * egs * inv[t]
+                            if not (t >= mcw and c - t >= mcw and val[cur, f, k - 1] != val[cur, f, k]):
+                                at = neg_inf
                             if at >= thr and at > neg_inf:
-                                egs = cand_eg[t, f]
                                 loss = (_xgb_gain(G - egs, c - t, lam)
                                         + _xgb_gain(egs, t, lam)) - rg
                                 if (loss > bl) if bf <= f else not (bl > loss):
@@ -1476,7 +1488,7 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
                                         bnl = c - t
                     if tail:
                         # every row on the right (possible only with min_child_weight <= 0)
-                        egs = cand_eg[c, f]
+                        egs = egs_f[f] + gd[idx[cur, f, s]]
                         loss = (_xgb_gain(G - egs, 0.0, lam) + _xgb_gain(egs, c, lam)) - rg
                         if (loss > bl) if bf <= f else not (bl > loss):
                             if not np.isinf(loss):
@@ -1595,15 +1607,56 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
                 node_of[i] = c_child[nd] + np.uint64(xi >= c_thr[nd])
         for i in range(n):
             pred[i] += t_leaf[node_of[i]]
-        for i in range(m):
-            node_of[i] = 0
-        for _d in range(dmax):
+        if dmax <= _HEAP_DEPTH:
+            # the points, many per window, descend the tree laid out as a complete binary
+            # tree (a leaf above the bottom repeats itself, its test always false): per
+            # level and node one comparison over all points, which vectorises
+            hn[0] = 0
+            for h in range((1 << dmax) - 1):
+                nid = hn[h]
+                lc = t_left[nid]
+                if lc >= 0 and t_depth[nid] < dmax:
+                    h_off[h] = t_feat[nid] * m
+                    h_thr[h] = t_cond[nid]
+                    hn[2 * h + 1] = lc
+                    hn[2 * h + 2] = lc + 1
+                else:
+                    h_off[h] = 0
+                    h_thr[h] = np.float32(np.inf)
+                    hn[2 * h + 1] = nid
+                    hn[2 * h + 2] = nid
+            first = (1 << dmax) - 1
+            for L in range(1 << dmax):
+                h_leaf[L] = t_leaf[hn[first + L]]
             for i in range(m):
-                nd = node_of[i]
-                zi = Zt[c_offz[nd] + np.uint64(i)]
-                node_of[i] = c_child[nd] + np.uint64(zi >= c_thr[nd])
-        for i in range(m):
-            predz[i] += t_leaf[node_of[i]]
+                zidx[i] = 0
+            for d in range(dmax):
+                base = (1 << d) - 1
+                for i in range(m):
+                    zbit[i] = 0
+                for k in range(1 << d):
+                    thr = h_thr[base + k]
+                    if thr == np.inf:
+                        continue
+                    off = h_off[base + k]
+                    zf = Zt[off:off + m]
+                    kk = np.int32(k)
+                    for i in range(m):
+                        zbit[i] |= np.int32(zidx[i] == kk) & np.int32(zf[i] >= thr)
+                for i in range(m):
+                    zidx[i] = 2 * zidx[i] + zbit[i]
+            for i in range(m):
+                predz[i] += h_leaf[zidx[i]]
+        else:
+            for i in range(m):
+                node_of[i] = 0
+            for _d in range(dmax):
+                for i in range(m):
+                    nd = node_of[i]
+                    zi = Zt[c_offz[nd] + np.uint64(i)]
+                    node_of[i] = c_child[nd] + np.uint64(zi >= c_thr[nd])
+            for i in range(m):
+                predz[i] += t_leaf[node_of[i]]
     for i in range(m):
         out[i] = predz[i]
 

@@ -134,6 +134,7 @@ GBT_SETTINGS = [
     dict(max_depth=4, reg_lambda=5.0, gamma=0.5, min_child_weight=3.0, n_rounds=60),
     dict(max_depth=5, reg_lambda=2.5, gamma=0.05, min_child_weight=1.7, eta=0.45),
     dict(max_depth=6, reg_lambda=0.37, min_child_weight=2.0, n_rounds=30, base_score=1.25),
+    dict(max_depth=8, n_rounds=20),  # deeper than the vectorised prediction's complete-tree layout
 ]
 
 
