@@ -1537,7 +1537,8 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
                 nseg_e[cc] = w0 + bnl
                 nseg_s[cc + 1] = w0 + bnl
                 nseg_e[cc + 1] = w0 + (e - s)
-                for f in range(p):
+                # (after the last level the children only become leaves: no layout needed)
+                for f in range(p if depth + 1 < max_depth else 0):
                     wl = w0
                     wr = w0 + bnl
                     for k in range(s, e):
