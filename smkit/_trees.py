@@ -1636,14 +1636,14 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
                 for i in range(m):
                     zbit[i] = 0
                 for k in range(1 << d):
-                    thr = h_thr[base + k]
-                    if thr == np.inf:
+                    zthr = h_thr[base + k]
+                    if zthr == np.float32(np.inf):
                         continue
                     off = h_off[base + k]
                     zf = Zt[off:off + m]
                     kk = np.int32(k)
                     for i in range(m):
-                        zbit[i] |= np.int32(zidx[i] == kk) & np.int32(zf[i] >= thr)
+                        zbit[i] |= np.int32(zidx[i] == kk) & np.int32(zf[i] >= zthr)
                 for i in range(m):
                     zidx[i] = 2 * zidx[i] + zbit[i]
             for i in range(m):
