@@ -695,15 +695,9 @@ def downscale(
     >>> p["sm"].dims, p["sm"].attrs["units"]
     (('method', 'time', 'lat', 'lon'), 'm3 m-3')
     """
-    return downscale_variants(
-        coarse, fine, {"product": tuple(covariates)}, out=None if out is None else {"product": out},
-        learners=learners, strategy=strategy, zones=zones, backend=backend, params=params,
-        aggregation=aggregation, sw_max=sw_max, nd_max=nd_max, growth=growth,
-        samples_per_covariate=samples_per_covariate, min_valid=min_valid,
-        residual_correction=residual_correction, clamp_covariates=clamp_covariates, fill_gaps=fill_gaps,
-        days=days, cells=cells, time_chunk=time_chunk, tile=tile, workers=workers, scheduler=scheduler,
-        seed=seed, progress=progress,
-    )["product"]
+    options = {k: v for k, v in locals().items() if k not in ("coarse", "fine", "covariates", "out")}
+    return downscale_variants(coarse, fine, {"product": tuple(covariates)},
+                              out=None if out is None else {"product": out}, **options)["product"]
 
 
 def downscale_variants(
@@ -750,8 +744,10 @@ def downscale_variants(
         ``{name: covariates}``, e.g. ``{"without lst": ("ndvi", "albedo", "precip", "dem")}``.
     out : dict, optional
         ``{name: store}`` Zarr stores (resumable per set); default: in memory.
-    **options
-        Every other argument of :func:`downscale`, with the same meaning.
+    learners, strategy, zones, backend, params, aggregation, sw_max, nd_max, growth,
+    samples_per_covariate, min_valid, residual_correction, clamp_covariates, fill_gaps, days,
+    cells, time_chunk, tile, workers, scheduler, seed, progress
+        As for :func:`downscale`, with the same defaults (a test keeps them equal).
 
     Returns
     -------

@@ -202,6 +202,16 @@ def test_cells_mask_produces_only_those_cells(month, tmp_path):
         downscale(c, f, learners=("mlr",), cells=mask, tile=4, out=tmp_path / "p.zarr", progress=False)
 
 
+def test_variants_take_the_options_of_downscale_with_the_same_defaults():
+    import inspect
+
+    def options(func, drop):
+        return {k: p.default for k, p in inspect.signature(func).parameters.items()
+                if p.kind is p.KEYWORD_ONLY and k not in drop}
+
+    assert options(ds_mod.downscale_variants, ("out",)) == options(ds_mod.downscale, ("out", "covariates"))
+
+
 def test_variants_share_reading_and_equal_separate_runs(month, tmp_path):
     from smkit.engine import downscale_variants
 
