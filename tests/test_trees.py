@@ -177,6 +177,73 @@ def test_gbt_matches_xgboost_hypothesis(seed, sizes, n_rounds, eta, max_depth, r
     np.testing.assert_array_equal(got, one_by_one(gbt_fit_predict, X, y, tp, Z, pp, **params))
 
 
+def test_gbt_matches_xgboost_with_min_child_weight_zero():
+    """min_child_weight=0 admits the split that puts every row on the right."""
+    rng = np.random.default_rng(11)
+    batch = make_batch(rng, [3, 17, 60], decimals=1)
+    params = dict(n_rounds=15, max_depth=3, min_child_weight=0.0, reg_lambda=0.5)
+    np.testing.assert_allclose(gbt_fit_predict(*batch, **params),
+                               per_window(xgb_model(**params), *batch), rtol=0, atol=1e-5)
+
+
+def test_gbt_matches_xgboost_when_gradient_sums_are_inexact():
+    """Targets over twelve orders of magnitude: node sums are not exact in double, so the
+    kernel must sum them in xgboost's row order instead of taking them from the split."""
+    rng = np.random.default_rng(5)
+    X, _, tp, Z, pp = make_batch(rng, [40, 90])
+    y = np.exp(rng.uniform(-14, 14, size=X.shape[0])) * rng.choice([-1, 1], size=X.shape[0])
+    params = dict(n_rounds=30, max_depth=4)
+    got = gbt_fit_predict(X, y, tp, Z, pp, **params)
+    ref = per_window(xgb_model(**params), X, y, tp, Z, pp)
+    np.testing.assert_array_equal(got, ref)  # bit for bit, as everywhere else
+
+
+_F32 = st.builds(lambda sign, e, mant: float(np.float32(sign * (1 + mant / 2**23) * 2.0**e)),
+                 st.sampled_from([-1, 1]), st.integers(-20, 16), st.integers(0, 2**23 - 1))
+
+
+@settings(HYPO, max_examples=400)
+@given(st.lists(_F32 | st.just(0.0), min_size=2, max_size=40), st.randoms())
+def test_gbt_exact_sum_criterion(values, rnd):
+    """Where the kernel takes a child's gradient sum from the split search instead of
+    summing in row order, any order of double additions gives the exact sum."""
+    import math
+
+    from smkit._trees import _EXACT_SUM_RATIO
+
+    g = [float(v) for v in values]
+    nonzero = [abs(v) for v in g if v != 0.0]
+    if not nonzero or sum(abs(v) for v in g) > min(nonzero) * _EXACT_SUM_RATIO:
+        return
+    for _ in range(3):
+        rnd.shuffle(g)
+        acc = 0.0
+        for i, v in enumerate(g):
+            acc += v
+            assert acc == math.fsum(g[:i + 1])  # every partial sum is the exact one
+
+
+def test_gbt_matches_xgboost_past_the_kept_point_tests():
+    """More distinct (feature, threshold) tests than the kernel keeps for its points."""
+    from smkit._trees import _ZCACHE
+
+    rng = np.random.default_rng(8)
+    batch = make_batch(rng, [150], n_pred=200, p=7)
+    params = dict(n_rounds=80, max_depth=6, eta=0.5)
+    model = xgb_model(**params)().fit(batch[0], batch[1])
+    tests = {(n["split"], n["split_condition"]) for tree in model.get_booster().get_dump(dump_format="json")
+             for n in _nodes(__import__("json").loads(tree)) if "split" in n}
+    assert len(tests) > _ZCACHE
+    np.testing.assert_allclose(gbt_fit_predict(*batch, **params),
+                               per_window(xgb_model(**params), *batch), rtol=0, atol=1e-5)
+
+
+def _nodes(node):
+    yield node
+    for child in node.get("children", []):
+        yield from _nodes(child)
+
+
 def test_xgb_param_parsing_matches_xgboost():
     """Float parameters are rounded to float32 the way xgboost's parser does."""
     import json
