@@ -1437,15 +1437,17 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
     rt_eps = _XGB_RT_EPS
     half = np.float32(0.5)
     neg_inf = -np.inf
-    # float32 features, transposed and flat: Xt[f * n + i], Zt[f * m + i]
+    # float32 features, transposed and flat: Xt[f * n + i], Zt[f * mp + i]; the points are
+    # padded to a multiple of 64 so that their byte loops have no scalar remainder
+    mp = ((m + 63) // 64) * 64
     Xt = np.empty(p * n, np.float32)
     for i in range(n):
         for f in range(p):
             Xt[f * n + i] = Xw[i, f]
-    Zt = np.empty(p * m, np.float32)
+    Zt = np.zeros(p * mp, np.float32)
     for i in range(m):
         for f in range(p):
-            Zt[f * m + i] = Zw[i, f]
+            Zt[f * mp + i] = Zw[i, f]
     yf = np.empty(n, np.float32)
     for i in range(n):
         yf[i] = yw[i]
@@ -1523,14 +1525,14 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
     h_thr = np.zeros(hmax, np.float32)
     h_row = np.zeros(hmax, np.int64)        # row of ZB with the node's outcomes
     h_leaf = np.zeros(1 << hdepth, np.float32)
-    ZB = np.empty((_ZCACHE + hmax, m), np.uint8)   # kept outcomes, then this tree's others
+    ZB = np.empty((_ZCACHE + hmax, mp), np.uint8)   # kept outcomes, then this tree's others
     zkey = np.full(2 * _ZCACHE, _U64MAX, np.uint64)
     zval = np.zeros(2 * _ZCACHE, np.int64)
     n_kept = 0
     thr32 = np.zeros(1, np.float32)
     thr_bits = thr32.view(np.uint32)
-    zidx = np.zeros(m, np.uint8)
-    zbit = np.zeros(m, np.uint8)
+    zidx = np.zeros(mp, np.uint8)
+    zbit = np.zeros(mp, np.uint8)
     node_of = np.empty(m, np.uint64)        # deeper trees: scalar descent
     c_child = np.zeros(cap, np.uint64)
     c_offz = np.zeros(cap, np.uint64)
@@ -1801,9 +1803,9 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
                             n_kept += 1
                         else:
                             row = _ZCACHE + h
-                        zf = Zt[f * m:(f + 1) * m]
+                        zf = Zt[f * mp:(f + 1) * mp]
                         zb = ZB[row]
-                        for i in range(m):
+                        for i in range(mp):
                             zb[i] = np.uint8(zf[i] >= zthr)
                     h_row[h] = row
                 else:
@@ -1813,24 +1815,24 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
             for L in range(1 << dmax):
                 h_leaf[L] = t_leaf[hn[first + L]]
             if dmax == 0:
-                for i in range(m):
+                for i in range(mp):
                     zidx[i] = 0
             else:
                 zb = ZB[h_row[0]]
-                for i in range(m):
+                for i in range(mp):
                     zidx[i] = zb[i]
             for d in range(1, dmax):
                 hb = (1 << d) - 1
-                for i in range(m):
+                for i in range(mp):
                     zbit[i] = 0
                 for k in range(1 << d):
                     if h_thr[hb + k] == np.float32(np.inf):
                         continue
                     zb = ZB[h_row[hb + k]]
                     kk = np.uint8(k)
-                    for i in range(m):
+                    for i in range(mp):
                         zbit[i] |= zb[i] & np.uint8(zidx[i] == kk)
-                for i in range(m):
+                for i in range(mp):
                     zidx[i] = (zidx[i] << np.uint8(1)) | zbit[i]
             for i in range(m):
                 predz[i] += h_leaf[zidx[i]]
@@ -1838,7 +1840,7 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
             for nid in range(n_nodes):
                 if t_left[nid] >= 0:
                     c_child[nid] = t_left[nid]
-                    c_offz[nid] = t_feat[nid] * m
+                    c_offz[nid] = t_feat[nid] * mp
                     c_thr[nid] = t_cond[nid]
                 else:
                     c_child[nid] = nid
