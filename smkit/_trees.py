@@ -1300,6 +1300,10 @@ _FB = 8
 #: Distinct point tests (feature, threshold) whose outcome over the points a window keeps.
 _ZCACHE = 256
 
+#: Node layouts a window keeps, in rows per training row (at least ``max_depth``, the room a
+#: round needs; the pool starts afresh when a round might not fit).
+_GBT_POOL = 24
+
 
 @njit(inline="always", **_JIT)
 def _gbt_lane(e, a, b, g, u, v, G, il, it):
@@ -1321,10 +1325,10 @@ def _gbt_lane(e, a, b, g, u, v, G, il, it):
 
 
 @njit(**_JIT)
-def _gbt_phase1(LG, LV, cur, e, c, fb, G, inv, t_lo, t_hi, A, E, fm1, fm2):
+def _gbt_phase1(LG, LV, e, c, fb, G, inv, t_lo, t_hi, A, E, fm1, fm2):
     """Rank the candidate splits of one node for the features ``fb:fb + 8``.
 
-    The node holds rows ``e - c:e`` of layout ``cur``. Right-hand sums run
+    The node holds rows ``e - c:e`` of the layout. Right-hand sums run
     from the largest value down in xgboost's order of additions; ``E[t, f]``
     is the sum of the first ``t`` rows and ``A[t, f]`` a division-free
     estimate ``G_L^2/(H_L+lambda) + G_R^2/(H_R+lambda)`` of the gain of
@@ -1335,7 +1339,6 @@ def _gbt_phase1(LG, LV, cur, e, c, fb, G, inv, t_lo, t_hi, A, E, fm1, fm2):
     turns into vector instructions (see :func:`gbt_fit_predict`).
     """
     ninf = -np.inf
-    ucur = np.uint64(cur)
     ue = np.uint64(e)
     uc = np.uint64(c)
     f0 = np.uint64(fb)
@@ -1352,28 +1355,28 @@ def _gbt_phase1(LG, LV, cur, e, c, fb, G, inv, t_lo, t_hi, A, E, fm1, fm2):
     for tt in range(1, t_lo):
         # rows before the first admissible candidate (min_child_weight): sums only
         k = ue - np.uint64(tt)
-        e0 += LG[ucur, k, f0]
-        e1 += LG[ucur, k, f1]
-        e2 += LG[ucur, k, f2]
-        e3 += LG[ucur, k, f3]
-        e4 += LG[ucur, k, f4]
-        e5 += LG[ucur, k, f5]
-        e6 += LG[ucur, k, f6]
-        e7 += LG[ucur, k, f7]
+        e0 += LG[k, f0]
+        e1 += LG[k, f1]
+        e2 += LG[k, f2]
+        e3 += LG[k, f3]
+        e4 += LG[k, f4]
+        e5 += LG[k, f5]
+        e6 += LG[k, f6]
+        e7 += LG[k, f7]
     for tt in range(t_lo, t_hi + 1):
         t = np.uint64(tt)
         k = ue - t
         j = k - np.uint64(1)
         il = inv[uc - t]
         it = inv[t]
-        e0, a0, b0, x0 = _gbt_lane(e0, a0, b0, LG[ucur, k, f0], LV[ucur, j, f0], LV[ucur, k, f0], G, il, it)
-        e1, a1, b1, x1 = _gbt_lane(e1, a1, b1, LG[ucur, k, f1], LV[ucur, j, f1], LV[ucur, k, f1], G, il, it)
-        e2, a2, b2, x2 = _gbt_lane(e2, a2, b2, LG[ucur, k, f2], LV[ucur, j, f2], LV[ucur, k, f2], G, il, it)
-        e3, a3, b3, x3 = _gbt_lane(e3, a3, b3, LG[ucur, k, f3], LV[ucur, j, f3], LV[ucur, k, f3], G, il, it)
-        e4, a4, b4, x4 = _gbt_lane(e4, a4, b4, LG[ucur, k, f4], LV[ucur, j, f4], LV[ucur, k, f4], G, il, it)
-        e5, a5, b5, x5 = _gbt_lane(e5, a5, b5, LG[ucur, k, f5], LV[ucur, j, f5], LV[ucur, k, f5], G, il, it)
-        e6, a6, b6, x6 = _gbt_lane(e6, a6, b6, LG[ucur, k, f6], LV[ucur, j, f6], LV[ucur, k, f6], G, il, it)
-        e7, a7, b7, x7 = _gbt_lane(e7, a7, b7, LG[ucur, k, f7], LV[ucur, j, f7], LV[ucur, k, f7], G, il, it)
+        e0, a0, b0, x0 = _gbt_lane(e0, a0, b0, LG[k, f0], LV[j, f0], LV[k, f0], G, il, it)
+        e1, a1, b1, x1 = _gbt_lane(e1, a1, b1, LG[k, f1], LV[j, f1], LV[k, f1], G, il, it)
+        e2, a2, b2, x2 = _gbt_lane(e2, a2, b2, LG[k, f2], LV[j, f2], LV[k, f2], G, il, it)
+        e3, a3, b3, x3 = _gbt_lane(e3, a3, b3, LG[k, f3], LV[j, f3], LV[k, f3], G, il, it)
+        e4, a4, b4, x4 = _gbt_lane(e4, a4, b4, LG[k, f4], LV[j, f4], LV[k, f4], G, il, it)
+        e5, a5, b5, x5 = _gbt_lane(e5, a5, b5, LG[k, f5], LV[j, f5], LV[k, f5], G, il, it)
+        e6, a6, b6, x6 = _gbt_lane(e6, a6, b6, LG[k, f6], LV[j, f6], LV[k, f6], G, il, it)
+        e7, a7, b7, x7 = _gbt_lane(e7, a7, b7, LG[k, f7], LV[j, f7], LV[k, f7], G, il, it)
         A[t, f0] = x0
         A[t, f1] = x1
         A[t, f2] = x2
@@ -1409,14 +1412,14 @@ def _gbt_phase1(LG, LV, cur, e, c, fb, G, inv, t_lo, t_hi, A, E, fm1, fm2):
 
 
 @njit(**_JIT)
-def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base):
+def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base, pool):
     """Boost ``n_rounds`` trees on one window, as xgboost's exact updater does.
 
-    The layout differs from xgboost's (per level, every feature's rows are kept
-    grouped by node and sorted within a node, instead of one sorted column
-    scanned with a node lookup per row), but every sum is accumulated in
-    xgboost's order and every gain, weight and threshold is computed with its
-    float/double arithmetic, so the trees are the same bit for bit.
+    The layout differs from xgboost's (every node keeps its rows sorted by
+    each feature, instead of one sorted column scanned with a node lookup per
+    row), but every sum is accumulated in xgboost's order and every gain,
+    weight and threshold is computed with its float/double arithmetic, so the
+    trees are the same bit for bit.
 
     * Candidate splits are first ranked with a division-free double estimate
       of their gain, eight features at once (:func:`_gbt_phase1`); only those
@@ -1426,6 +1429,11 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
       span a narrow enough range of magnitudes, every partial sum is exact in
       double, so any order gives the same bits and a child's sum is taken
       from the split search; otherwise the rows are summed in row order.
+    * A child's sorted rows depend only on its parent's and on the split, and
+      boosted trees repeat most splits round after round: the layouts of a
+      split's children are kept (memo by parent, feature and rows to the left)
+      and reused, with the round's gradients gathered, instead of partitioning
+      the parent again.
     * The points descend each tree through a complete-tree layout, one byte
       per point and node; the outcome of a test (feature, threshold) over the
       points is kept and reused by later trees (boosted trees repeat most of
@@ -1451,15 +1459,23 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
     yf = np.empty(n, np.float32)
     for i in range(n):
         yf[i] = yw[i]
-    # Per level, position k of feature f holds a row (LI[., f, k]), its value and its
-    # gradient (LV[., k, f], LG[., k, f]: features side by side for the vector code):
-    # the level's rows grouped by node, in node order, sorted by the feature within a
-    # node. Buffer 2 keeps the root layout (each feature's rows sorted in xgboost's
-    # order: std::sort of the column); 0 and 1 alternate below. Padding features
-    # (f >= p) hold equal values: never a candidate.
-    LI = np.zeros((3, p, n), np.uint32)
-    LV = np.zeros((3, n, P), np.float32)
-    LG = np.zeros((3, n, P), np.float64)
+    # A node's layout: its rows sorted by each feature in xgboost's order (std::sort of
+    # the column, then kept in that order), as row ids PLI[f, k], values PLV[k, f] and
+    # gradients PLG[k, f] (features side by side for the vector code) over the pool rows
+    # k of its entry, ent_off[q]:ent_off[q] + ent_cnt[q]. A child's layout depends only
+    # on its parent's and on the split (feature, rows to the left), and boosted trees
+    # split the same way round after round, so the children of a split seen before reuse
+    # their entries (memo) and only gather the round's gradients. Entry 0 is the root.
+    # Padding features (f >= p) hold equal values: never a candidate.
+    pool_rows = max(pool, max_depth) * n  # room for a round's new layouts at least
+    ent_max = max(2048, 4 * n + 1)
+    PLI = np.zeros((p, pool_rows), np.uint32)
+    PLV = np.zeros((pool_rows, P), np.float32)
+    PLG = np.zeros((pool_rows, P), np.float64)
+    ent_off = np.zeros(ent_max, np.int64)
+    ent_cnt = np.zeros(ent_max, np.int64)
+    memo_key = np.full(2 * ent_max, _U64MAX, np.uint64)   # (entry, feature, left rows)
+    memo_val = np.zeros(2 * ent_max, np.int64)            # -> left child's entry (+1: right)
     sort_stack = np.empty((n + 1, 3), np.int64)
     sv = np.empty(n, np.float32)
     si = np.empty(n, np.int64)
@@ -1469,8 +1485,11 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
             sv[k] = Xt[f * n + k]
         _cxx_sort(sv, si, sort_stack)
         for k in range(n):
-            LI[2, f, k] = si[k]
-            LV[2, k, f] = sv[k]
+            PLI[f, k] = si[k]
+            PLV[k, f] = sv[k]
+    ent_cnt[0] = n
+    n_ent = 1
+    pool_used = n
 
     # node capacity: a level holds at most n non-empty nodes, each splitting in two
     cap = 1
@@ -1490,10 +1509,7 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
     t_leaf = np.zeros(cap, np.float32)
     t_depth = np.zeros(cap, np.int64)
     t_top = np.zeros(cap, np.int64)         # the leaf a node's rows end in after pruning
-    seg_s = np.empty(cap, np.int64)         # the level's nodes and their segments
-    seg_e = np.empty(cap, np.int64)
-    nseg_s = np.empty(cap, np.int64)
-    nseg_e = np.empty(cap, np.int64)
+    node_ent = np.zeros(cap, np.int64)      # each node's layout entry
     b_nleft = np.zeros(cap, np.int64)
     qexp = np.empty(cap, np.int64)
     qnew = np.empty(cap, np.int64)
@@ -1553,20 +1569,23 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
             pos[i] = 0
         # every partial sum of the gradients exact in double (see _EXACT_SUM_RATIO)?
         exact = sabs <= gmin * _EXACT_SUM_RATIO
+        if pool_used + (max_depth - 1) * n > pool_rows or n_ent + 2 * n > ent_max:
+            # room for a whole round of new layouts, or start the pool afresh
+            n_ent = 1
+            pool_used = n
+            memo_key[:] = _U64MAX
         for f in range(p):
             uf = np.uint64(f)
             for kk in range(n):
                 k = np.uint64(kk)
-                LG[2, k, uf] = gd[np.uint64(LI[2, uf, k])]
-        cur = 2
+                PLG[k, uf] = gd[np.uint64(PLI[uf, k])]
+        node_ent[0] = 0
         n_nodes = 1
         t_left[0] = -1
         t_kid[0] = -1
         t_depth[0] = 0
         nq = 1
         qexp[0] = 0
-        seg_s[0] = 0
-        seg_e[0] = n
         H0 = np.float64(n)
         sg[0] = G0
         sh[0] = H0
@@ -1576,9 +1595,10 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
             nn = 0
             for j in range(nq):
                 nid = qexp[j]
-                s = seg_s[j]
-                e = seg_e[j]
-                c = e - s
+                ent = node_ent[nid]
+                s = ent_off[ent]
+                c = ent_cnt[ent]
+                e = s + c
                 G = sg[nid]
                 rg = root_gain[nid]
                 tail = c >= mcw and 0.0 >= mcw
@@ -1588,7 +1608,7 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
                     t_leaf[nid] = weight[nid] * eta
                     b_nleft[j] = -1
                     for k in range(s, e):
-                        pos[LI[cur, 0, k]] = -2 - nid
+                        pos[PLI[0, k]] = -2 - nid
                     continue
                 # phase 1: estimates of every candidate (t = rows on the right)
                 t_lo = need
@@ -1596,7 +1616,7 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
                 if tail:
                     t_hi = c - 1
                 for fb in range(0, P, _FB):
-                    _gbt_phase1(LG, LV, cur, e, c, fb, G, inv, t_lo, t_hi, A, E, fm1, fm2)
+                    _gbt_phase1(PLG, PLV, e, c, fb, G, inv, t_lo, t_hi, A, E, fm1, fm2)
                 amax = neg_inf
                 for f in range(p):
                     amax = max(amax, fm1[f])
@@ -1621,7 +1641,7 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
                         for t in range(t_lo, t_hi + 1):
                             if A[t, f] >= thr:
                                 k = e - t
-                                if LV[cur, k - 1, f] != LV[cur, k, f]:
+                                if PLV[k - 1, f] != PLV[k, f]:
                                     egs = E[t, f]
                                     loss = (_xgb_gain(G - egs, c - t, lam)
                                             + _xgb_gain(egs, t, lam)) - rg
@@ -1629,8 +1649,8 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
                                         if not np.isinf(loss):
                                             bl = loss
                                             bf = f
-                                            fvalue = LV[cur, k - 1, f]
-                                            last = LV[cur, k, f]
+                                            fvalue = PLV[k - 1, f]
+                                            last = PLV[k, f]
                                             prop = (fvalue + last) * half
                                             bv = last if prop == fvalue else prop
                                             bnl = c - t
@@ -1639,11 +1659,11 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
                                         break
                     if tail:
                         # every row on the right (possible only with min_child_weight <= 0)
-                        egs = E[c - 1, f] + LG[cur, s, f]
+                        egs = E[c - 1, f] + PLG[s, f]
                         loss = (_xgb_gain(G - egs, 0.0, lam) + _xgb_gain(egs, c, lam)) - rg
                         if (loss > bl) if bf <= f else not (bl > loss):
                             if not np.isinf(loss):
-                                last = LV[cur, s, f]
+                                last = PLV[s, f]
                                 bl = loss
                                 bf = f
                                 bv = last - (abs(last) + rt_eps)
@@ -1668,9 +1688,9 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
                     b_nleft[j] = bnl
                     # x < split value is exactly the first bnl rows of the split feature
                     for k in range(s, s + bnl):
-                        pos[LI[cur, bf, k]] = lc
+                        pos[PLI[bf, k]] = lc
                     for k in range(s + bnl, e):
-                        pos[LI[cur, bf, k]] = lc + 1
+                        pos[PLI[bf, k]] = lc + 1
                     sh[lc] = np.float64(bnl)
                     sh[lc + 1] = np.float64(c - bnl)
                     if exact:
@@ -1681,48 +1701,70 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
                     t_leaf[nid] = weight[nid] * eta
                     b_nleft[j] = -1
                     for k in range(s, e):
-                        pos[LI[cur, 0, k]] = -2 - nid
-            # next level's layout: children segments in order, rows of new leaves dropped
-            # (after the last level the children only become leaves: no layout needed)
-            nxt = 1 if cur == 0 else 0
-            ucur = np.uint64(cur)
-            unxt = np.uint64(nxt)
-            w0 = 0
+                        pos[PLI[0, k]] = -2 - nid
+            # the children's layouts (after the last level they only become leaves)
             cc = 0
             for j in range(nq):
                 bnl = b_nleft[j]
                 if bnl < 0:
                     continue
-                s = seg_s[j]
-                e = seg_e[j]
                 lc = qnew[cc]
-                nseg_s[cc] = w0
-                nseg_e[cc] = w0 + bnl
-                nseg_s[cc + 1] = w0 + bnl
-                nseg_e[cc + 1] = w0 + (e - s)
-                for f in range(p if depth + 1 < max_depth else 0):
-                    uf = np.uint64(f)
-                    wl = np.uint64(w0)
-                    wr = np.uint64(w0 + bnl)
-                    xo = uf * np.uint64(n)
-                    for kk in range(s, e):
-                        k = np.uint64(kk)
-                        r = np.uint64(LI[ucur, uf, k])
-                        left = pos[r] == lc
-                        dst = wl if left else wr
-                        LI[unxt, uf, dst] = r
-                        LV[unxt, dst, uf] = Xt[xo + r]
-                        LG[unxt, dst, uf] = gd[r]
-                        wl += np.uint64(left)
-                        wr += np.uint64(not left)
-                w0 += e - s
                 cc += 2
-            cur = nxt
+                if depth + 1 >= max_depth:
+                    continue
+                pid = qexp[j]
+                ent = node_ent[pid]
+                s = ent_off[ent]
+                c = ent_cnt[ent]
+                bf = t_feat[pid]
+                key = np.uint64((ent * p + bf) * (n + 1) + bnl)
+                slot = np.int64(((key * _GOLDEN) >> np.uint64(40)) & np.uint64(2 * ent_max - 1))
+                kid = -1
+                while memo_key[slot] != _U64MAX:
+                    if memo_key[slot] == key:
+                        kid = memo_val[slot]
+                        break
+                    slot = (slot + 1) & (2 * ent_max - 1)
+                if kid >= 0:
+                    # seen before: the same rows in the same orders; this round's gradients
+                    o = ent_off[kid]
+                    for f in range(p):
+                        uf = np.uint64(f)
+                        for kk in range(o, o + c):
+                            k = np.uint64(kk)
+                            PLG[k, uf] = gd[np.uint64(PLI[uf, k])]
+                else:
+                    # new: partition the parent's rows, feature by feature, keeping the order
+                    kid = n_ent
+                    n_ent += 2
+                    o = pool_used
+                    pool_used += c
+                    ent_off[kid] = o
+                    ent_cnt[kid] = bnl
+                    ent_off[kid + 1] = o + bnl
+                    ent_cnt[kid + 1] = c - bnl
+                    memo_key[slot] = key
+                    memo_val[slot] = kid
+                    for f in range(p):
+                        uf = np.uint64(f)
+                        wl = np.uint64(o)
+                        wr = np.uint64(o + bnl)
+                        xo = uf * np.uint64(n)
+                        for kk in range(s, s + c):
+                            k = np.uint64(kk)
+                            r = np.uint64(PLI[uf, k])
+                            left = pos[r] == lc
+                            dst = wl if left else wr
+                            PLI[uf, dst] = r
+                            PLV[dst, uf] = Xt[xo + r]
+                            PLG[dst, uf] = gd[r]
+                            wl += np.uint64(left)
+                            wr += np.uint64(not left)
+                node_ent[lc] = kid
+                node_ent[lc + 1] = kid + 1
             nq = nn
             for j in range(nq):
                 qexp[j] = qnew[j]
-                seg_s[j] = nseg_s[j]
-                seg_e[j] = nseg_e[j]
             if nq == 0:
                 break
             if not exact:
@@ -1861,7 +1903,7 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
 
 @njit(**_PJIT)
 def _gbt_batch(X, y, train_ptr, Z, pred_ptr, n_rounds, eta, max_depth, lam, gamma, mcw,
-               base, out):
+               base, pool, out):
     n_windows = train_ptr.shape[0] - 1
     for b in prange(n_windows):
         a0 = train_ptr[b]
@@ -1873,7 +1915,7 @@ def _gbt_batch(X, y, train_ptr, Z, pred_ptr, n_rounds, eta, max_depth, lam, gamm
                 out[i] = np.nan
             continue
         _gbt_window(X[a0:a1], y[a0:a1], Z[c0:c1], out[c0:c1], n_rounds, eta, max_depth, lam,
-                    gamma, mcw, base)
+                    gamma, mcw, base, pool)
 
 
 _SLP_LOCK = threading.Lock()
@@ -1905,7 +1947,8 @@ def _call_slp(kernel, *args):
 
 
 def gbt_fit_predict(X, y, train_ptr, Z, pred_ptr, n_rounds=100, eta=0.3, max_depth=6,
-                    reg_lambda=1.0, gamma=0.0, min_child_weight=1.0, base_score=0.5):
+                    reg_lambda=1.0, gamma=0.0, min_child_weight=1.0, base_score=0.5,
+                    _pool=_GBT_POOL):
     """Fit gradient-boosted trees per window and predict its points.
 
     Reproduces ``xgboost.XGBRegressor(tree_method="exact",
@@ -1958,6 +2001,9 @@ def gbt_fit_predict(X, y, train_ptr, Z, pred_ptr, n_rounds=100, eta=0.3, max_dep
         Minimum hessian sum, i.e. number of rows, in each child (>= 0).
     base_score : float, default 0.5
         Initial margin.
+    _pool : int, default ``_GBT_POOL``
+        Kept node layouts per window, in rows per training row (performance
+        only; tests lower it to exercise the pool's restarts).
 
     Returns
     -------
@@ -1976,5 +2022,5 @@ def gbt_fit_predict(X, y, train_ptr, Z, pred_ptr, n_rounds=100, eta=0.3, max_dep
     out = np.full(Z.shape[0], np.nan)
     _call_slp(_gbt_batch, X, y, train_ptr, Z, pred_ptr, int(n_rounds), _xgb_param(eta),
               int(max_depth), float(_xgb_param(reg_lambda)), _xgb_param(gamma),
-              float(_xgb_param(min_child_weight)), np.float32(base_score), out)
+              float(_xgb_param(min_child_weight)), np.float32(base_score), int(_pool), out)
     return out

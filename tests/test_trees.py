@@ -238,6 +238,17 @@ def test_gbt_matches_xgboost_past_the_kept_point_tests():
                                per_window(xgb_model(**params), *batch), rtol=0, atol=1e-5)
 
 
+@pytest.mark.parametrize("pool", [1, 5, 24])
+def test_gbt_matches_xgboost_across_layout_pool_restarts(pool):
+    """The kernel keeps node layouts in a pool that starts afresh when a round might not
+    fit; the smallest pools (at least max_depth rows per row) restart nearly every round."""
+    rng = np.random.default_rng(3)
+    batch = make_batch(rng, [40, 77, 130], n_pred=25, noise=1.0)
+    params = dict(n_rounds=150, max_depth=4, eta=0.6, reg_lambda=0.5)
+    np.testing.assert_array_equal(gbt_fit_predict(*batch, **params, _pool=pool),
+                                  per_window(xgb_model(**params), *batch))
+
+
 def _nodes(node):
     yield node
     for child in node.get("children", []):
