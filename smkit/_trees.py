@@ -1411,6 +1411,23 @@ def _gbt_phase1(LG, LV, e, c, fb, G, inv, t_lo, t_hi, A, E, fm1, fm2):
     fm2[f7] = b7
 
 
+@njit(inline="always", **_JIT)
+def _probe(keys, vals, key):
+    """Look ``key`` up in an open-addressing table (linear probing).
+
+    ``keys`` has a power-of-two size and holds ``_U64MAX`` in its free slots;
+    returns the slot of ``key`` and its value in ``vals``, or the free slot
+    where it belongs and -1.
+    """
+    mask = np.uint64(keys.shape[0] - 1)
+    slot = np.int64(((key * _GOLDEN) >> _U32) & mask)
+    while keys[slot] != _U64MAX:
+        if keys[slot] == key:
+            return slot, vals[slot]
+        slot = np.int64((np.uint64(slot) + _U1) & mask)
+    return slot, np.int64(-1)
+
+
 @njit(**_JIT)
 def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base, pool):
     """Boost ``n_rounds`` trees on one window, as xgboost's exact updater does.
@@ -1718,13 +1735,7 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
                 c = ent_cnt[ent]
                 bf = t_feat[pid]
                 key = np.uint64((ent * p + bf) * (n + 1) + bnl)
-                slot = np.int64(((key * _GOLDEN) >> np.uint64(40)) & np.uint64(2 * ent_max - 1))
-                kid = -1
-                while memo_key[slot] != _U64MAX:
-                    if memo_key[slot] == key:
-                        kid = memo_val[slot]
-                        break
-                    slot = (slot + 1) & (2 * ent_max - 1)
+                slot, kid = _probe(memo_key, memo_val, key)
                 if kid >= 0:
                     # seen before: the same rows in the same orders; this round's gradients
                     o = ent_off[kid]
@@ -1830,13 +1841,7 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
                     # or computed (and kept while there is room)
                     thr32[0] = zthr
                     key = (np.uint64(f) << _U32) | np.uint64(thr_bits[0])
-                    slot = np.int64(((key * _GOLDEN) >> np.uint64(55)) & np.uint64(2 * _ZCACHE - 1))
-                    row = -1
-                    while zkey[slot] != _U64MAX:
-                        if zkey[slot] == key:
-                            row = zval[slot]
-                            break
-                        slot = (slot + 1) & (2 * _ZCACHE - 1)
+                    slot, row = _probe(zkey, zval, key)
                     if row < 0:
                         if n_kept < _ZCACHE:
                             row = n_kept
