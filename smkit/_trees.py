@@ -1938,7 +1938,7 @@ def _call_slp(kernel, *args):
     from numba's cache); other code compiled meanwhile merely gets the extra
     optimisation pass.
     """
-    if kernel.signatures:
+    if getattr(kernel, "signatures", True):  # compiled already, or plain Python (NUMBA_DISABLE_JIT)
         return kernel(*args)
     from numba.core import config
 
