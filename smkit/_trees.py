@@ -1428,6 +1428,16 @@ def _probe(keys, vals, key):
     return slot, np.int64(-1)
 
 
+@njit(inline="always", **_JIT)
+def _gbt_gather(PLG, PLI, gd, k0, k1):
+    """Gather the round's gradients of the layout rows ``k0:k1``: ``PLG[k, f] = gd[PLI[f, k]]``."""
+    for f in range(PLI.shape[0]):
+        uf = np.uint64(f)
+        for kk in range(k0, k1):
+            k = np.uint64(kk)
+            PLG[k, uf] = gd[np.uint64(PLI[uf, k])]
+
+
 @njit(**_JIT)
 def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base, pool):
     """Boost ``n_rounds`` trees on one window, as xgboost's exact updater does.
@@ -1554,7 +1564,6 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
     hdepth = min(max_depth, _HEAP_DEPTH)
     hmax = max((1 << hdepth) - 1, 1)
     hn = np.zeros((1 << (hdepth + 1)) - 1, np.int64)
-    h_feat = np.zeros(hmax, np.int64)
     h_thr = np.zeros(hmax, np.float32)
     h_row = np.zeros(hmax, np.int64)        # row of ZB with the node's outcomes
     h_leaf = np.zeros(1 << hdepth, np.float32)
@@ -1591,11 +1600,7 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
             n_ent = 1
             pool_used = n
             memo_key[:] = _U64MAX
-        for f in range(p):
-            uf = np.uint64(f)
-            for kk in range(n):
-                k = np.uint64(kk)
-                PLG[k, uf] = gd[np.uint64(PLI[uf, k])]
+        _gbt_gather(PLG, PLI, gd, 0, n)
         node_ent[0] = 0
         n_nodes = 1
         t_left[0] = -1
@@ -1738,12 +1743,7 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
                 slot, kid = _probe(memo_key, memo_val, key)
                 if kid >= 0:
                     # seen before: the same rows in the same orders; this round's gradients
-                    o = ent_off[kid]
-                    for f in range(p):
-                        uf = np.uint64(f)
-                        for kk in range(o, o + c):
-                            k = np.uint64(kk)
-                            PLG[k, uf] = gd[np.uint64(PLI[uf, k])]
+                    _gbt_gather(PLG, PLI, gd, ent_off[kid], ent_off[kid] + c)
                 else:
                     # new: partition the parent's rows, feature by feature, keeping the order
                     kid = n_ent
@@ -1835,7 +1835,6 @@ def _gbt_window(Xw, yw, Zw, out, n_rounds, eta, max_depth, lam, gamma, mcw, base
                     hn[2 * h + 2] = lc + 1
                     f = t_feat[nid]
                     zthr = t_cond[nid]
-                    h_feat[h] = f
                     h_thr[h] = zthr
                     # the test's outcome over the points: kept from an earlier tree,
                     # or computed (and kept while there is room)

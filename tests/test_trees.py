@@ -1,5 +1,7 @@
 """Batched numba tree learners (smkit._trees) against scikit-learn and xgboost."""
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -231,8 +233,9 @@ def test_gbt_matches_xgboost_past_the_kept_point_tests():
     batch = make_batch(rng, [150], n_pred=200, p=7)
     params = dict(n_rounds=80, max_depth=6, eta=0.5)
     model = xgb_model(**params)().fit(batch[0], batch[1])
-    tests = {(n["split"], n["split_condition"]) for tree in model.get_booster().get_dump(dump_format="json")
-             for n in _nodes(__import__("json").loads(tree)) if "split" in n}
+    dump = model.get_booster().get_dump(dump_format="json")
+    tests = {(n["split"], n["split_condition"]) for tree in dump for n in _nodes(json.loads(tree))
+             if "split" in n}
     assert len(tests) > _ZCACHE
     np.testing.assert_allclose(gbt_fit_predict(*batch, **params),
                                per_window(xgb_model(**params), *batch), rtol=0, atol=1e-5)
@@ -257,7 +260,6 @@ def _nodes(node):
 
 def test_xgb_param_parsing_matches_xgboost():
     """Float parameters are rounded to float32 the way xgboost's parser does."""
-    import json
 
     rng = np.random.default_rng(0)
     d = xgb.DMatrix(rng.normal(size=(8, 2)), label=rng.normal(size=8))
