@@ -11,6 +11,7 @@ per seed (static fields) or once per day (weather).
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -30,6 +31,20 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
+@numba.vectorize(["uint64(uint64, int64)"], cache=True)
+def _step(h, k):  # pragma: no cover - compiled
+    """One key folded into the hash state: splitmix64 of ``h ^ (k + golden)``."""
+    x = h ^ (np.uint64(k) + np.uint64(0x9E3779B97F4A7C15))
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+@numba.vectorize(["float64(uint64)"], cache=True)
+def _to_unit(h):  # pragma: no cover - compiled
+    return (np.float64(h >> np.uint64(11)) + 0.5) * 2.0**-53
+
+
 def hash_uniform(seed: int, stream: int, *keys) -> np.ndarray:
     """Uniform numbers in (0, 1) keyed by ``seed``, ``stream`` and integer ``keys``.
 
@@ -37,14 +52,17 @@ def hash_uniform(seed: int, stream: int, *keys) -> np.ndarray:
     """
     with np.errstate(over="ignore"):
         h = _mix(np.asarray(seed, dtype=np.uint64) * _GOLDEN + np.uint64(stream))
-        for k in keys:
-            k = np.asarray(k, dtype=np.int64).astype(np.uint64)
-            h = _mix(h ^ (k + _GOLDEN))
-    return ((h >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
+    for k in keys:
+        h = _step(h, np.asarray(k, dtype=np.int64))
+    return _to_unit(h)
 
 
 def hash_normal(seed: int, stream: int, *keys) -> np.ndarray:
-    """Standard normal numbers keyed like :func:`hash_uniform` (Box-Muller)."""
+    """Standard normal numbers keyed like :func:`hash_uniform` (Box-Muller).
+
+    The two uniforms of the transform are ``hash_uniform(seed, stream, ...)``
+    and ``hash_uniform(seed, stream + 7919, ...)``.
+    """
     u1 = hash_uniform(seed, stream, *keys)
     u2 = hash_uniform(seed, stream + 7919, *keys)
     return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)

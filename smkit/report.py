@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 NETWORK_COLOURS = {"QXZ": "tab:red", "CERN": "tab:orange", "NZW": "tab:purple"}
-PAPER_SIGNS = {"lst": -1, "ndvi": 1, "albedo": -1, "precip": 1, "dem": 1}
 
 
 def write_table(df: pd.DataFrame, folder: Path, name: str, floatfmt: str = ".3f") -> str:

@@ -158,21 +158,20 @@ def figure_covariates(sc: Scenario, date: str):
     return fig
 
 
-def realism_table(sc: Scenario) -> pd.DataFrame:
-    """The synthetic world's realism checks (:func:`smkit.synth.realism`) as a table."""
-    from smkit.report import PAPER_SIGNS
-    from smkit.synth import realism
+def realism_table(sc: Scenario) -> tuple[pd.DataFrame, dict]:
+    """The synthetic world's realism statistics beside their published ranges.
 
-    c = realism(sc)
-    rows = {f"r({k}, coarse sm)": v for k, v in c["r_covariates"].items()}
-    rows["within-cell sd of truth [m3 m-3]"] = c["within_sd"]
-    rows["between-cell sd of truth [m3 m-3]"] = c["between_sd"]
-    rows["within / between"] = c["within_between_ratio"]
-    rows["r(retrieval, truth cell means)"] = c["r_coarse_truth"]
-    df = pd.DataFrame({"value": rows})
-    df["expected"] = [("+" if PAPER_SIGNS[k[2:k.index(",")]] > 0 else "-") if k.startswith("r(") and
-                      k[2:k.index(",")] in PAPER_SIGNS else "" for k in df.index]
-    return df
+    Returns
+    -------
+    (pandas.DataFrame, dict)
+        The table of :func:`smkit.realism.realism_table` and the statistics
+        of :func:`smkit.realism.realism`.
+    """
+    from smkit.realism import realism
+    from smkit.realism import realism_table as table
+
+    stats = realism(sc)
+    return table(stats), stats
 
 
 # --------------------------------------------------------------------------- base product

@@ -2,55 +2,73 @@
 
 No archive is reachable from a newcomer's laptop, and a downscaling method can
 only be scored at 1 km where the 1-km truth is known. So smkit ships an
-observing-system experiment shaped like the paper's region:
+observing-system experiment shaped like the paper's region, calibrated so that
+it is as hard as the real data (:mod:`smkit.realism` measures it against the
+published error statistics):
 
 * **terrain** -- a large-scale elevation surface interpolated through
   real-looking anchor heights of the Three-North region (Tarim, Qilian,
   Loess Plateau, the North-East plain, the paper's stations ...) plus
   fractal relief that is rougher in the mountains;
 * **weather** -- daily precipitation on a 0.1 degree grid (GPM-like) from a
-  climatology that dries from east to west and wets with altitude, a summer
-  monsoon peak, rain/no-rain patterns drawn as smooth random fields, and a few
-  persistent drought patches (deficits of up to 75 %); air temperature from
-  latitude, season, a 6.5 K/km lapse rate and day-to-day anomalies;
-* **truth** -- a daily water balance: surface storage ``S`` (mm) gains
-  precipitation and loses water at a rate set by temperature (evaporative
-  demand), ``S_t = sum_j P_{t-j} exp(-sum_{i<j} k_{t-i})`` over the last 60
-  days; a slower root-zone store ``R`` does the same with a quarter of the
-  loss rate (120 days). The 1-km soil moisture maps storage through a
-  saturating curve whose parameters come from fine-scale soil texture,
-  vegetation and a topographic wetness index (valleys wetter than ridges):
-  ``theta = theta_r + (theta_s - theta_r) (1 - exp(-alpha (S + S_base) / 30 mm))``;
-* **covariates tied to the truth** -- LST rises above air temperature as the
-  surface dries (evaporative cooling lost) and falls with vegetation, with
-  cloud gaps; NDVI as 16-day MODIS-period composites that follow root-zone
-  water with a lag; albedo at 0.05 degrees brightening over dry bare soil;
-  precipitation at 0.1 degrees; elevation at 1 km;
-* **the coarse retrieval** -- the 0.25 degree cell mean of the truth plus a
-  large-scale bias, noise (0.025 m3 m-3), and gaps: frozen soil, dense
-  vegetation and random losses, flagged like ESA CCI (1, 2, 4);
+  climatology that dries from east to west, wets with altitude and has
+  regional structure elevation does not explain, a summer monsoon peak,
+  rain/no-rain patterns drawn as smooth random fields down to convective
+  scales, and a few persistent drought patches (deficits of up to 75 %); air
+  temperature from latitude, season, a 6.5 K/km lapse rate and day-to-day
+  anomalies;
+* **truth** -- a daily water balance. Each 0.05 degree cell gets its own,
+  patchy share of its 0.1 degree cell's rain (what a 0.1 degree product
+  cannot see) plus flood irrigation in oases; two surface stores, of slowly
+  (loam) and fast (sand) draining soil, lose water at a rate set by
+  temperature, ``S_t = sum_j W_{t-j} exp(-sum_{i<j} k_{t-i})`` over the last
+  60 days, and each 1-km pixel mixes them by its sand share, so the sub-grid
+  pattern changes with rain and drydown, not only with terrain; a slower
+  root-zone store ``R`` (120 days) feeds vegetation. The pixel's soil
+  moisture maps storage through a saturating curve whose parameters come from
+  soil texture, vegetation and a topographic wetness index,
+  ``theta = theta_r + (theta_s - theta_r) (1 - exp(-alpha (S + S_base) / S0))``;
+  whether valleys or ridges are wetter inside a cell is the world parameter
+  ``valley_wetness``;
+* **covariates tied to the truth, as loosely as the real ones** -- LST rises
+  above air temperature as the surface dries and falls with vegetation, with
+  sun-facing slopes, land-cover heating, a day-to-day swath-scale error,
+  noise and cloud gaps; NDVI as 16-day MODIS-period composites that follow
+  root-zone water with a lag; albedo at 0.05 degrees brightening over dry
+  bare soil of varying colour; precipitation at 0.1 degrees; elevation at 1 km;
+* **the coarse retrieval** -- the 0.25 degree cell mean of the truth plus
+  errors that persist in time (AR(1), ten days) and spread over neighbouring
+  cells (the sensor footprint), grow with vegetation, rescaled towards a land
+  model's climatology (range compressed, the model's biases passed on), with
+  static and seasonal biases and gaps (frozen soil, dense vegetation, random
+  losses) flagged like ESA CCI (1, 2, 4); see :class:`RetrievalErrors`;
 * **stations** at the paper's coordinates (tables 2 and 3) with their
   cadences (QXZ daily, CERN five-day, NZW ten-day in percent relative
-  humidity) and representativeness and sensor errors;
+  humidity, published with soil properties that differ from the ones that
+  produced it) and the representativeness and sensor errors of single probes:
+  depth, gain, offset, noise, drift and outages (:class:`StationErrors`);
 * **models** -- ERA5-like (0.1 degree, wet bias in drylands), Noah-like
   (0.05 degree, Loess-Plateau-like region only, dry bias) and a PDSI-like
   monthly index on a ~4 km grid from root-zone storage anomalies.
 
-Every value is a pure function of the seed, the location and the day (see
-:mod:`smkit._noise`), so any chunk can be built alone -- the ``three-north``
-preset is built lazily with dask -- and the same seed gives bit-identical data.
+Every value is a pure function of the seed, the world's parameters, the
+location and the day (see :mod:`smkit._noise`), so any chunk can be built
+alone -- the ``three-north`` preset is built lazily with dask -- and the same
+seed gives bit-identical data.
 """
 
 from __future__ import annotations
 
+import json
 import operator
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import dask
 import dask.array as da
+import numba
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -61,15 +79,17 @@ from smkit import __version__
 from smkit._noise import PlaneWaves, daily_waves, hash_normal, hash_uniform, rng
 from smkit.grid import TIME_ATTRS, Grid, block_mean
 
-__all__ = ["PRESETS", "Preset", "Scenario", "World", "make_scenario", "open_scenario"]
+__all__ = ["PRESETS", "Preset", "RetrievalErrors", "Scenario", "StationErrors", "World", "make_scenario",
+           "open_scenario"]
 
 CELL = 0.1  # forcing grid (precipitation, air temperature), degrees
+SUB = 0.05  # grid of the surface stores: rain is patchier than the 0.1 degree forcing
 ALBEDO_RES = 0.05  # MCD43C3 climate-modelling grid, degrees
 PDSI_RES = 1.0 / 24.0  # TerraClimate grid, degrees
 L_SURFACE = 60  # days of memory of the surface store
 L_ROOT = 120  # days of memory of the root-zone store
 HALO = L_ROOT + 16  # days before a block needed to build it (root zone at NDVI period starts)
-S0 = 30.0  # mm, storage scale of the retention curve
+S0 = 16.0  # mm, storage scale of the retention curve
 LAPSE = 0.0065  # K m-1
 FREEZE = 273.15  # K
 
@@ -80,6 +100,153 @@ _S_TRUTH, _S_LST, _S_NDVI, _S_ALB = 20, 21, 22, 23
 _S_CNOISE, _S_CGAP, _S_CUNC = 30, 31, 32
 _S_STOFF, _S_STNOISE, _S_STGAP, _S_NZW = 40, 41, 42, 43
 _S_NOAH, _S_ERA5 = 50, 51
+_S_WET, _S_TEXTURE, _S_ILLUM, _S_COLOUR, _S_GAIN, _S_OVERPASS = 60, 61, 62, 63, 64, 65
+_S_CWHITE, _S_STGAIN, _S_STDEPTH, _S_STDRIFT, _S_STOUT = 66, 67, 68, 69, 70
+_S_PATCH, _S_IRR, _S_IRRDAY, _S_BIASLOC, _S_MSOIL, _S_MPRECIP = 71, 72, 73, 74, 75, 76
+_S_PCLIM, _S_HEAT = 77, 78
+PATCHINESS = 1.0  # log-s.d. of the rain of a 0.05 degree cell about its 0.1 degree cell's
+IRRIGATION = 35.0  # mm per flood irrigation of a fully irrigated cell, every 10 days in Apr-Sep
+
+# drainage multipliers of the two surface stores a pixel's storage is mixed from
+# (loam drains slowly, sand fast: McColl et al. 2017, Geophys. Res. Lett. 44, 3682,
+# find surface drydown e-folding times of 2-10 days, shortest on sandy dry soils)
+DRAIN_SLOW, DRAIN_FAST = 0.6, 1.7
+SURFACE_LOSS = 1.5  # surface (0-5 cm) loss rate over the evaporative-demand rate of the stores
+
+
+@dataclass(frozen=True)
+class RetrievalErrors:
+    """Error model of the coarse retrieval (ESA CCI SM COMBINED-like), in m3 m-3.
+
+    ``retrieval = model + gain * (truth + error - model) + bias``, clipped to
+    0.01-0.55, then gaps; ``truth`` is the cell mean of the 1-km truth and
+    ``model`` the long-term mean of a land model in the cell
+    (:meth:`World.model_mean`): a linear stand-in for COMBINED's CDF matching,
+    which keeps the retrieval's timing and gives it the model's mean and a
+    narrower range.
+
+    Parameters
+    ----------
+    gain : float, default 0.6
+        Mean ratio of retrieval to truth anomalies about the climatology.
+        COMBINED is rescaled (CDF-matched) to the GLDAS-Noah climatology, whose
+        dynamic range is narrower than the stations' (Gruber et al. 2019,
+        Earth Syst. Sci. Data 11, 717-739; Dorigo et al. 2015, Remote Sens.
+        Environ. 162, 380-395: the product is under-dispersed against in-situ).
+    gain_veg : float, default 0.2
+        Gain lost per unit vegetation fraction (microwave sensitivity falls
+        under vegetation).
+    gain_sd : float, default 0.06
+        Spread of the gain over the domain (smooth over 100-1500 km).
+    bias_sd : float, default 0.03
+        Static additive bias, smooth over 100-1500 km: Dorigo et al. (2015)
+        report biases of several hundredths against stations; the paper's
+        RMSEs of 0.07-0.17 m3 m-3 are mostly bias.
+    bias_terrain : float, default 0.045
+        Static bias varying from cell to cell (25-150 km) in rugged terrain,
+        where retrievals are poorest (Dorigo et al. 2015; Gruber et al. 2019).
+    bias_season : float, default 0.03
+        Dry bias per unit vegetation fraction at the peak of the growing
+        season (imperfect vegetation correction; Dorigo et al. 2015 find the
+        largest errors under vegetation and in summer).
+    error_sd : float, default 0.058
+        Serially and spatially correlated random error over bare soil, before
+        the rescaling (which multiplies it by the gain) ...
+    error_sd_veg : float, default 0.025
+        ... plus this per unit vegetation fraction: triple-collocation errors
+        of 0.02-0.06 m3 m-3 that grow with vegetation density (Gruber et al.
+        2016, Int. J. Appl. Earth Obs. 45, 200-211; Dorigo et al. 2015, ~0.04).
+    memory : float, default 10
+        E-folding time of the correlated error, days (an AR(1) process).
+        Retrieval errors persist for days to weeks through vegetation,
+        soil-temperature and rescaling effects (Su et al. 2014, J. Geophys.
+        Res. Atmos. 119, 6419-6439).
+    footprint : float, default 0.5
+        Weight of each edge neighbour (corners: its square) in the 3 x 3
+        kernel that spreads the error of one cell into its neighbours: the
+        ~40-50 km footprints of AMSR-E / ASCAT overlap adjacent 0.25-degree
+        cells (Gruber et al. 2019); neighbour correlation 2a / (1 + 2a^2).
+    white_sd : float, default 0.015
+        Day-to-day noise, independent between cells and days (changing
+        sensors and overpass times of the merged record).
+    model_precip_error : float, default 0.35
+        Log-s.d. of the precipitation errors of the land model whose
+        climatology the retrieval is rescaled to (smooth over 50-800 km); the
+        model also has its own soil map. The rescaling passes the model's
+        biases into the product (Gruber et al. 2019).
+    gap_rate : float, default 0.12
+        Share of cell-days lost at random (besides frozen soil and dense
+        vegetation, which are always lost).
+    dense_vegetation : float, default 0.72
+        Vegetation fraction above which a cell is never retrieved.
+    """
+
+    gain: float = 0.6
+    gain_veg: float = 0.2
+    gain_sd: float = 0.06
+    bias_sd: float = 0.03
+    bias_terrain: float = 0.045
+    bias_season: float = 0.03
+    error_sd: float = 0.058
+    error_sd_veg: float = 0.025
+    memory: float = 10.0
+    footprint: float = 0.5
+    white_sd: float = 0.015
+    model_precip_error: float = 0.35
+    gap_rate: float = 0.12
+    dense_vegetation: float = 0.72
+
+    @property
+    def lags(self) -> int:
+        """Days of the truncated AR(1) sum (weight of the last one below 2 %)."""
+        return int(np.ceil(4.0 * self.memory))
+
+
+@dataclass(frozen=True)
+class StationErrors:
+    """Representativeness and sensor errors of the in-situ stations, in m3 m-3.
+
+    A station reports ``0.2 + gain * (probe - 0.2) + offset + drift + noise``,
+    where ``probe`` mixes the 1-km truth of its pixel (0-5 cm, what the
+    retrieval sees) with the slower root-zone signal: the probe sits at 5-10 cm
+    and measures a few cm3 of soil, not a 1-km pixel (Crow et al. 2012,
+    Rev. Geophys. 50, RG2002: single probes carry static offsets and
+    noise of a few hundredths against the footprint mean).
+
+    Parameters
+    ----------
+    depth_weight : (float, float), default (0.2, 0.6)
+        Range of the root-zone share of a probe's signal.
+    gain : (float, float), default (0.8, 1.2)
+        Range of the station's sensitivity relative to its pixel (local
+        texture, calibration).
+    offset_sd : float, default 0.035
+        Static offset (local texture, calibration).
+    noise_sd : float, default 0.015
+        Sensor noise.
+    drift_share : float, default 0.25
+        Share of stations whose sensor drifts...
+    drift_rate : float, default 0.015
+        ... by up to this much per year, from a random day on.
+    outage_rate : float, default 0.05
+        Chance that a station is down for a whole 30-day block.
+    gap_rate : float, default 0.03
+        Chance of a single missing day.
+    property_error : float, default 0.1
+        Relative error of NZW's published field capacity and bulk density
+        against the soil that produced the relative moisture, so that
+        converting back to m3 m-3 carries its real error.
+    """
+
+    depth_weight: tuple[float, float] = (0.2, 0.6)
+    gain: tuple[float, float] = (0.8, 1.2)
+    offset_sd: float = 0.035
+    noise_sd: float = 0.015
+    drift_share: float = 0.25
+    drift_rate: float = 0.015
+    outage_rate: float = 0.05
+    gap_rate: float = 0.03
+    property_error: float = 0.1
 
 
 # --------------------------------------------------------------------------- presets
@@ -266,13 +433,31 @@ def _windowed_store(p: np.ndarray, decay: np.ndarray, first: int, length: int) -
     """
     if first < length - 1:
         raise ValueError("not enough days before the block for the storage window")
-    n = p.shape[0]
-    out = np.zeros((n - first,) + p.shape[1:])
-    w = np.ones_like(out)
-    for j in range(length):
-        out += w * p[first - j : n - j]
-        w *= decay[first - j : n - j]
+    p2 = np.ascontiguousarray(p.reshape(p.shape[0], -1), dtype=np.float64)
+    d2 = np.ascontiguousarray(np.broadcast_to(decay, p.shape).reshape(p2.shape), dtype=np.float64)
+    return _store_kernel(p2, d2, first, length).reshape((p.shape[0] - first,) + p.shape[1:])
+
+
+@numba.njit(cache=True, nogil=True)
+def _store_kernel(p, decay, first, length):  # pragma: no cover - compiled
+    n, m = p.shape
+    out = np.zeros((n - first, m))
+    w = np.empty(m)
+    for t in range(first, n):
+        row = out[t - first]
+        w[:] = 1.0
+        for j in range(length):
+            pj, dj = p[t - j], decay[t - j]
+            for k in range(m):
+                row[k] += w[k] * pj[k]
+                w[k] *= dj[k]
     return out
+
+
+def _t_clim(lat: np.ndarray, doy: np.ndarray) -> np.ndarray:
+    """Sea-level climatological air temperature, K: latitude and a continental seasonal cycle."""
+    amp = 14.0 + 0.4 * (lat - 40.0)
+    return 288.5 - 0.75 * (lat - 40.0) - amp * np.cos(2 * np.pi * (doy - 15) / 365.25)
 
 
 # --------------------------------------------------------------------------- the world
@@ -284,18 +469,47 @@ class World:
     ----------
     seed : int
         Seed of every random quantity.
+    valley_wetness : float, default 0.5
+        Correlation (-1 to 1) between the topographic wetness of a pixel and
+        how low it lies inside its neighbourhood: 1, valleys are wetter than
+        ridges everywhere (a pure topographic wetness index); -1, ridges are
+        wetter; 0, the sub-grid wetness pattern ignores the relief. Between
+        25-km cells elevation brings rain and cold (wetter uplands) whatever
+        this is, so the sign of elevation's effect may differ between scales.
+    retrieval : RetrievalErrors
+        Error model of the coarse retrieval.
+    station_errors : StationErrors
+        Errors of the in-situ stations.
     """
 
     seed: int = 0
+    valley_wetness: float = 0.5
+    retrieval: RetrievalErrors = field(default_factory=RetrievalErrors)
+    station_errors: StationErrors = field(default_factory=StationErrors)
     _cache: _LRU = field(default_factory=_LRU, repr=False)
+    _weather_cache: _LRU = field(default_factory=lambda: _LRU(4), repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self):
+        if not -1.0 <= self.valley_wetness <= 1.0:
+            raise ValueError(f"valley_wetness must lie in [-1, 1], got {self.valley_wetness}")
         s = self.seed
         self.f_dem_mid = PlaneWaves(rng(s, _S_DEM_MID), 64, 30.0, 300.0, 1.0)
         self.f_dem_small = PlaneWaves(rng(s, _S_DEM_SMALL), 160, 2.0, 30.0, 0.9)
         self.f_soil = PlaneWaves(rng(s, _S_SOIL), 96, 1.5, 200.0, 0.5)
         self.f_veg = PlaneWaves(rng(s, _S_VEG), 96, 2.0, 200.0, 0.6)
         self.f_bias = PlaneWaves(rng(s, _S_BIAS), 32, 100.0, 1500.0, 1.0)
+        self.f_wet = PlaneWaves(rng(s, _S_WET), 96, 2.0, 30.0, 0.9)
+        self.f_texture = PlaneWaves(rng(s, _S_TEXTURE), 48, 30.0, 400.0, 1.0)
+        self.f_illum = PlaneWaves(rng(s, _S_ILLUM), 64, 1.5, 15.0, 0.8)
+        self.f_colour = PlaneWaves(rng(s, _S_COLOUR), 64, 5.0, 400.0, 0.8)
+        self.f_gain = PlaneWaves(rng(s, _S_GAIN), 32, 100.0, 1500.0, 1.0)
+        self.f_irr = PlaneWaves(rng(s, _S_IRR), 64, 8.0, 80.0, 0.8)
+        self.f_bias_local = PlaneWaves(rng(s, _S_BIASLOC), 48, 25.0, 150.0, 0.8)
+        self.f_model_soil = PlaneWaves(rng(s, _S_MSOIL), 48, 30.0, 400.0, 1.0)
+        self.f_model_precip = PlaneWaves(rng(s, _S_MPRECIP), 48, 50.0, 800.0, 1.0)
+        self.f_pclim = PlaneWaves(rng(s, _S_PCLIM), 48, 30.0, 300.0, 0.8)
+        self.f_heating = PlaneWaves(rng(s, _S_HEAT), 48, 5.0, 150.0, 0.7)
         anchors = np.array(_DEM_ANCHORS, dtype=float)
         self._ax, self._ay = anchors[:, 0], anchors[:, 1]
         self._aw, self._ac = _thin_plate_fit(self._ax, self._ay, anchors[:, 2])
@@ -327,12 +541,17 @@ class World:
             out = out + sev * np.exp(-0.5 * (d2 / r**2) ** 2)
         return np.minimum(out, 0.75)
 
-    @staticmethod
-    def annual_precip(lat, lon, dem_large) -> np.ndarray:
-        """Nominal annual precipitation, mm yr-1 (east-west gradient plus orography)."""
+    def annual_precip(self, lat, lon, dem_large) -> np.ndarray:
+        """Nominal annual precipitation, mm yr-1.
+
+        An east-west gradient, orographic enhancement above 1600 m, and
+        regional structure of +-30 % over 30-300 km that elevation does not
+        explain (moisture pathways, rain shadows, convective hot spots).
+        """
         east = expit((np.asarray(lon) - 104.0) / 5.0)
         north_west = 1.0 - 0.3 * expit((np.asarray(lat) - 45.0) / 1.5) * (1.0 - east)
-        return (35.0 + 520.0 * east) * north_west + 0.16 * np.maximum(dem_large - 1600.0, 0.0)
+        regional = np.exp(0.3 * self.f_pclim(lat, lon))
+        return ((35.0 + 520.0 * east) * north_west + 0.13 * np.maximum(dem_large - 1600.0, 0.0)) * regional
 
     def static(self, lat, lon) -> dict[str, np.ndarray]:
         """Static fields at points: elevation, wetness, soil, vegetation, retention.
@@ -341,9 +560,13 @@ class World:
         -------
         dict
             ``dem`` and ``dem_large`` (m), ``wet`` (topographic wetness, unit
-            variance), ``fveg`` (vegetation fraction 0-1), ``theta_s`` and
+            variance), ``irrigated`` (irrigated share 0-1), ``sand`` (sand share 0-1: fast drainage, little
+            retention), ``fveg`` (vegetation fraction 0-1), ``theta_s`` and
             ``theta_r`` (saturated and residual water content, m3 m-3),
-            ``alpha`` (retention multiplier), ``s_base`` (mm).
+            ``alpha`` (retention multiplier), ``s_base`` (mm), ``illum``
+            (sun-facing slopes, unit variance), ``heating`` (land-cover and
+            emissivity effects on LST, unit variance), ``colour`` (bare-soil
+            brightness, unit variance).
         """
         lat, lon = np.broadcast_arrays(np.asarray(lat, float), np.asarray(lon, float))
         base = self.dem_base(lat, lon)
@@ -351,20 +574,38 @@ class World:
         small = self.f_dem_small(lat, lon)
         dem_large = base + 350.0 * rug * self.f_dem_mid(lat, lon)
         dem = dem_large + 180.0 * rug * small
-        wet = -small
+        c = self.valley_wetness
+        wet = -c * small + np.sqrt(1.0 - c * c) * self.f_wet(lat, lon)
         pann = self.annual_precip(lat, lon, dem_large)
-        fveg = expit((pann - 300.0) / 90.0 + 0.7 * self.f_veg(lat, lon) + 0.25 * wet)
+        # oases: irrigated farmland on the dry plains and foothills (the Hexi corridor)
+        irrigated = (expit((self.f_irr(lat, lon) - 1.2) / 0.2) * expit((pann - 60.0) / 20.0)
+                     * expit((350.0 - pann) / 50.0) * expit((2300.0 - dem_large) / 150.0))
+        fveg = expit((pann - 380.0) / 90.0 + 0.7 * self.f_veg(lat, lon) + 0.25 * wet + 4.0 * irrigated)
         fveg = fveg * (1.0 - expit((dem - 4100.0) / 150.0))
         soil = self.f_soil(lat, lon)
+        sand = expit(1.3 * self.f_texture(lat, lon) + 0.9 * soil)
         return {
             "dem": dem,
             "dem_large": dem_large,
             "wet": wet,
+            "irrigated": irrigated,
+            "sand": sand,
             "fveg": fveg,
-            "theta_s": 0.43 + 0.035 * soil,
-            "theta_r": 0.035 + 0.01 * soil,
-            "alpha": np.exp(0.3 * wet + 0.5 * (fveg - 0.3)),
-            "s_base": 1.5 * np.maximum(wet, 0.0),
+            **self.soil(sand, wet, fveg),
+            "illum": rug * self.f_illum(lat, lon),
+            "heating": self.f_heating(lat, lon),
+            "colour": self.f_colour(lat, lon),
+            "rug": rug,
+        }
+
+    @staticmethod
+    def soil(sand, wet, fveg) -> dict[str, np.ndarray]:
+        """Retention parameters from sand share, wetness and vegetation (see :meth:`theta`)."""
+        return {
+            "theta_s": 0.47 - 0.09 * sand,
+            "theta_r": 0.06 - 0.04 * sand,
+            "alpha": np.exp(0.2 * wet + 0.5 * (fveg - 0.3) - 0.8 * (sand - 0.5)),
+            "s_base": 1.0 * np.maximum(wet, 0.0),
         }
 
     @staticmethod
@@ -374,7 +615,8 @@ class World:
         return st["theta_r"] + (st["theta_s"] - st["theta_r"]) * sat
 
     # ------------------------------------------------------------ forcing on the 0.1 degree grid
-    def forcing(self, ci: np.ndarray, cj: np.ndarray, days: np.ndarray) -> dict[str, np.ndarray]:
+    def forcing(self, ci: np.ndarray, cj: np.ndarray, days: np.ndarray, clim: bool = True,
+                sub: tuple | None = None) -> dict[str, np.ndarray]:
         """Daily forcing and stores at 0.1 degree cells.
 
         Parameters
@@ -383,57 +625,127 @@ class World:
             Global row and column of the cells (0.1 degree grid from 90 S, 180 W).
         days : ndarray of int, shape (D,)
             Consecutive day numbers; the first ``HALO`` are spin-up.
+        clim : bool, default True
+            Also compute the stores under the nominal climatology.
+        sub : (holder, si, sj), optional
+            0.05 degree cells (global rows ``si``, columns ``sj``) lying in the
+            0.1 degree cells ``holder`` (indices into ``ci``/``cj``) at which
+            to compute the surface stores (default: at the 0.1 degree cells).
 
         Returns
         -------
         dict of ndarray, shape (D - HALO + 16, N) for ``root`` and (D - HALO, N) otherwise
             ``precip`` (mm day-1), ``t_sl`` (sea-level air temperature, K),
-            ``surface`` (S, mm), ``root`` (R, mm, from 16 days before the block),
-            ``root_clim`` (R under the nominal climatology, same rows as root).
+            ``slow`` and ``fast`` (surface storage of slowly and fast draining
+            soil, mm, at the ``sub`` cells: their own patchy share of the rain
+            plus irrigation), ``root`` (R, mm, from 16 days before the block); with
+            ``clim``: ``root_clim`` (the root-zone store under the nominal,
+            drought-free climatology, from 16 days before).
         """
+        wx = self._weather(ci, cj, days)
+        precip, k_s = wx["precip"], wx["k_s"]
+        if sub is None:
+            holder, si, sj = np.arange(ci.size), ci, cj
+        else:
+            holder, si, sj = sub
+        # the surface stores: each 0.05 degree cell gets its own share of the rain
+        # (lognormal, mean 1) and flood irrigation on its irrigated part
+        sd_days = days[L_ROOT + 16 - L_SURFACE + 1 :]  # the days the surface stores need
+        d0 = days.size - sd_days.size
+        patch = np.exp(PATCHINESS * hash_normal(self.seed, _S_PATCH, sd_days[:, None], si, sj)
+                       - 0.5 * PATCHINESS**2)
+        slat, slon = (si + 0.5) * SUB - 90.0, (sj + 0.5) * SUB - 180.0
+        irr = self.static(slat, slon)["irrigated"]
+        sdoy = _day_of_year(sd_days)[:, None]
+        turn = (sd_days[:, None] + (10 * hash_uniform(self.seed, _S_IRRDAY, ci[holder], cj[holder])).astype(int)) % 10
+        water = precip[d0:, holder] * patch + IRRIGATION * irr * ((turn == 0) & (sdoy >= 100) & (sdoy <= 270))
+        ks = k_s[d0:, holder]
+        first = HALO - d0
+        out = {
+            "precip": precip[HALO:],
+            "t_sl": wx["t_sl"][HALO:],
+            "slow": _windowed_store(water, np.exp(-DRAIN_SLOW * SURFACE_LOSS * ks), first, L_SURFACE),
+            "fast": _windowed_store(water, np.exp(-DRAIN_FAST * SURFACE_LOSS * ks), first, L_SURFACE),
+            "root": wx["root"],
+        }
+        if clim:
+            lat = (ci + 0.5) * CELL - 90.0
+            st = self.static(lat, (cj + 0.5) * CELL - 180.0)
+            doy = _day_of_year(days)[:, None]
+            t_clim = _t_clim(lat, doy) - LAPSE * st["dem_large"]
+            k_clim = 0.025 + 0.2 * np.clip((t_clim - 270.0) / 28.0, 0.0, 1.0)
+            pclim = self._pbar_nominal(lat, st["dem_large"], (cj + 0.5) * CELL - 180.0, doy)
+            pclim = np.broadcast_to(pclim, precip.shape)
+            out["root_clim"] = _windowed_store(pclim, np.exp(-(0.25 * k_clim + 0.004)), HALO - 16, L_ROOT)
+        return out
+
+    def _pbar_nominal(self, lat, dem_large, lon, doy) -> np.ndarray:
+        """Nominal (drought-free) mean precipitation of the day of year, mm day-1."""
+        season = np.cos(2 * np.pi * (doy - 205) / 365.25)
+        return self.annual_precip(lat, lon, dem_large) / 365.25 * (1.0 + 0.85 * season)
+
+    def _weather(self, ci: np.ndarray, cj: np.ndarray, days: np.ndarray) -> dict[str, np.ndarray]:
+        """Precipitation, air temperature, loss rate and root-zone store of 0.1 degree cells.
+
+        Values of a cell depend only on the cell and the days, so they are kept
+        per days range and cell (several point sets of one block share cells:
+        pixels, albedo cells, stations, cell centres) and computed once.
+        """
+        keys = ci * 10_000 + cj
+        table = self._weather_cache.get((int(days[0]), days.size), dict)
+        with self._lock:
+            known = table.get("keys", np.zeros(0, np.int64))
+            missing = np.setdiff1d(keys, known)
+        if missing.size:
+            new = self._weather_cells(missing // 10_000, missing % 10_000, days)
+            with self._lock:
+                known = table.get("keys", np.zeros(0, np.int64))
+                keep = ~np.isin(missing, known)
+                merged = np.concatenate([known, missing[keep]])
+                order = np.argsort(merged, kind="stable")
+                for name, v in new.items():
+                    old = table.get(name, np.zeros((v.shape[0], 0)))
+                    table[name] = np.concatenate([old, v[:, keep]], axis=1)[:, order]
+                table["keys"] = merged[order]
+        with self._lock:
+            idx = np.searchsorted(table["keys"], keys)
+            out = {name: table[name][:, idx] for name in ("precip", "t_sl", "k_s", "root_all")}
+        out["root"] = out.pop("root_all")[HALO - 16 :]
+        return out
+
+    def _weather_cells(self, ci, cj, days) -> dict[str, np.ndarray]:
         lat = (ci + 0.5) * CELL - 90.0
         lon = (cj + 0.5) * CELL - 180.0
         st = self.static(lat, lon)
         dem_l = st["dem_large"]
         doy = _day_of_year(days)[:, None]
-        season = np.cos(2 * np.pi * (doy - 205) / 365.25)
         # air temperature: latitude, continental seasonal cycle, lapse rate, anomalies
-        amp = 14.0 + 0.4 * (lat - 40.0)
-        t_clim = 288.5 - 0.75 * (lat - 40.0) - amp * np.cos(2 * np.pi * (doy - 15) / 365.25)
         ext = np.concatenate([days[:1] - np.arange(3, 0, -1), days])
         e = daily_waves(self.seed, _S_TEMP, ext, lat, lon, 12, 300.0, 3000.0, 1.0)
         anom = (e[3:] + 0.7 * e[2:-1] + 0.49 * e[1:-2] + 0.343 * e[:-3]) * (2.5 / 1.3226)
-        t_sl = t_clim + anom
+        t_sl = _t_clim(lat, doy) + anom
         t_air = t_sl - LAPSE * dem_l
         # precipitation: climatology x season x deficit; occurrence from a smooth field
-        pann = self.annual_precip(lat, lon, dem_l)
-        pbar_nom = pann / 365.25 * (1.0 + 0.85 * season)
+        # with convective-scale structure (15 km and up), amounts independent per cell
+        pbar_nom = self._pbar_nominal(lat, dem_l, lon, doy)
         pbar = pbar_nom * (1.0 - self.deficit(lat, lon))
-        pwet = np.clip(0.05 + 0.2 * np.sqrt(pbar_nom), 0.03, 0.6)
-        g = daily_waves(self.seed, _S_RAIN, days, lat, lon, 24, 40.0, 1200.0, 1.0)
+        pwet = np.clip(0.03 + 0.12 * np.sqrt(pbar_nom), 0.02, 0.5)
+        g = daily_waves(self.seed, _S_RAIN, days, lat, lon, 24, 15.0, 1200.0, 1.0)
         amount = -np.log(hash_uniform(self.seed, _S_RAINAMT, days[:, None], ci, cj))
         precip = np.where(g < ndtri(pwet), amount * pbar / pwet, 0.0)
-        # loss rates: evaporative demand grows with temperature
-        k_s = 0.025 + 0.13 * np.clip((t_air - 270.0) / 28.0, 0.0, 1.0)
-        k_clim = 0.025 + 0.13 * np.clip((t_clim - LAPSE * dem_l - 270.0) / 28.0, 0.0, 1.0)
-        surface = _windowed_store(precip, np.exp(-k_s), HALO, L_SURFACE)
+        # loss rates: evaporative demand grows with temperature; surface drydowns of
+        # 2-10 days in the warm season (McColl et al. 2017), weeks when cold
+        k_s = 0.025 + 0.2 * np.clip((t_air - 270.0) / 28.0, 0.0, 1.0)
         root = _windowed_store(precip, np.exp(-(0.25 * k_s + 0.004)), HALO - 16, L_ROOT)
-        pclim = np.broadcast_to(pbar_nom, precip.shape)
-        root_clim = _windowed_store(pclim, np.exp(-(0.25 * k_clim + 0.004)), HALO - 16, L_ROOT)
-        return {
-            "precip": precip[HALO:],
-            "t_sl": t_sl[HALO:],
-            "surface": surface,
-            "root": root,
-            "root_clim": root_clim,
-        }
+        root_all = np.concatenate([np.full((HALO - 16, ci.size), np.nan), root])
+        return {"precip": precip, "t_sl": t_sl, "k_s": k_s, "root_all": root_all}
 
     # ------------------------------------------------------------ points
     @staticmethod
-    def _bilinear(lat, lon):
-        """Corner cells and weights of bilinear interpolation from 0.1 degree centres."""
-        fi = (lat + 90.0) / CELL - 0.5
-        fj = (lon + 180.0) / CELL - 0.5
+    def _bilinear(lat, lon, res):
+        """Corner cells and weights of bilinear interpolation from the centres of a ``res`` grid."""
+        fi = (lat + 90.0) / res - 0.5
+        fj = (lon + 180.0) / res - 0.5
         i0, j0 = np.floor(fi).astype(np.int64), np.floor(fj).astype(np.int64)
         wi, wj = fi - i0, fj - j0
         ci = np.stack([i0, i0 + 1, i0, i0 + 1])
@@ -442,13 +754,22 @@ class World:
         return ci, cj, w
 
     def _point_setup(self, lat, lon):
-        ci, cj, w = self._bilinear(lat, lon)
+        """Static fields and interpolation tables of points (cached per point set)."""
+        ci, cj, w = self._bilinear(lat, lon, CELL)
+        si, sj, ws = self._bilinear(lat, lon, SUB)
         hi = np.floor((lat + 90.0) / CELL + 1e-9).astype(np.int64)
         hj = np.floor((lon + 180.0) / CELL + 1e-9).astype(np.int64)
-        keys = np.concatenate([(ci * 10_000 + cj).ravel(), hi * 10_000 + hj])
+        skeys, sinv = np.unique((si * 100_000 + sj).ravel(), return_inverse=True)
+        su_i, su_j = skeys // 100_000, skeys % 100_000
+        shi, shj = su_i // 2, su_j // 2  # the 0.1 degree cell holding each 0.05 degree cell
+        keys = np.concatenate([(ci * 10_000 + cj).ravel(), hi * 10_000 + hj, shi * 10_000 + shj])
         uniq, inv = np.unique(keys, return_inverse=True)
-        corner = inv[: ci.size].reshape(ci.shape)
-        return self.static(lat, lon), w, uniq, corner, inv[ci.size :]
+        n1, n2 = ci.size, ci.size + hi.size
+        return {
+            "static": self.static(lat, lon), "w": w, "uniq": uniq,
+            "corner": inv[:n1].reshape(ci.shape), "holder": inv[n1:n2],
+            "sub": (inv[n2:], su_i, su_j), "ws": ws, "scorner": sinv.reshape(si.shape),
+        }
 
     def point_state(self, lat, lon, days, root_rows=None, clim=True) -> dict[str, np.ndarray]:
         """Forcing and stores interpolated to points, plus static fields there.
@@ -462,36 +783,48 @@ class World:
         root_rows : ndarray of int, optional
             Rows of the root-zone arrays to interpolate (all by default).
         clim : bool, default True
-            Also interpolate ``root_clim``.
+            Also interpolate the climatological root-zone store.
 
         Returns
         -------
         dict
-            ``static`` (dict at points), ``surface``, ``t_sl`` (D, N) bilinear;
-            ``root``, ``root_clim`` (D + 16, N) from 16 days before;
-            ``precip`` (D, N) of the 0.1 degree cell holding each point.
+            ``static`` (dict at points), ``surface`` (mm: the slow and fast
+            stores mixed by the point's sand share), ``t_sl`` (D, N) bilinear;
+            ``root`` (and ``root_clim``) (D + 16, N) from 16 days before;
+            ``precip`` (D, N) of the 0.1 degree cell
+            holding each point.
         """
         lat = np.asarray(lat, float).ravel()
         lon = np.asarray(lon, float).ravel()
         key = (lat.size, lat[0], lat[-1], lon[0], lon[-1], float(lat.sum()), float(lon.sum()))
-        static, w, uniq, corner, holder = self._cache.get(key, lambda: self._point_setup(lat, lon))
+        setup = self._cache.get(key, lambda: self._point_setup(lat, lon))
+        static, uniq = setup["static"], setup["uniq"]
         all_days = np.arange(days[0] - HALO, days[-1] + 1)
-        f = self.forcing(uniq // 10_000, uniq % 10_000, all_days)
+        f = self.forcing(uniq // 10_000, uniq % 10_000, all_days, clim=clim, sub=setup["sub"])
 
-        def interp(a):
+        def interp(a, w=setup["w"], corner=setup["corner"]):
             return sum(w[c] * a[:, corner[c]] for c in range(4))
 
+        def interp_sub(a):
+            return interp(a, setup["ws"], setup["scorner"])
+
         rr = slice(None) if root_rows is None else root_rows
+        sand = static["sand"]
         out = {
             "static": static,
-            "surface": interp(f["surface"]),
+            "surface": (1.0 - sand) * interp_sub(f["slow"]) + sand * interp_sub(f["fast"]),
             "t_sl": interp(f["t_sl"]),
             "root": interp(f["root"][rr]),
-            "precip": f["precip"][:, holder],
+            "precip": f["precip"][:, setup["holder"]],
         }
         if clim:
             out["root_clim"] = interp(f["root_clim"][rr])
         return out
+
+    def truth(self, st: dict, surface: np.ndarray, days: np.ndarray, gi, gj) -> np.ndarray:
+        """The 1-km truth (m3 m-3) from surface storage at pixels with global indices ``gi, gj``."""
+        theta = self.theta(st, surface) + 0.004 * hash_normal(self.seed, _S_TRUTH, days[:, None], gi, gj)
+        return np.clip(theta, 0.01, st["theta_s"])
 
     # ------------------------------------------------------------ blocks of the fine grid
     def fine_block(self, preset: Preset, t0: int, t1: int, y0: int, y1: int, x0: int, x1: int):
@@ -518,17 +851,18 @@ class World:
         st = ps["static"]
         d2 = days[:, None]
 
-        theta = self.theta(st, ps["surface"])
-        theta = theta + 0.004 * hash_normal(self.seed, _S_TRUTH, d2, gi, gj)
-        theta = np.clip(theta, 0.01, st["theta_s"])
+        theta = self.truth(st, ps["surface"], days, gi, gj)
         t_air = ps["t_sl"] - LAPSE * st["dem"]
 
-        # LST: air temperature + surface heating that wanes as the soil wets
+        # LST: air temperature + surface heating that wanes as the soil wets, warmer
+        # sun-facing slopes, a day-to-day atmospheric / view-angle error at swath scale
+        # and retrieval noise (MODIS LST errors of 1-3 K in drylands: Wan 2014,
+        # Remote Sens. Environ. 140, 36-45)
         doy = _day_of_year(days)[:, None]
-        rad = 7.0 + 7.0 * np.cos(2 * np.pi * (doy - 180) / 365.25)
+        rad = 6.0 + 6.0 * np.cos(2 * np.pi * (doy - 180) / 365.25)
         beta = (theta - st["theta_r"]) / (st["theta_s"] - st["theta_r"])
         lst = t_air + rad * (1.0 - beta) * (1.0 - 0.6 * st["fveg"]) + 1.0 - 2.5 * st["fveg"]
-        lst = lst + 0.8 * hash_normal(self.seed, _S_LST, d2, gi, gj)
+        lst = lst + 2.5 * st["illum"] + 1.5 * st["heating"] + 1.2 * hash_normal(self.seed, _S_LST, d2, gi, gj)
         # clouds: a smooth daily field on 0.05 degree cells, likelier on rainy days
         ai, aj = np.floor((lat + 90.0) / ALBEDO_RES + 1e-9), np.floor((lon + 180.0) / ALBEDO_RES + 1e-9)
         akey, ainv = np.unique(ai * 100_000 + aj, return_inverse=True)
@@ -536,6 +870,8 @@ class World:
         a_lat = (a_i + 0.5) * ALBEDO_RES - 90.0
         a_lon = (a_j + 0.5) * ALBEDO_RES - 180.0
         cloud = daily_waves(self.seed, _S_CLOUD, days, a_lat, a_lon, 16, 20.0, 800.0, 0.8)
+        overpass = daily_waves(self.seed, _S_OVERPASS, days, a_lat, a_lon, 8, 150.0, 2000.0, 1.0)
+        lst = lst + 1.5 * overpass[:, ainv]
         lst = np.where(cloud[:, ainv] + 1.2 * (ps["precip"] > 0.5) > 0.75, np.nan, lst)
 
         # NDVI: 16-day composites following root-zone water of the period start
@@ -549,27 +885,14 @@ class World:
         ast = self._albedo_cells(a_lat, a_lon, days)
         albedo = ast[:, ainv]
 
-        # coarse retrieval: cell mean + bias + noise, with frozen / vegetation / random gaps
+        # coarse retrieval of the cell means, with gaps
         shape = (nd, ny, nx)
         cell = block_mean(theta.reshape(shape), f)
         t_cell = block_mean(t_air.reshape(shape), f)
         veg_cell = block_mean(st["fveg"].reshape(ny, nx), f)
         clat = lat1.reshape(-1, f).mean(axis=1)
         clon = lon1.reshape(-1, f).mean(axis=1)
-        cgi, cgj = preset.coarse.global_index(clat[:, None], clon[None, :])
-        season = np.cos(2 * np.pi * (doy[:, :, None] - 200) / 365.25)
-        bias = 0.02 * self.f_bias(clat[:, None], clon[None, :]) + 0.01 * season
-        noise = 0.025 * hash_normal(self.seed, _S_CNOISE, days[:, None, None], cgi, cgj)
-        c_sm = np.clip(cell + bias + noise, 0.01, 0.55)
-        frozen = t_cell < FREEZE
-        dense = np.broadcast_to(veg_cell > 0.72, c_sm.shape)
-        lost = hash_uniform(self.seed, _S_CGAP, days[:, None, None], cgi, cgj) < 0.12
-        flag = (frozen * 1 + dense * 2 + (lost & ~frozen & ~dense) * 4).astype(np.int8)
-        c_sm = np.where(flag > 0, np.nan, c_sm)
-        c_unc = 0.02 + 0.03 * veg_cell + 0.004 * hash_uniform(
-            self.seed, _S_CUNC, days[:, None, None], cgi, cgj
-        )
-        c_unc = np.where(flag > 0, np.nan, c_unc)
+        c_sm, c_unc, flag = self._retrieve(preset, days, cell, t_cell, veg_cell, clat, clon)
 
         out = {
             "sm": theta, "lst": lst, "ndvi": ndvi, "albedo": albedo, "precip": ps["precip"],
@@ -580,12 +903,83 @@ class World:
         out["c_flag"] = flag
         return out
 
+    def model_mean(self, lat, lon) -> np.ndarray:
+        """Long-term mean surface soil moisture of a land model at points, m3 m-3.
+
+        What a GLDAS-Noah-like model knows: the nominal (drought-free) seasonal
+        forcing with precipitation errors of its own, temperature from a smooth
+        elevation (its forcing is coarse), its own soil map, no sub-grid detail
+        and no actual weather, averaged over a year. The retrieval is rescaled
+        towards it.
+        """
+        lat, lon = np.asarray(lat, float), np.asarray(lon, float)
+        days = np.arange(-L_SURFACE + 1, 365)  # a nominal year (day 0 = 1 Jan 1970) and its spin-up
+        doy = _day_of_year(days)[:, None]
+        dem = self.dem_base(lat, lon)
+        pfac = np.exp(self.retrieval.model_precip_error * self.f_model_precip(lat, lon))
+        pclim = self._pbar_nominal(lat, dem, lon, doy) * pfac
+        t_air = _t_clim(lat, doy) - LAPSE * dem
+        k = 0.025 + 0.2 * np.clip((t_air - 270.0) / 28.0, 0.0, 1.0)
+        store = _windowed_store(pclim, np.exp(-k), L_SURFACE - 1, L_SURFACE)
+        sand = expit(0.7 * self.f_texture(lat, lon) + 0.9 * self.f_model_soil(lat, lon))
+        fveg = expit((self.annual_precip(lat, lon, dem) - 380.0) / 90.0)
+        return self.theta(self.soil(sand, 0.0, fveg), store).mean(axis=0)
+
+    def _retrieve(self, preset: Preset, days, cell, t_cell, veg_cell, clat, clon):
+        """The coarse retrieval of cell-mean truth ``cell`` (D, Ny, Nx): values, uncertainty, flags.
+
+        See :class:`RetrievalErrors`. Every term is a pure function of the seed,
+        the cell's global index and the day, so a block can be built alone.
+        """
+        e = self.retrieval
+        nd, ny, nx = cell.shape
+        cla, clo = np.meshgrid(clat, clon, indexing="ij")
+        cgi, cgj = preset.coarse.global_index(cla, clo)
+        clim = self.model_mean(cla.ravel(), clo.ravel()).reshape(ny, nx)
+        gain = e.gain - e.gain_veg * (veg_cell - 0.3) + e.gain_sd * self.f_gain(cla, clo)
+        gain = np.clip(gain, 0.3, 1.0)
+        doy = _day_of_year(days)[:, None, None]
+        growing = np.exp(-(((doy - 215.0) / 55.0) ** 2))  # the phenology of the NDVI
+        rug = self.static(cla, clo)["rug"]
+        bias = (e.bias_sd * self.f_bias(cla, clo) + e.bias_terrain * rug * self.f_bias_local(cla, clo)
+                - e.bias_season * veg_cell * growing)
+        # correlated error: white noise over the cells and a ring around them, spread by
+        # the footprint kernel, then an AR(1) in time as a truncated exponential sum
+        lags = e.lags
+        ext = np.arange(days[0] - lags + 1, days[-1] + 1)
+        ri = cgi[0, 0] - 1 + np.arange(ny + 2)
+        rj = cgj[0, 0] - 1 + np.arange(nx + 2)
+        w = hash_normal(self.seed, _S_CNOISE, ext[:, None, None], ri[None, :, None], rj[None, None, :])
+        k1 = np.array([e.footprint, 1.0, e.footprint])
+        kern = np.outer(k1, k1) / np.sqrt(np.sum(np.outer(k1, k1) ** 2))
+        spread = sum(kern[a, b] * w[:, a : a + ny, b : b + nx] for a in range(3) for b in range(3))
+        phi = np.exp(-1.0 / e.memory)
+        ar = np.zeros((nd, ny, nx))
+        for j in range(lags):
+            ar += phi**j * spread[lags - 1 - j : lags - 1 - j + nd]
+        ar *= np.sqrt((1.0 - phi**2) / (1.0 - phi ** (2 * lags)))
+        sd = e.error_sd + e.error_sd_veg * veg_cell
+        white = hash_normal(self.seed, _S_CWHITE, days[:, None, None], cgi, cgj)
+        c_sm = clim + gain * (cell - clim + sd * ar + e.white_sd * white) + bias
+        c_sm = np.clip(c_sm, 0.01, 0.55)
+        frozen = t_cell < FREEZE
+        dense = np.broadcast_to(veg_cell > e.dense_vegetation, c_sm.shape)
+        lost = hash_uniform(self.seed, _S_CGAP, days[:, None, None], cgi, cgj) < e.gap_rate
+        flag = (frozen * 1 + dense * 2 + (lost & ~frozen & ~dense) * 4).astype(np.int8)
+        c_sm = np.where(flag > 0, np.nan, c_sm)
+        # the product's own uncertainty estimate: the error model's s.d., known to +-20 %
+        c_unc = np.hypot(sd, e.white_sd) * (0.8 + 0.4 * hash_uniform(
+            self.seed, _S_CUNC, days[:, None, None], cgi, cgj))
+        c_unc = np.where(flag > 0, np.nan, c_unc)
+        return c_sm, c_unc, flag
+
     def _albedo_cells(self, lat, lon, days) -> np.ndarray:
         ps = self.point_state(lat, lon, days, clim=False)
         st = ps["static"]
         theta = self.theta(st, ps["surface"])
         beta = (theta - st["theta_r"]) / (st["theta_s"] - st["theta_r"])
-        alb = (1.0 - st["fveg"]) * (0.33 - 0.13 * beta) + st["fveg"] * 0.15
+        bare = 0.31 + 0.05 * st["colour"] - 0.12 * beta  # soil colour: sands bright, loess darker
+        alb = (1.0 - st["fveg"]) * bare + st["fveg"] * 0.15
         ai = np.floor((lat + 90.0) / ALBEDO_RES + 1e-9)
         aj = np.floor((lon + 180.0) / ALBEDO_RES + 1e-9)
         return alb + 0.004 * hash_normal(self.seed, _S_ALB, days[:, None], ai, aj)
@@ -653,16 +1047,29 @@ class World:
         days = _days(preset.time)
         ps = self.point_state(plat, plon, days, clim=False)
         st = ps["static"]
-        theta = self.theta(st, ps["surface"])
         gi, gj = fine.global_index(plat, plon)
-        theta = np.clip(theta + 0.004 * hash_normal(self.seed, _S_TRUTH, days[:, None], gi, gj), 0.01, st["theta_s"])
+        theta = self.truth(st, ps["surface"], days, gi, gj)  # the station pixel's truth
         t_air = ps["t_sl"] - LAPSE * st["dem"]
         uid = np.array([sum(ord(c) * 131**k for k, c in enumerate(n)) % 2**31 for n in names])
-        offset = 0.02 * hash_normal(self.seed, _S_STOFF, uid)
-        obs = theta + offset + 0.012 * hash_normal(self.seed, _S_STNOISE, days[:, None], uid)
-        obs = np.clip(obs, 0.01, 0.6)
-        gap = hash_uniform(self.seed, _S_STGAP, days[:, None], uid) < 0.03
-        obs = np.where(gap, np.nan, obs)
+        e = self.station_errors
+        # the probe: 5-10 cm, so part of its signal is the slower root zone
+        deep = np.clip(self.theta(st, ps["root"][16:] / 4.0), 0.01, st["theta_s"])
+        lo, hi = e.depth_weight
+        depth = lo + (hi - lo) * hash_uniform(self.seed, _S_STDEPTH, uid)
+        probe = (1.0 - depth) * theta + depth * deep
+        lo, hi = e.gain
+        gain = lo + (hi - lo) * hash_uniform(self.seed, _S_STGAIN, uid)
+        offset = e.offset_sd * hash_normal(self.seed, _S_STOFF, uid)
+        # drift: some sensors drift linearly from a random day of 2003-2010 on
+        drifts = hash_uniform(self.seed, _S_STDRIFT, uid, 1) < e.drift_share
+        rate = e.drift_rate * (2.0 * hash_uniform(self.seed, _S_STDRIFT, uid, 2) - 1.0) / 365.25
+        start = _days(["2003-01-01"])[0] + (8 * 365 * hash_uniform(self.seed, _S_STDRIFT, uid, 3)).astype(int)
+        drift = np.where(drifts, rate * np.maximum(days[:, None] - start, 0), 0.0)
+        noise = e.noise_sd * hash_normal(self.seed, _S_STNOISE, days[:, None], uid)
+        obs = np.clip(0.2 + gain * (probe - 0.2) + offset + drift + noise, 0.01, 0.6)
+        gap = hash_uniform(self.seed, _S_STGAP, days[:, None], uid) < e.gap_rate
+        down = hash_uniform(self.seed, _S_STOUT, days[:, None] // 30, uid) < e.outage_rate
+        obs = np.where(gap | down, np.nan, obs)
         sm = np.full(obs.shape, np.nan)
         rsm = np.full(obs.shape, np.nan)
         dates = pd.DatetimeIndex(preset.time)
@@ -678,12 +1085,17 @@ class World:
                 start = np.r_[True, key[1:] != key[:-1]]
                 sm[start, s] = series[start]
             else:  # NZW: sampled on the 8th, 18th, 28th, stamped at the dekad start, not when frozen
-                fc[s] = 0.20 + 0.10 * hash_uniform(self.seed, _S_NZW, uid[s], 1)
-                bd[s] = 1.25 + 0.25 * hash_uniform(self.seed, _S_NZW, uid[s], 2)
+                # the soil that produced the relative moisture, and the published
+                # properties a user converts back with (they differ)
+                bd_true = 1.25 + 0.25 * hash_uniform(self.seed, _S_NZW, uid[s], 2)
+                theta_fc = st["theta_r"][s] + 0.75 * (st["theta_s"][s] - st["theta_r"][s])
+                fc_true = theta_fc / bd_true  # gravimetric field capacity of the station's soil
+                fc[s] = fc_true * (1.0 + e.property_error * hash_normal(self.seed, _S_NZW, uid[s], 3))
+                bd[s] = bd_true * (1.0 + 0.5 * e.property_error * hash_normal(self.seed, _S_NZW, uid[s], 4))
                 for d in (8, 18, 28):
                     take = np.flatnonzero(dates.day == d)
                     ok = t_air[take, s] > FREEZE
-                    value = np.round(100.0 * obs[take, s] / (fc[s] * bd[s]), 1)
+                    value = np.round(100.0 * obs[take, s] / (fc_true * bd_true), 1)
                     rsm[take - 7, s] = np.where(ok, value, np.nan)
         elev = np.array([r[3] if r[3] is not None else np.nan for r in rows], float)
         elev = np.where(np.isnan(elev), st["dem"], elev)
@@ -885,7 +1297,9 @@ def _aux_grid_array(block_fn, grid: Grid, times, tchunk: int, schunk: int, token
     return da.Array(HighLevelGraph({name: layer}, {name: set()}), name, chunks, dtype=np.float32)
 
 
-def make_scenario(preset: str | Preset = "tiny", seed: int = 0) -> Scenario:
+def make_scenario(preset: str | Preset = "tiny", seed: int = 0, *, valley_wetness: float = 0.5,
+                  retrieval: RetrievalErrors | None = None,
+                  station_errors: StationErrors | None = None) -> Scenario:
     """Build the synthetic observing-system experiment of a preset.
 
     Parameters
@@ -897,6 +1311,9 @@ def make_scenario(preset: str | Preset = "tiny", seed: int = 0) -> Scenario:
         :meth:`Scenario.to_zarr` or call :meth:`Scenario.load`).
     seed : int, default 0
         Seed of every random quantity; the same seed gives bit-identical data.
+    valley_wetness, retrieval, station_errors
+        Parameters of the world (see :class:`World`); the defaults are
+        calibrated to published error statistics (:mod:`smkit.realism`).
 
     Returns
     -------
@@ -921,11 +1338,14 @@ def make_scenario(preset: str | Preset = "tiny", seed: int = 0) -> Scenario:
         preset = PRESETS[preset]
     if preset.space_chunk % preset.factor:
         raise ValueError("space_chunk must be a multiple of the nesting factor")
-    world = World(seed)
+    world = World(seed, valley_wetness=valley_wetness, retrieval=retrieval or RetrievalErrors(),
+                  station_errors=station_errors or StationErrors())
     times = preset.time
     fine, coarse = preset.fine, preset.coarse
     nt, (ny, nx) = len(times), fine.shape
-    token = dask.base.tokenize(preset, seed, __version__)
+    world_params = {"valley_wetness": world.valley_wetness, "retrieval": asdict(world.retrieval),
+                    "station_errors": asdict(world.station_errors)}
+    token = dask.base.tokenize(preset, seed, json.dumps(world_params, sort_keys=True), __version__)
     outputs = {
         "sm": (1, np.float32), "lst": (1, np.float32), "ndvi": (1, np.float32),
         "albedo": (1, np.float32), "precip": (1, np.float32),
@@ -961,6 +1381,7 @@ def make_scenario(preset: str | Preset = "tiny", seed: int = 0) -> Scenario:
         "source": "smkit.synth (synthetic; not real observations)",
         "preset": preset.name,
         "seed": seed,
+        "world": json.dumps(world_params, sort_keys=True),
         "smkit_version": __version__,
     }
     tcoord = _time_coord(times)
@@ -1037,60 +1458,3 @@ def make_scenario(preset: str | Preset = "tiny", seed: int = 0) -> Scenario:
     stations = world.stations(preset)
     stations.attrs = {**attrs, "title": attrs["title"] + ": in-situ stations"}
     return Scenario(coarse_ds, fine_ds, truth, stations, era_ds, noah_ds, pdsi_ds)
-
-
-# --------------------------------------------------------------------------- realism
-def realism(scenario: Scenario, time=None) -> dict:
-    """Checks that the synthetic world behaves like the paper's region.
-
-    Parameters
-    ----------
-    scenario : Scenario
-        A synthetic scenario (needs ``truth``).
-    time : slice, optional
-        Period to use (default: all days).
-
-    Returns
-    -------
-    dict
-        ``r_covariates`` -- Pearson r of each covariate's coarse block mean
-        with coarse ``sm`` over all valid cell-days (the paper's Fig. 3b signs:
-        LST and albedo negative, NDVI, precipitation and elevation positive);
-        ``within_sd`` and ``between_sd`` (m3 m-3) -- mean standard deviation of
-        the truth inside coarse cells and of the truth's cell means across
-        cells, per day; ``within_between_ratio``; ``r_coarse_truth`` -- r of
-        the coarse retrieval with the truth's cell means.
-    """
-    from smkit.features import aggregate
-
-    sel = {"time": time} if time is not None else {}
-    coarse = scenario.coarse.sel(sel)
-    fine = scenario.fine.sel(sel)
-    truth = scenario.truth["sm"].sel(sel)
-    grid = Grid.from_dataset(coarse)
-    factor = int(round(grid.res / Grid.from_dataset(truth).res))
-    agg = aggregate(fine, grid)
-    blocks = truth.coarsen(lat=factor, lon=factor)
-    cell_mean = blocks.mean()
-    within = blocks.std()
-    work = {
-        "agg": agg,
-        "sm": coarse["sm"],
-        "cell_mean": cell_mean,
-        "within": within.mean(("lat", "lon")),
-        "between": cell_mean.std(("lat", "lon")),
-    }
-    (w,) = dask.compute(work)
-    sm = w["sm"].values.ravel()
-    out = {"r_covariates": {}}
-    for name in w["agg"].data_vars:
-        x = w["agg"][name].broadcast_like(w["sm"]).transpose(*w["sm"].dims).values.ravel()
-        ok = np.isfinite(x) & np.isfinite(sm)
-        out["r_covariates"][name] = float(np.corrcoef(x[ok], sm[ok])[0, 1])
-    cm = w["cell_mean"].values.ravel()
-    ok = np.isfinite(cm) & np.isfinite(sm)
-    out["r_coarse_truth"] = float(np.corrcoef(cm[ok], sm[ok])[0, 1])
-    out["within_sd"] = float(np.nanmean(w["within"].values))
-    out["between_sd"] = float(np.nanmean(w["between"].values))
-    out["within_between_ratio"] = out["within_sd"] / out["between_sd"]
-    return out

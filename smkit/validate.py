@@ -500,7 +500,7 @@ def match_stations(product, stations: xr.Dataset, *, coarse=None, methods=None) 
     >>> [str(v) for v in m["method"].values], sorted(set(m["status"].values))
     (['cci', 'truth'], ['ok'])
     >>> round(float(m["obs"].isel(station=2).mean()), 3)  # a station's observations, m3 m-3
-    0.157
+    0.142
     """
     sm = _select_methods(_as_product(product), methods)
     if not isinstance(stations, xr.Dataset):

@@ -44,7 +44,8 @@ def test_reproduce_runs_a_notebook_and_writes_the_report(tmp_path):
     for table in ("stations", "data", "realism"):
         assert (out / "tables" / f"00_study_area_and_data_{table}.csv").exists()
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["00_study_area_and_data"]["r(retrieval, truth cell means)"] > 0.6
+    assert metrics["00_study_area_and_data"]["r_coarse_truth"] > 0.6
+    assert metrics["00_study_area_and_data"]["out_of_range"] == []  # the world is as hard as reality
     res = runner.invoke(app, ["reproduce", "--preset", "tiny", "--out", str(out), "--only", "99_nothing"])
     assert res.exit_code == 1 and "choose from" in res.output
 

@@ -1,4 +1,3 @@
-import doctest
 import warnings
 
 import dask
@@ -324,8 +323,3 @@ def test_kernels_reduce_tuple_axes():
     np.testing.assert_allclose(
         M._rmse(x, y, axis=(0, 2)), np.sqrt(((x - y) ** 2).mean(axis=(0, 2))), rtol=1e-12
     )
-
-
-def test_doctests():
-    res = doctest.testmod(M, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert res.attempted > 0 and res.failed == 0

@@ -257,15 +257,31 @@ def test_truth_reproduces_station_observations(tiny, matched):
     assert list(matched["method"].values) == ["cci", "truth", "nearest", "bilinear"]
     assert set(matched["status"].values) == {"ok"}
     sc = score_stations(matched, methods=["truth"], common=False).set_index("name")
-    # observations are the truth at the pixel plus a station offset and 0.012 m3 m-3 noise
-    daily = sc[sc["network"] == "QXZ"]
-    assert (daily["r"] > 0.9).all() and (daily["ubrmse"] < 0.02).all()
-    # pentad means average that noise down: only right if the pentads are aligned
-    pentad = sc[sc["network"] == "CERN"]
-    assert (pentad["r"] > 0.95).all() and (pentad["ubrmse"] < 0.008).all()
-    # NZW: one sample a dekad against the dekad mean, converted from percent
+    # probes follow their pixel's truth, with the representativeness errors of single probes
+    assert (sc["r"] > 0.6).all() and (sc["r"] < 0.99).all()
+    # a station that reports its pixel's truth exactly, at its own cadence, is matched exactly:
+    # only right if the pentads and dekads are aligned with the periods the product is averaged over
+    truth = tiny.truth["sm"]
+    st = tiny.stations
+    exact = np.full(st["sm"].shape, np.nan)
+    dates = pd.DatetimeIndex(st["time"].values)
+    for k in range(st.sizes["station"]):
+        pix = truth.sel(lat=float(matched["pixel_lat"][k]), lon=float(matched["pixel_lon"][k])).to_series()
+        cadence = str(st["cadence"].values[k])
+        if cadence == "daily":
+            exact[k] = pix.values
+            continue
+        starts, ends = period_bounds(dates, cadence)
+        for t in np.flatnonzero(np.isfinite(st["sm"].values[k]) | np.isfinite(st["rsm"].values[k])):
+            exact[k, t] = pix[starts[t] : ends[t]].mean()
+    perfect = st.drop_vars("rsm").assign(sm=(("station", "time"), exact, st["sm"].attrs))
+    m = match_stations(truth.expand_dims(method=["truth"]).to_dataset(name="sm"), perfect)
+    sp = score_stations(m, methods=["truth"], common=False)
+    assert (sp["r"] > 0.9999).all() and (sp["ubrmse"] < 1e-6).all()
+    # NZW: one sample a dekad against the dekad mean, converted from percent with soil
+    # properties that carry their own errors
     dekad = sc[sc["network"] == "NZW"]
-    assert (dekad["r"] > 0.7).all() and (dekad["bias"].abs() < 0.06).all()
+    assert (dekad["r"] > 0.5).all() and (dekad["bias"].abs() < 0.1).all()
     n_obs = np.isfinite(tiny.stations["sm"].values).sum(axis=1) + np.isfinite(
         tiny.stations["rsm"].values
     ).sum(axis=1)
