@@ -1091,13 +1091,15 @@ def _open_product(path: Path) -> xr.Dataset:
 def _cached_product(root: Path, preset: str, seed: int) -> tuple[Path, xr.Dataset] | None:
     """The most complete product store the main job left in the cache for a preset, if any.
 
-    Looks for ``<preset>-seed<seed>[-v<version>]-product-*.zarr`` (the stores of
-    ``smkit reproduce`` and :func:`smkit.study.base_product`) and prefers the
-    most methods, then the most days, then the newest; stores that do not open
-    as a product are passed over.
+    Looks for ``<preset>-seed<seed>-w<world version>-product-*.zarr`` (the stores
+    of ``smkit reproduce`` and :func:`smkit.study.base_product` for the current
+    synthetic world; products of an older world are not the world's) and
+    prefers the most methods, then the most days, then the newest; stores that
+    do not open as a product are passed over.
     """
-    paths = set(root.glob(f"{preset}-seed{seed}-product-*.zarr"))
-    paths |= set(root.glob(f"{preset}-seed{seed}-v*-product-*.zarr"))
+    from smkit.synth import WORLD_VERSION
+
+    paths = set(root.glob(f"{preset}-seed{seed}-w{WORLD_VERSION}-product-*.zarr"))
     best = None
     for path in sorted(p for p in paths if p.is_dir()):
         try:

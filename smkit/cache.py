@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 from smkit import __version__
-from smkit.synth import Scenario, make_scenario, open_scenario
+from smkit.synth import WORLD_VERSION, Scenario, make_scenario, open_scenario
 
 DEFAULT_CACHE = Path(os.environ.get("SMKIT_CACHE", ".smkit-cache"))
 
@@ -20,7 +20,7 @@ DEFAULT_CACHE = Path(os.environ.get("SMKIT_CACHE", ".smkit-cache"))
 def scenario_path(preset: str, seed: int = 0, cache_dir: str | Path | None = None) -> Path:
     """Where the cached store of a preset and seed lives."""
     root = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE
-    return root / f"{preset}-seed{seed}-v{__version__}.zarr"
+    return root / f"{preset}-seed{seed}-w{WORLD_VERSION}-v{__version__}.zarr"
 
 
 def cached_scenario(

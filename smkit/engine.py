@@ -28,11 +28,12 @@ import numpy as np
 import xarray as xr
 
 from smkit import __version__
-from smkit.features import AGGREGATION_HALO, AGGREGATIONS, COVARIATES, aggregate_array
+from smkit.features import AGGREGATION_HALO, AGGREGATIONS, COVARIATES, aggregate_array, native_block, smooth_native
 from smkit.grid import Grid, nesting_factor
 from smkit.learners import BACKENDS, fit_predict, get_learner, resolve_params
 from smkit.windows import (
     FLAG_CENTRE_MISSING,
+    FLAG_CLIPPED,
     FLAG_GAP_FILLED,
     FLAG_MEANINGS,
     FLAG_SHORT,
@@ -65,6 +66,9 @@ class Config:
     clamp_covariates: bool = True
     fill_gaps: bool = True
     gap_days: int = 8
+    blend: bool = True
+    smooth_coarse: bool = True
+    sm_max: float = 0.6
     seed: int = 0
 
     @property
@@ -170,31 +174,193 @@ def process_chunk(inputs: dict, cfg: Config, factor: int) -> dict:
     flag = np.where(short, FLAG_SHORT, 0).astype(np.int8)
     flag |= np.where(~np.isfinite(y[core]), FLAG_CENTRE_MISSING, 0).astype(np.int8)
     flag |= np.where(gap_cell, FLAG_GAP_FILLED, 0).astype(np.int8)
-    out = np.full((len(cfg.learners), nt * ny * nx, f * f), np.nan, np.float32)
+    sm = np.full((len(cfg.learners), nt, ny * f, nx * f), np.nan, np.float32)
+    blend = cfg.blend and cfg.strategy == "window"
     for li, name in enumerate(cfg.learners):
         need = max(get_learner(name).min_samples, 2)
-        fit = (count >= need).ravel() & pix.any_valid.ravel()
+        fit = (count >= need) & pix.any_valid
         if inputs.get("mask") is not None:  # only the requested cells
-            fit &= np.broadcast_to(inputs["mask"], (nt, ny, nx)).ravel()
-        cells = np.argwhere(fit.reshape(nt, ny, nx))
-        if cfg.strategy == "global":
-            pred = _predict_global(name, cells, valid, agg, y, pix, choice, zone, cfg, ht, hs, inputs)
+            fit &= np.broadcast_to(inputs["mask"], (nt, ny, nx))
+        if blend:
+            sm[li] = _predict_blended(name, fit, valid, agg, y, pix, choice, cfg, ht, hs, inputs, need)
         else:
-            pred = _predict_window(name, cells, valid, agg, y, pix, choice, cfg, ht, hs, inputs)
-        out[li, fit] = pred
+            cells = np.argwhere(fit)
+            if cfg.strategy == "global":
+                pred = _predict_global(name, cells, valid, agg, y, pix, choice, zone, cfg, ht, hs, inputs)
+            else:
+                pred = _predict_window(name, cells, valid, agg, y, pix, choice, cfg, ht, hs, inputs)
+            out = np.full((nt * ny * nx, f * f), np.nan, np.float32)
+            out[fit.ravel()] = pred
+            sm[li] = out.reshape(nt, ny, nx, f, f).transpose(0, 1, 3, 2, 4).reshape(nt, ny * f, nx * f)
         if li == 0:
             skipped = count < need
             if inputs.get("mask") is not None:
                 skipped |= ~inputs["mask"][None]
             flag |= np.where(skipped, FLAG_SKIPPED, 0).astype(np.int8)
-    sm = out.reshape(len(cfg.learners), nt, ny, nx, f, f).transpose(0, 1, 2, 4, 3, 5)
+    clipped = clip_to_range(sm, cfg.sm_max, f)
+    flag |= np.where(clipped.any(axis=0), FLAG_CLIPPED, 0).astype(np.int8)
     return {
-        "sm": sm.reshape(len(cfg.learners), nt, ny * f, nx * f),
+        "sm": sm,
         "sw": sw.astype(np.int8),
         "nd": nd.astype(np.int8),
         "count": count.astype(np.int32),
         "flag": flag,
+        "clipped": clipped,
     }
+
+
+def clip_to_range(sm: np.ndarray, sm_max: float, factor: int) -> np.ndarray:
+    """Clip soil moisture to the physically possible ``[0, sm_max]`` in place; count clipped pixels.
+
+    Parameters
+    ----------
+    sm : ndarray, shape (..., Y, X)
+        Fine soil moisture, m3 m-3 (NaN = no value); modified in place.
+    sm_max : float
+        Upper bound, m3 m-3 (a porosity).
+    factor : int
+        Fine pixels per coarse cell along each axis.
+
+    Returns
+    -------
+    ndarray of int16, shape (..., Y / factor, X / factor)
+        Pixels clipped in each coarse cell.
+    """
+    with np.errstate(invalid="ignore"):
+        out = (sm < 0.0) | (sm > sm_max)
+    np.clip(sm, 0.0, sm_max, out=sm)
+    *lead, fy, fx = out.shape
+    return out.reshape(*lead, fy // factor, factor, fx // factor, factor).sum(axis=(-3, -1)).astype(np.int16)
+
+
+def blend_weights(n_cells: int, factor: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which fine rows each cell's model predicts when neighbouring models are blended, and with what weight.
+
+    A fine pixel takes the bilinear interpolation, in the distance to the
+    centres of the four nearest coarse cells, of those cells' models'
+    predictions at the pixel: so the product has no step at cell edges. Cell
+    ``i`` (-1 to ``n_cells``, the ring around included) contributes to the
+    fine rows within one cell of its centre.
+
+    Parameters
+    ----------
+    n_cells : int
+        Coarse cells along the axis.
+    factor : int
+        Fine pixels per coarse cell.
+
+    Returns
+    -------
+    rows : ndarray of int, shape (n_cells + 2, 2 * factor)
+        Fine rows (0 to ``n_cells * factor - 1``) of cell ``i`` at index
+        ``i + 1``; -1 pads.
+    weights : ndarray, shape (n_cells + 2, 2 * factor)
+        Bilinear weights (0 for pads); the weights of a row over all cells sum to 1
+        (where a neighbour has no model -- outside the domain, or skipped --
+        the others' weights are renormalised).
+    own : ndarray of bool, shape (n_cells + 2, 2 * factor)
+        Whether the row lies inside the cell itself.
+
+    Examples
+    --------
+    >>> rows, w, own = blend_weights(2, 4)
+    >>> rows[1][w[1] > 0].tolist(), w[1][w[1] > 0].round(3).tolist()
+    ([0, 1, 2, 3, 4, 5], [1.0, 1.0, 0.875, 0.625, 0.375, 0.125])
+    """
+    p = np.arange(n_cells * factor)
+    pos = (p + 0.5) / factor - 0.5  # position in units of cell centres
+    lo = np.floor(pos).astype(np.int64)  # -1 .. n_cells - 1
+    frac = pos - lo
+    rows = np.full((n_cells + 2, 2 * factor), -1, np.int64)
+    weights = np.zeros((n_cells + 2, 2 * factor))
+    fill = np.zeros(n_cells + 2, np.int64)
+    for cell, w in ((lo + 1, 1.0 - frac), (lo + 2, frac)):  # index i + 1 of cells lo and lo + 1
+        for k in np.flatnonzero(w > 0):
+            c = cell[k]
+            rows[c, fill[c]], weights[c, fill[c]] = p[k], w[k]
+            fill[c] += 1
+    order = np.argsort(np.where(rows < 0, np.iinfo(np.int64).max, rows), axis=1, kind="stable")
+    rows, weights = np.take_along_axis(rows, order, 1), np.take_along_axis(weights, order, 1)
+    own = (rows >= 0) & (rows // factor == np.arange(-1, n_cells + 1)[:, None])
+    return rows, weights, own
+
+
+def _predict_blended(name, fit, valid, agg, y, pix, choice, cfg, ht, hs, inputs, need):
+    """Every core pixel as the bilinear blend of the models of the four windows around it.
+
+    The windows of the core cells and of the ring of cells around the chunk
+    are fitted (a ring window has the same global id, data and so model as in
+    the chunk that owns it, so chunks join without a seam); each predicts the
+    core pixels within one cell of its centre, and each pixel's predictions
+    are averaged with bilinear weights (renormalised over the windows that
+    have a model). Pixels of cells that are not produced (skipped, not
+    requested) stay NaN. Returns (T, Ny*f, Nx*f) float32.
+    """
+    nt, ny, nx = fit.shape
+    f = pix.f
+    th, yh, xh = choice.count.shape
+    ring = (slice(ht, ht + nt), slice(hs - 1, hs + ny + 1), slice(hs - 1, hs + nx + 1))
+    has_model = choice.count[ring] >= need  # (T, Ny+2, Nx+2), ring included
+    if inputs.get("mask") is not None:  # only windows next to a requested cell
+        m = np.pad(inputs["mask"], 1)
+        near = m.copy()
+        for di in (-1, 0, 1):
+            for dj in (-1, 0, 1):
+                near |= np.roll(np.roll(m, di, 0), dj, 1)
+        has_model &= near[None]
+    rows, rw, rown = blend_weights(ny, f)
+    cols, cw, cown = blend_weights(nx, f)
+    produce = np.repeat(np.repeat(fit, f, axis=1), f, axis=2)  # pixels of produced cells
+    out = np.full((nt, ny * f, nx * f), np.nan, np.float32)
+    origin, extent = np.asarray(inputs["origin"]), inputs["extent"]
+    slots = (2 * f) ** 2
+    per_call = max(1, 3_000_000 // max(1, slots * (ny + 2) * (nx + 2)))  # days per batch: bounded memory
+    for d0 in range(0, nt, per_call):
+        days = np.arange(d0, min(d0 + per_call, nt))
+        wins = np.argwhere(has_model[days])  # (t, i+1, j+1)
+        if len(wins) == 0:
+            continue
+        wins[:, 0] = days[wins[:, 0]]
+        t, a, b = wins[:, 0], wins[:, 1], wins[:, 2]
+        r = rows[a][:, :, None]  # (W, 2f, 1)
+        c = cols[b][:, None, :]  # (W, 1, 2f)
+        w = rw[a][:, :, None] * cw[b][:, None, :]
+        own = rown[a][:, :, None] & cown[b][:, None, :]
+        tt = np.broadcast_to(t[:, None, None], w.shape)
+        rr, cc = np.broadcast_to(r, w.shape), np.broadcast_to(c, w.shape)
+        ok = (w > 0) & (rr >= 0) & (cc >= 0)
+        rs, cs = np.maximum(rr, 0), np.maximum(cc, 0)
+        ok &= pix.ok_at(tt, rs, cs) & produce[tt, rs, cs]
+        counts = ok.reshape(len(wins), -1).sum(1)
+        keep = counts > 0
+        if not keep.any():
+            continue
+        sel = ok[keep].reshape(-1)
+        flat = lambda v: v[keep].reshape(-1)[sel]  # noqa: E731
+        pt, pr, pc, pw, po = flat(tt), flat(rr), flat(cc), flat(w), flat(own)
+        wins = wins[keep]
+        zptr = np.r_[0, np.cumsum(counts[keep])]
+        Z = pix.at(pt, pr, pc)
+        halo_cells = wins + np.array([ht, hs - 1, hs - 1])
+        X, yy, ptr = gather(valid, agg, y, choice, halo_cells)
+        if cfg.clamp_covariates:
+            Z = clamp_to_windows(X, ptr, Z, zptr)
+        ids = np.ravel_multi_index((wins + np.array([0, -1, -1]) + origin).T, extent, mode="clip")
+        pred = fit_predict(name, X, yy, ptr, Z, zptr, params=cfg.params.get(name), backend=cfg.backend,
+                           seed=cfg.seed, window_ids=ids)
+        if cfg.residual_correction:  # shift each window's predictions so its own cell averages to the retrieval
+            win = np.repeat(np.arange(len(wins)), np.diff(zptr))
+            with np.errstate(invalid="ignore"):
+                own_mean = np.bincount(win, pred * po, len(wins)) / np.bincount(win, po, len(wins))
+            resid = y[halo_cells[:, 0], halo_cells[:, 1], halo_cells[:, 2]] - own_mean
+            pred = pred + np.where(np.isfinite(resid), resid, 0.0)[win]
+        good = np.isfinite(pred)
+        idx = np.ravel_multi_index((pt[good], pr[good], pc[good]), out.shape)
+        num = np.bincount(idx, pw[good] * pred[good], out.size)
+        den = np.bincount(idx, pw[good], out.size)
+        hit = den > 0
+        out.reshape(-1)[hit] = (num[hit] / den[hit]).astype(np.float32)
+    return out
 
 
 class _Pixels:
@@ -210,6 +376,16 @@ class _Pixels:
         self.view = fine.reshape(nt, fy // f, f, fx // f, f, p)
         self.ok = np.isfinite(fine).all(-1).reshape(nt, fy // f, f, fx // f, f)
         self.any_valid = self.ok.any(axis=(2, 4))  # (T, Ny, Nx)
+
+    def ok_at(self, t, r, c) -> np.ndarray:
+        """Validity of fine pixels at (day, row, column) index arrays."""
+        f = self.f
+        return self.ok[t, r // f, r % f, c // f, c % f]
+
+    def at(self, t, r, c) -> np.ndarray:
+        """Covariates (n, P) of fine pixels at (day, row, column) index arrays."""
+        f = self.f
+        return self.view[t, r // f, r % f, c // f, c % f]
 
     @property
     def per_cell(self) -> int:
@@ -362,17 +538,24 @@ def _chunk_id(c) -> str:
     return "t{}-{}_y{}-{}_x{}-{}".format(*c)
 
 
-def _load_inputs(c, y_all, fine, covs, zone_all, cfg, factor, ht, hs, nt_all):
+def _load_inputs(c, y_all, fine, covs, zone_all, cfg, factor, ht, hs, nt_all, native=None, origin_px=(0, 0)):
     """One chunk's arrays with halos (NaN outside the domain).
 
     The fine covariates of the chunk and its halo are gap-filled in time
     first, then aggregated to the coarse grid, so that training (coarse) and
     prediction (fine) see the same covariates. Only covariates with gaps in
     the chunk's days are read over the extra ``gap_days`` on either side.
+    Covariates coarser than the fine grid (``native`` maps their names to
+    fine pixels per native cell; ``origin_px`` is the global fine index of
+    the dataset's first pixel) are interpolated bilinearly from their native
+    cell centres (:func:`smkit.features.smooth_native`) after gap filling.
     """
     t0, t1, y0, y1, x0, x1 = c
     ny_all, nx_all = y_all.shape[1:]
+    native = {k: b for k, b in (native or {}).items() if b > 1 and k in covs}
     ha = AGGREGATION_HALO[cfg.aggregation]  # extra coarse cells the aggregation needs
+    if native:  # ... and a margin for the native cells around the footprint
+        ha = max(ha, -(-max(native.values()) // factor))
     gap = cfg.gap_days if cfg.fill_gaps else 0
     T0, T1 = t0 - ht, t1 + ht  # days of the chunk with its temporal halo
     Y0, Y1, X0, X1 = y0 - hs, y1 + hs, x0 - hs, x1 + hs  # coarse cells covered
@@ -409,6 +592,8 @@ def _load_inputs(c, y_all, fine, covs, zone_all, cfg, factor, ht, hs, nt_all):
             ext, was = fill_time_gaps(ext, gap)
             v, was = ext[gap : gap + T1 - T0], was[gap : gap + T1 - T0]
             filled[..., k] = was
+        if name in native:
+            v = smooth_native(v, native[name], origin_px[0] + A0 * f, origin_px[1] + B0 * f)
         vals[..., k] = v
     agg = np.moveaxis(aggregate_array(np.moveaxis(vals, -1, 1), f, cfg.aggregation, cfg.min_valid), 1, -1)
     agg = agg[:, ha : ha + Y1 - Y0, ha : ha + X1 - X0]
@@ -451,8 +636,10 @@ class _ChunkJob:
     columns (leave-one-covariate-out reruns share all their reading).
     """
 
-    def __init__(self, y_all, fine, zone_all, load_cfg, targets, factor, ht, hs, i0, threads, mask=None):
+    def __init__(self, y_all, fine, zone_all, load_cfg, targets, factor, ht, hs, i0, threads, mask=None,
+                 native=None, origin_px=(0, 0)):
         self.y_all, self.fine, self.zone_all, self.load_cfg = y_all, fine, zone_all, load_cfg
+        self.native, self.origin_px = native or {}, origin_px
         self.targets, self.mask = targets, mask
         self.factor, self.ht, self.hs, self.i0, self.threads = factor, ht, hs, i0, threads
 
@@ -466,7 +653,8 @@ class _ChunkJob:
             numba.set_num_threads(self.threads)  # per calling thread
         with dask.config.set(scheduler="synchronous"):  # a chunk reads its inputs itself
             inputs = _load_inputs(c, self.y_all, self.fine, self.load_cfg.covariates, self.zone_all,
-                                  self.load_cfg, self.factor, self.ht, self.hs, self.y_all.shape[0])
+                                  self.load_cfg, self.factor, self.ht, self.hs, self.y_all.shape[0],
+                                  self.native, self.origin_px)
         if self.mask is not None:
             inputs["mask"] = self.mask[c[2]:c[3], c[4]:c[5]]
         results = {}
@@ -577,6 +765,9 @@ def downscale(
     residual_correction: bool = False,
     clamp_covariates: bool = True,
     fill_gaps: bool = True,
+    blend: bool = True,
+    smooth_coarse: bool = True,
+    sm_max: float = 0.6,
     days: slice | None = None,
     cells: xr.DataArray | None = None,
     time_chunk: int = 16,
@@ -642,6 +833,26 @@ def downscale(
         flagged. On by default: on ``tiny`` it predicts 63 % more pixel-days
         (745,100 against 457,956 in May-August 2009) at the same skill
         (random forest R 0.834 with, 0.829 without).
+    blend : bool, default True
+        Predict every fine pixel from the models of the four windows around
+        it, blended bilinearly in the distance to their cell centres, instead
+        of from its own cell's model only: the product then has no step at
+        coarse-cell edges. On by default: on the demo (July 2010) the edge
+        step statistic (:func:`smkit.validate.seam_ratio`) falls from 1.9-2.1
+        to the truth's 1.0 with ``smooth_coarse``, and every learner's R
+        against the truth rises by 0.007-0.012; it costs the windows of a
+        ring of cells around each chunk and four predictions per pixel.
+    smooth_coarse : bool, default True
+        Interpolate covariates that come on a coarser native grid (their
+        ``native_resolution`` attribute, degrees: MCD43C3 albedo at 0.05,
+        IMERG precipitation at 0.1) bilinearly from their native cell centres
+        (:func:`smkit.features.smooth_native`), so that their cell edges do not
+        print steps on the product.
+    sm_max : float, default 0.6
+        Physical upper bound (a porosity), m3 m-3: predictions are clipped to
+        ``[0, sm_max]`` and the clipped pixels counted per cell-day and
+        learner (``clipped``; window flag bit 16); ``sm`` carries it as
+        ``valid_range``.
     days : slice, optional
         Days to produce, e.g. ``slice("2009-07-15", "2009-07-15")``; the
         input's other days still serve as the windows' neighbouring days and
@@ -720,6 +931,9 @@ def downscale_variants(
     residual_correction: bool = False,
     clamp_covariates: bool = True,
     fill_gaps: bool = True,
+    blend: bool = True,
+    smooth_coarse: bool = True,
+    sm_max: float = 0.6,
     days: slice | None = None,
     cells: xr.DataArray | None = None,
     time_chunk: int = 16,
@@ -745,8 +959,8 @@ def downscale_variants(
     out : dict, optional
         ``{name: store}`` Zarr stores (resumable per set); default: in memory.
     learners, strategy, zones, backend, params, aggregation, sw_max, nd_max, growth,
-    samples_per_covariate, min_valid, residual_correction, clamp_covariates, fill_gaps, days,
-    cells, time_chunk, tile, workers, scheduler, seed, progress
+    samples_per_covariate, min_valid, residual_correction, clamp_covariates, fill_gaps, blend,
+    smooth_coarse, sm_max, days, cells, time_chunk, tile, workers, scheduler, seed, progress
         As for :func:`downscale`, with the same defaults (a test keeps them equal).
 
     Returns
@@ -798,7 +1012,7 @@ def downscale_variants(
             covariates=tuple(covs), aggregation=aggregation, sw_max=sw_max, nd_max=nd_max,
             growth=growth, samples_per_covariate=samples_per_covariate, min_valid=min_valid,
             residual_correction=residual_correction, clamp_covariates=clamp_covariates,
-            fill_gaps=fill_gaps, seed=seed,
+            fill_gaps=fill_gaps, blend=blend, smooth_coarse=smooth_coarse, sm_max=sm_max, seed=seed,
         )
 
     load_cfg = config(union)
@@ -815,7 +1029,10 @@ def downscale_variants(
         i0, i1 = sl.start or 0, nt if sl.stop is None else sl.stop
         if i1 <= i0:
             raise ValueError(f"no days of the input fall in {days}")
-    ht, hs = nd_max // 2, (0 if strategy == "global" else sw_max // 2)
+    if not 0.0 < sm_max <= 1.0:
+        raise ValueError(f"sm_max must be a volumetric fraction in (0, 1], got {sm_max}")
+    # blending fits the windows of a ring of cells around each chunk too: one more cell of halo
+    ht, hs = nd_max // 2, (0 if strategy == "global" else sw_max // 2 + int(blend))
     mask = None
     if cells is not None:
         mask = np.asarray(cells.transpose("lat", "lon").values, dtype=bool)
@@ -840,6 +1057,9 @@ def downscale_variants(
             "min_samples": cfg.min_samples,
             "residual_correction": int(residual_correction),
             "clamp_covariates": int(clamp_covariates),
+            "blend": int(blend and strategy == "window"),
+            "smooth_coarse": int(smooth_coarse),
+            "sm_max": sm_max,
             "hyperparameters": json.dumps(params, sort_keys=True),
             "factor": factor,
             "smkit_config": cfg.digest(),
@@ -860,7 +1080,10 @@ def downscale_variants(
     todo = [c for c in chunks if not all(tg.done(c) for tg in targets)]
     threads = None if workers == 1 else max(1, (os.cpu_count() or 1) // workers)
     y_all = coarse["sm"].transpose("time", "lat", "lon").values.astype(np.float64)
-    job = _ChunkJob(y_all, fine, zone_all, load_cfg, targets, factor, ht, hs, i0, threads, mask)
+    native = {v: native_block(fine[v], fgrid.res) for v in union} if smooth_coarse else {}
+    origin_px = tuple(int(g) for g in fgrid.global_index(fgrid.lat[0], fgrid.lon[0]))
+    job = _ChunkJob(y_all, fine, zone_all, load_cfg, targets, factor, ht, hs, i0, threads, mask,
+                    native, origin_px)
     results = _run_chunks(job, todo, scheduler, workers, progress,
                           desc=f"downscaling ({strategy}, {backend})")
     products = {}
@@ -877,6 +1100,7 @@ def downscale_variants(
             result["sm"][(slice(None), *fs)] = res["sm"]
             for k in ("sw", "nd", "count", "flag"):
                 result[f"window_{k}"][cs] = res[k]
+            result["clipped"][(slice(None), *cs)] = res["clipped"]
         ds = tg.template.copy()
         for k, v in result.items():
             ds[k] = (tg.template[k].dims, v, tg.template[k].attrs)
@@ -898,6 +1122,7 @@ def _open_store(store: Path, template: xr.Dataset, mask, time_chunk: int, tile: 
     enc = {
         "sm": {"chunks": (1, time_chunk, tile * factor, tile * factor)},
         **{v: {"chunks": (time_chunk, tile, tile)} for v in _DIAGNOSTICS},
+        "clipped": {"chunks": (1, time_chunk, tile, tile)},
     }
     if done_dir.exists():  # markers of an older, deleted store
         shutil.rmtree(done_dir)
@@ -943,7 +1168,8 @@ def _template(coarse, fine, cgrid, fgrid, learners, attrs) -> xr.Dataset:
     return xr.Dataset(
         {
             "sm": (("method", "time", "lat", "lon"), full((L, nt, fy, fx), np.float32, np.nan),
-                   {"long_name": "downscaled soil moisture", "units": "m3 m-3"}),
+                   {"long_name": "downscaled soil moisture", "units": "m3 m-3",
+                    "valid_range": np.array([0.0, attrs.get("sm_max", 1.0)], np.float32)}),
             "window_sw": (("time", "clat", "clon"), full((nt, ny, nx), np.int8, 0),
                           {"long_name": "spatial window size", "units": "cells"}),
             "window_nd": (("time", "clat", "clon"), full((nt, ny, nx), np.int8, 0),
@@ -951,8 +1177,11 @@ def _template(coarse, fine, cgrid, fgrid, learners, attrs) -> xr.Dataset:
             "window_count": (("time", "clat", "clon"), full((nt, ny, nx), np.int32, 0),
                              {"long_name": "training samples in the window", "units": "1"}),
             "window_flag": (("time", "clat", "clon"), full((nt, ny, nx), np.int8, 0),
-                            {"long_name": "window flag", "flag_masks": np.array([1, 2, 4, 8], np.int8),
+                            {"long_name": "window flag", "flag_masks": np.array([1, 2, 4, 8, 16], np.int8),
                              "flag_meanings": FLAG_MEANINGS, "units": "1"}),
+            "clipped": (("method", "time", "clat", "clon"), full((L, nt, ny, nx), np.int16, 0),
+                        {"long_name": "fine pixels clipped to the physical range [0, sm_max]",
+                         "units": "1"}),
         },
         coords=coords,
         attrs=attrs,
@@ -967,5 +1196,6 @@ def _part(res) -> xr.Dataset:
             "window_nd": (("time", "clat", "clon"), res["nd"]),
             "window_count": (("time", "clat", "clon"), res["count"]),
             "window_flag": (("time", "clat", "clon"), res["flag"]),
+            "clipped": (("method", "time", "clat", "clon"), res["clipped"]),
         }
     )

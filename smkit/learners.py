@@ -48,7 +48,8 @@ LEARNERS: dict[str, Learner] = {
         {"n_estimators": 100, "max_features": 1.0, "min_samples_leaf": 1},
         {"n_estimators": [50, 100, 200], "max_features": [0.4, 0.7, 1.0], "min_samples_leaf": [1, 3, 5]},
     ),
-    "mlr": Learner("mlr", "multiple linear regression", {}, {}, min_samples=7),
+    "mlr": Learner("mlr", "multiple linear regression (ridge on standardised covariates)",
+                   {"alpha": 30.0}, {"alpha": [1.0, 10.0, 30.0, 100.0]}, min_samples=7),
     "svr": Learner(
         "svr", "support vector regression (RBF, standardised inputs)",
         {"C": 1.0, "epsilon": 0.01, "gamma": "scale"},
@@ -98,9 +99,13 @@ def make_estimator(name: str, params: dict | None = None, seed: int = 0, base_sc
             min_samples_leaf=p["min_samples_leaf"], random_state=seed, n_jobs=1,
         )
     if name == "mlr":
-        from sklearn.linear_model import LinearRegression
+        from sklearn.linear_model import LinearRegression, Ridge
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
 
-        return LinearRegression()
+        if p["alpha"] == 0:
+            return LinearRegression()
+        return make_pipeline(StandardScaler(), Ridge(alpha=p["alpha"]))
     if name == "svr":
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
@@ -133,21 +138,29 @@ def _reference(name, X, y, ptr, Z, zptr, params, seed):
 
 
 # --------------------------------------------------------------------------- fast
-def mlr_batch(X, y, ptr, Z, zptr, rcond: float | None = None) -> np.ndarray:
-    """Least-squares linear regression of every window at once.
+def mlr_batch(X, y, ptr, Z, zptr, rcond: float | None = None, alpha: float = 0.0) -> np.ndarray:
+    """Linear regression of every window at once: least squares, or ridge on standardised covariates.
 
     Each window's rows are centred on their means and zero-padded to the
     largest window (zero rows change no least-squares solution); one batched
     SVD then gives the minimum-norm coefficients, as scikit-learn's
-    ``LinearRegression`` (LAPACK ``gelsd``) does.
+    ``LinearRegression`` (LAPACK ``gelsd``) does. With ``alpha > 0`` each
+    window's covariates are first scaled to unit standard deviation (as
+    scikit-learn's ``StandardScaler``; a constant covariate keeps scale 1) and
+    the coefficients shrunk, ``beta = V diag(s / (s^2 + alpha)) U^T y``, as
+    ``make_pipeline(StandardScaler(), Ridge(alpha))``: windows of a few
+    dozen cells with collinear covariates (elevation and LST) then no longer
+    give coefficients that explode on the fine pixels.
 
     Parameters
     ----------
     X, y, ptr, Z, zptr
         Ragged batch (see module docstring).
     rcond : float, optional
-        Relative cut-off for small singular values (default: machine epsilon
-        times the larger matrix dimension, as LAPACK).
+        Relative cut-off for small singular values of least squares (default:
+        machine epsilon times the larger matrix dimension, as LAPACK).
+    alpha : float, default 0
+        Ridge penalty on the standardised coefficients (0: least squares).
 
     Returns
     -------
@@ -173,10 +186,19 @@ def mlr_batch(X, y, ptr, Z, zptr, rcond: float | None = None) -> np.ndarray:
     mask = (np.arange(m)[None, :] < n[:, None]).astype(float)
     a = (a - xm[:, None, :]) * mask[..., None]
     t = (t - ym[:, None]) * mask
+    scale = np.ones((b, p))
+    if alpha > 0:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sd = np.sqrt((a**2).sum(1) / n[:, None])
+        scale = np.where(np.isfinite(sd) & (sd > 10 * np.finfo(float).eps * np.abs(xm)), sd, 1.0)
+        a = a / scale[:, None, :]
     u, s, vt = np.linalg.svd(np.nan_to_num(a), full_matrices=False)
-    cut = (rcond if rcond is not None else np.finfo(float).eps * max(m, p)) * s[:, :1]
-    inv = np.where(s > cut, 1.0 / np.where(s > 0, s, 1.0), 0.0)
-    beta = np.einsum("bji,bj,bkj,bk->bi", vt, inv, u, t)
+    if alpha > 0:
+        inv = s / (s**2 + alpha)
+    else:
+        cut = (rcond if rcond is not None else np.finfo(float).eps * max(m, p)) * s[:, :1]
+        inv = np.where(s > cut, 1.0 / np.where(s > 0, s, 1.0), 0.0)
+    beta = np.einsum("bji,bj,bkj,bk->bi", vt, inv, u, t) / scale
     zwin = np.repeat(np.arange(b), np.diff(zptr))
     pred = ym[zwin] + np.einsum("zi,zi->z", Z - xm[zwin], beta[zwin])
     ok = n[zwin] >= 2
@@ -192,7 +214,7 @@ def _fast(name, X, y, ptr, Z, zptr, params, seed, window_ids):
     ptr = np.ascontiguousarray(ptr, dtype=np.int64)
     zptr = np.ascontiguousarray(zptr, dtype=np.int64)
     if name == "mlr":
-        return mlr_batch(X, y, ptr, Z, zptr)
+        return mlr_batch(X, y, ptr, Z, zptr, alpha=float(p["alpha"]))
     if name == "rf":
         from smkit._trees import forest_fit_predict
 
@@ -316,6 +338,8 @@ def tune(
         est = make_estimator(name, None, seed, base_score=float(ys.mean()))
         if name == "svr":
             grid = {f"svr__{k}": v for k, v in grid.items()}
+        elif name == "mlr":
+            grid = {f"ridge__{k}": v for k, v in grid.items()}
         elif name == "xgb":
             grid = {{"n_rounds": "n_estimators", "eta": "learning_rate"}.get(k, k): v for k, v in grid.items()}
         if not grid:
@@ -330,7 +354,7 @@ def tune(
             gs.fit(Xs, ys)
         best = {}
         for k, v in gs.best_params_.items():
-            k = k.removeprefix("svr__")
+            k = k.removeprefix("svr__").removeprefix("ridge__")
             k = {"n_estimators": "n_rounds" if name == "xgb" else "n_estimators", "learning_rate": "eta"}.get(k, k)
             best[k] = v.item() if hasattr(v, "item") else v
         out[name] = {**resolve_params(name, best), "cv_rmse": float(-gs.best_score_)}

@@ -73,7 +73,7 @@ def scenario_key(sc: Scenario) -> str:
     """A short name of a scenario for cache keys (preset and seed, or a hash of its attributes)."""
     a = sc.attrs
     if a.get("preset") and "seed" in a:
-        return f"{a['preset']}-seed{a['seed']}"
+        return f"{a['preset']}-seed{a['seed']}-w{a.get('world_version', 1)}"
     text = json.dumps({k: str(v) for k, v in sorted(a.items())})
     return "cube-" + hashlib.sha256(text.encode()).hexdigest()[:12]
 

@@ -82,6 +82,10 @@ from smkit.grid import TIME_ATTRS, Grid, block_mean
 __all__ = ["PRESETS", "Preset", "RetrievalErrors", "Scenario", "StationErrors", "World", "make_scenario",
            "open_scenario"]
 
+#: Version of the world's equations: bumped whenever a change alters generated values, so that
+#: scenarios and products cached from an older world are never reused.
+WORLD_VERSION = 2
+
 CELL = 0.1  # forcing grid (precipitation, air temperature), degrees
 SUB = 0.05  # grid of the surface stores: rain is patchier than the 0.1 degree forcing
 ALBEDO_RES = 0.05  # MCD43C3 climate-modelling grid, degrees
@@ -1345,7 +1349,8 @@ def make_scenario(preset: str | Preset = "tiny", seed: int = 0, *, valley_wetnes
     nt, (ny, nx) = len(times), fine.shape
     world_params = {"valley_wetness": world.valley_wetness, "retrieval": asdict(world.retrieval),
                     "station_errors": asdict(world.station_errors)}
-    token = dask.base.tokenize(preset, seed, json.dumps(world_params, sort_keys=True), __version__)
+    token = dask.base.tokenize(preset, seed, json.dumps(world_params, sort_keys=True), WORLD_VERSION,
+                               __version__)
     outputs = {
         "sm": (1, np.float32), "lst": (1, np.float32), "ndvi": (1, np.float32),
         "albedo": (1, np.float32), "precip": (1, np.float32),
@@ -1381,6 +1386,7 @@ def make_scenario(preset: str | Preset = "tiny", seed: int = 0, *, valley_wetnes
         "source": "smkit.synth (synthetic; not real observations)",
         "preset": preset.name,
         "seed": seed,
+        "world_version": WORLD_VERSION,
         "world": json.dumps(world_params, sort_keys=True),
         "smkit_version": __version__,
     }
@@ -1401,10 +1407,11 @@ def make_scenario(preset: str | Preset = "tiny", seed: int = 0, *, valley_wetnes
                 "units": "1"}),
             "albedo": (("time", "lat", "lon"), arr["albedo"], {
                 "long_name": "surface albedo (MCD43C3-like, 0.05 degree)",
-                "standard_name": "surface_albedo", "units": "1"}),
+                "standard_name": "surface_albedo", "units": "1", "native_resolution": ALBEDO_RES}),
             "precip": (("time", "lat", "lon"), arr["precip"], {
                 "long_name": "precipitation (GPM-IMERG-like, 0.1 degree)",
-                "standard_name": "lwe_precipitation_rate", "units": "mm day-1"}),
+                "standard_name": "lwe_precipitation_rate", "units": "mm day-1",
+                "native_resolution": CELL}),
             "dem": (("lat", "lon"), dem, {
                 "long_name": "elevation (SRTM-like)", "standard_name": "surface_altitude", "units": "m"}),
         },

@@ -41,7 +41,7 @@ __all__ = [
     "compare_models", "interpolation_baselines", "match_stations", "method_label",
     "network_table", "period_bounds", "plot_model_comparison", "plot_scatter",
     "plot_station_map", "plot_station_series", "score_networks", "score_seasons",
-    "score_stations", "split_stations", "split_years", "to_pairs", "truth_skill",
+    "score_stations", "seam_ratio", "split_stations", "split_years", "to_pairs", "truth_skill",
     "write_report_tables",
 ]
 
@@ -97,6 +97,59 @@ def _cell_anomaly(x: np.ndarray, factor: int) -> np.ndarray:
     return x - up
 
 
+def _edge_sums(x: np.ndarray, factor: int) -> np.ndarray:
+    """Sums and counts of |differences| of neighbouring pixels across and inside coarse cells.
+
+    Returns ``[sum across, n across, sum inside, n inside]`` over both axes of
+    the last two dimensions (pairs with a NaN are left out).
+    """
+    out = np.zeros(4)
+    for axis in (-1, -2):
+        d = np.abs(np.diff(x, axis=axis))
+        edge = np.zeros(d.shape[axis], bool)
+        edge[factor - 1 :: factor] = True
+        shape = [1] * d.ndim
+        shape[axis] = -1
+        edge = edge.reshape(shape)
+        ok = np.isfinite(d)
+        across, inside = ok & edge, ok & ~edge
+        out += [np.where(across, d, 0.0).sum(), across.sum(), np.where(inside, d, 0.0).sum(), inside.sum()]
+    return out
+
+
+def seam_ratio(field, factor: int) -> float:
+    """How much a fine field steps at coarse-cell edges: mean |difference| across edges over inside.
+
+    The mean absolute difference between neighbouring pixels that lie on
+    either side of a coarse-cell edge, divided by the same between
+    neighbouring pixels inside one cell, along both axes. A field with no
+    seam (the truth) gives about 1; a cell-by-cell product whose cells
+    disagree gives more.
+
+    Parameters
+    ----------
+    field : array_like, shape (..., Y, X)
+        Fine field (any units); NaN pairs are left out.
+    factor : int
+        Fine pixels per coarse cell.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> ramp = np.add.outer(np.arange(8.0), np.arange(8.0))
+    >>> seam_ratio(ramp, 4)
+    1.0
+    >>> blocks = np.repeat(np.repeat(np.array([[0.0, 1.0], [1.0, 2.0]]), 4, 0), 4, 1)
+    >>> round(seam_ratio(blocks + 0.01 * ramp, 4), 1)
+    101.0
+    """
+    s = _edge_sums(np.asarray(field, dtype=np.float64), int(factor))
+    return float((s[0] / s[1]) / (s[2] / s[3])) if s[1] and s[3] and s[2] > 0 else float("nan")
+
+
 def _moments(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Pairwise-complete sums n, sx, sy, sxx, syy, sxy (float64)."""
     ok = np.isfinite(x) & np.isfinite(y)
@@ -148,7 +201,8 @@ def truth_skill(
         truth, m3 m-3), ``rmse`` and ``n`` over all valid pixel-days, and
         ``r_anomaly`` / ``ubrmse_anomaly`` of the within-cell anomalies (NaN
         for a product with no sub-grid variation, such as nearest
-        interpolation).
+        interpolation), and ``seam`` (:func:`seam_ratio` of the method over the
+        same pixel-days) beside the truth's own, ``seam_truth``.
     block_days : int, default 32
         Days loaded at a time (memory stays bounded by one block).
     common : bool, default True
@@ -176,6 +230,7 @@ def truth_skill(
         methods += ["nearest", "bilinear"]
     full = {m: np.zeros(6) for m in methods}
     anom = {m: np.zeros(6) for m in methods}
+    edges = {m: np.zeros(4) for m in [*methods, "truth"]}
     for i0 in range(0, p.sizes["time"], block_days):  # bounded memory, whatever the period
         sl = {"time": slice(i0, i0 + block_days)}
         tb = np.asarray(t.isel(sl).values, dtype=np.float64)
@@ -189,11 +244,18 @@ def truth_skill(
         for k, m in enumerate(methods):
             full[m] += _moments(pb[k], tb)
             anom[m] += _moments(_cell_anomaly(pb[k], factor), ta)
+            edges[m] += _edge_sums(pb[k], factor)
+        edges["truth"] += _edge_sums(np.where(np.isfinite(pb).all(axis=0), tb, np.nan) if common else tb, factor)
+
+    def ratio(e):
+        return float((e[0] / e[1]) / (e[2] / e[3])) if e[1] and e[3] and e[2] > 0 else np.nan
+
     rows = []
     for m in methods:
         f, a = _from_moments(full[m]), _from_moments(anom[m])
-        rows.append({**f, "method": m, "r_anomaly": a["r"], "ubrmse_anomaly": a["ubrmse"]})
-    cols = ["method", "r", "ubrmse", "bias", "rmse", "n", "r_anomaly", "ubrmse_anomaly"]
+        rows.append({**f, "method": m, "r_anomaly": a["r"], "ubrmse_anomaly": a["ubrmse"],
+                     "seam": ratio(edges[m]), "seam_truth": ratio(edges["truth"])})
+    cols = ["method", "r", "ubrmse", "bias", "rmse", "n", "r_anomaly", "ubrmse_anomaly", "seam", "seam_truth"]
     return pd.DataFrame(rows)[cols].set_index("method")
 
 

@@ -27,7 +27,8 @@ FLAG_SHORT = 1  # the window at the caps is short of min_samples but was fitted
 FLAG_SKIPPED = 2  # too few samples even at the caps: left NaN
 FLAG_CENTRE_MISSING = 4  # the cell's own retrieval is missing; predicted from its window
 FLAG_GAP_FILLED = 8  # fine covariates of the cell were gap-filled in time
-FLAG_MEANINGS = "short_window skipped centre_retrieval_missing covariate_gap_filled"
+FLAG_CLIPPED = 16  # some predicted pixels fell outside [0, sm_max] and were clipped
+FLAG_MEANINGS = "short_window skipped centre_retrieval_missing covariate_gap_filled values_clipped"
 
 
 def day_offsets(nd: int) -> np.ndarray:

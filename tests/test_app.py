@@ -343,13 +343,17 @@ def test_cli_serve_help():
 def test_cached_product_prefers_the_most_complete_store(tmp_path, product):
     from smkit.app import _cached_product
 
+    from smkit.synth import WORLD_VERSION
+
+    w = f"w{WORLD_VERSION}"
     sm = product[["sm"]]
-    sm.isel(method=[0]).to_zarr(tmp_path / "tiny-seed0-v0.1.0-product-mlr.zarr", consolidated=False)
-    sm.to_zarr(tmp_path / "tiny-seed0-product-0123abcd.zarr", consolidated=False)
-    sm.to_zarr(tmp_path / "tiny-seed1-product-0123abcd.zarr", consolidated=False)  # other seed
-    (tmp_path / "tiny-seed0-product-broken.zarr").mkdir()  # not a store
+    sm.isel(method=[0]).to_zarr(tmp_path / f"tiny-seed0-{w}-product-mlr.zarr", consolidated=False)
+    sm.to_zarr(tmp_path / f"tiny-seed0-{w}-product-0123abcd.zarr", consolidated=False)
+    sm.to_zarr(tmp_path / f"tiny-seed1-{w}-product-0123abcd.zarr", consolidated=False)  # other seed
+    sm.to_zarr(tmp_path / "tiny-seed0-product-4567cdef.zarr", consolidated=False)  # an older world
+    (tmp_path / f"tiny-seed0-{w}-product-broken.zarr").mkdir()  # not a store
     path, ds = _cached_product(tmp_path, "tiny", 0)
-    assert path.name == "tiny-seed0-product-0123abcd.zarr"
+    assert path.name == f"tiny-seed0-{w}-product-0123abcd.zarr"
     assert list(ds["method"].values) == ["mlr", "xgb"]
     assert _cached_product(tmp_path, "demo", 0) is None
 

@@ -238,3 +238,69 @@ def test_variants_share_reading_and_equal_separate_runs(month, tmp_path):
         assert both[name].attrs["covariates"] == ",".join(covs)
     with pytest.raises(KeyError, match="not found"):
         downscale_variants(c, f, {"x": ("lst", "soil")}, learners=("mlr",), progress=False)
+
+
+def test_blending_removes_the_steps_at_cell_edges(month, tiny):
+    """Blended products step at cell edges no more than the truth does; cell-by-cell ones do."""
+    from smkit.validate import seam_ratio
+
+    coarse, fine = month
+    c, f = coarse.isel(time=slice(10, 16)), fine.isel(time=slice(10, 16))
+    truth = tiny.truth["sm"].sel(time=c["time"]).values
+    blended = downscale(c, f, learners=("rf", "mlr"), params={"rf": {"n_estimators": 20}}, progress=False)
+    single = downscale(c, f, learners=("rf", "mlr"), params={"rf": {"n_estimators": 20}}, blend=False,
+                       smooth_coarse=False, progress=False)
+    ok = np.isfinite(blended["sm"].values).all(axis=0)
+    t_seam = seam_ratio(np.where(ok, truth, np.nan), 10)
+    for m in ("rf", "mlr"):
+        b = seam_ratio(blended["sm"].sel({"method": m}).values, 10)
+        s = seam_ratio(single["sm"].sel({"method": m}).values, 10)
+        assert abs(b - t_seam) < 0.15, (m, b, t_seam)
+        assert s > b + 0.15, (m, s, b)
+    assert blended.attrs["blend"] == 1 and single.attrs["blend"] == 0
+    # the same pixels are produced either way
+    assert np.array_equal(np.isfinite(blended["sm"].values), np.isfinite(single["sm"].values))
+
+
+def test_blended_chunks_join_without_a_seam(month):
+    """Ring windows carry their global id: tiles of 3 cells give the product of one tile."""
+    coarse, fine = month
+    c, f = coarse.isel(time=slice(0, 5)), fine.isel(time=slice(0, 5))
+    opts = dict(learners=("rf", "xgb"), params={"rf": {"n_estimators": 10}, "xgb": {"n_rounds": 10}},
+                progress=False)
+    a = downscale(c, f, tile=8, time_chunk=5, **opts)
+    b = downscale(c, f, tile=3, time_chunk=2, **opts)
+    xr.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_values_stay_physical_and_clipping_is_counted(month):
+    coarse, fine = month
+    p = downscale(coarse, fine, learners=("mlr", "svr"), params={"mlr": {"alpha": 0.0}}, sm_max=0.3,
+                  progress=False)
+    sm = p["sm"].values
+    assert np.nanmin(sm) >= 0.0 and np.nanmax(sm) <= 0.3
+    np.testing.assert_allclose(p["sm"].attrs["valid_range"], [0.0, 0.3])
+    hit = np.isclose(sm, 0.0) | np.isclose(sm, 0.3)
+    counted = p["clipped"].values
+    assert counted.sum() > 0 and counted.sum() <= hit.sum()
+    flagged = (p["window_flag"].values & 16) > 0
+    assert np.array_equal(flagged, counted.sum(axis=0) > 0)
+    with pytest.raises(ValueError, match="sm_max"):
+        downscale(coarse, fine, learners=("mlr",), sm_max=60.0, progress=False)
+
+
+def test_coarse_covariates_are_smoothed_from_their_native_cells(month):
+    """Albedo (0.05 degrees) and precipitation (0.1 degrees) no longer step at their cell edges."""
+    from smkit.features import native_block, smooth_native
+
+    coarse, fine = month
+    assert native_block(fine["albedo"], 0.025) == 2 and native_block(fine["precip"], 0.025) == 4
+    assert native_block(fine["lst"], 0.025) == 1
+    day = fine["precip"].isel(time=3).values.astype(float)
+    smooth = smooth_native(day, 4, first_row=int((37.5 + 90) / 0.025), first_col=int((99.5 + 180) / 0.025))
+    # block means are kept up to the curvature of the interpolant, and the field is continuous
+    blocks = lambda a: a[:, 2:-2].reshape(80, 19, 4).mean(2)  # noqa: E731
+    assert np.abs(np.diff(smooth, axis=1)).max() < np.abs(np.diff(day, axis=1)).max()
+    assert np.corrcoef(blocks(smooth).ravel(), blocks(day).ravel())[0, 1] > 0.95
+    with pytest.raises(ValueError, match="whole multiple"):
+        native_block(fine["albedo"].assign_attrs(native_resolution=0.06), 0.025)
