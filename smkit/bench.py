@@ -131,7 +131,7 @@ fine = xr.open_zarr({store!r}, group="fine", consolidated=False)
 with tempfile.TemporaryDirectory() as tmp:
     t = time.perf_counter()
     p = downscale(coarse, fine, days=slice({day!r}, {day!r}), out=tmp + "/p.zarr", progress=False,
-                  tile={tile}, workers={workers})
+                  tile={tile}, workers={workers}, blend={blend})
     wall = time.perf_counter() - t
     cells = int((p["window_flag"].values & 2 == 0).sum())
 print("RESULT", json.dumps({{"wall": wall, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -158,8 +158,10 @@ def run_engine(out: str | Path = "reports/benchmarks", preset_day: str = "three-
        window strategy): its inputs (the day, the window days and the
        gap-filling halo) are generated once into a store in the cache (not
        timed; for three-north this takes a quarter of an hour), then
-       ``downscale`` runs in a fresh process with 1 and with 2 threads: wall
-       time, peak memory of that process, speed-up.
+       ``downscale`` runs in a fresh process with 1 and with 2 threads in one
+       chunk at a time, with the engine's default of two chunks side by side,
+       and the same without blending: wall time, peak memory of that
+       process, speed-up, cost of blending.
     """
     from smkit.cache import DEFAULT_CACHE
 
@@ -176,25 +178,32 @@ def run_engine(out: str | Path = "reports/benchmarks", preset_day: str = "three-
         print(rows[-1], flush=True)
     t = pd.Timestamp(day)
     first, last = str((t - pd.Timedelta(days=9)).date()), str((t + pd.Timedelta(days=9)).date())
-    store = Path(cache_dir or DEFAULT_CACHE) / f"bench-{preset_day}-{day}.zarr"
+    from smkit.synth import WORLD_VERSION
+
+    store = Path(cache_dir or DEFAULT_CACHE) / f"bench-{preset_day}-{day}-w{WORLD_VERSION}.zarr"
     if not store.exists():
         tmp = store.with_name(store.name + ".partial")
         print(f"generating the inputs of {day} into {store} (once)", flush=True)
         subprocess.run([sys.executable, "-c", PREPARE_DAY.format(preset=preset_day, first=first, last=last,
                                                                  store=str(tmp))], check=True)
         tmp.rename(store)
+    # (numba threads, chunks at once, blending): 1 and 2 threads in one chunk at a time, then the
+    # engine's default on two cores (two chunks side by side), with and without blending
+    setups = {"1 worker, 1 thread": (1, 1, True), "1 worker, 2 threads": (2, 1, True),
+              "2 workers (default)": (1, 2, True), "2 workers, no blending": (1, 2, False)}
     day_res = {}
-    for threads in (1, 2):
-        day_res[threads] = _child(ENGINE_DAY.format(threads=threads, store=str(store), day=day, tile=tile,
-                                                    workers=1))
-        print(threads, day_res[threads], flush=True)
-    for threads in (1, 2):
-        rows.append({"case": f"one {preset_day} day ({day_res[threads]['cells']} cells), 4 learners, "
-                             f"{threads} thread(s): wall [s]", "fast": round(day_res[threads]["wall"], 1)})
-        rows.append({"case": f"one {preset_day} day, {threads} thread(s): peak memory [MB]",
-                     "fast": round(day_res[threads]["peak_mb"])})
-    rows.append({"case": "speed-up 1 -> 2 threads",
-                 "fast": round(day_res[1]["wall"] / day_res[2]["wall"], 2)})
+    for label, (threads, workers, blend) in setups.items():
+        day_res[label] = _child(ENGINE_DAY.format(threads=threads, store=str(store), day=day, tile=tile,
+                                                  workers=workers, blend=blend))
+        print(label, day_res[label], flush=True)
+    for label, res in day_res.items():
+        rows.append({"case": f"one {preset_day} day ({res['cells']} cells), 4 learners, {label}: wall [s]",
+                     "fast": round(res["wall"], 1)})
+        rows.append({"case": f"one {preset_day} day, {label}: peak memory [MB]", "fast": round(res["peak_mb"])})
+    rows.append({"case": "speed-up 1 -> 2 threads (1 worker)",
+                 "fast": round(day_res["1 worker, 1 thread"]["wall"] / day_res["1 worker, 2 threads"]["wall"], 2)})
+    rows.append({"case": "cost of blending (2 workers)",
+                 "fast": round(day_res["2 workers (default)"]["wall"] / day_res["2 workers, no blending"]["wall"], 2)})
     df = pd.DataFrame(rows).set_index("case")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

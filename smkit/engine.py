@@ -67,6 +67,7 @@ class Config:
     fill_gaps: bool = True
     gap_days: int = 8
     blend: bool = True
+    blend_width: float = 0.25
     smooth_coarse: bool = True
     sm_max: float = 0.6
     seed: int = 0
@@ -233,14 +234,16 @@ def clip_to_range(sm: np.ndarray, sm_max: float, factor: int) -> np.ndarray:
     return out.reshape(*lead, fy // factor, factor, fx // factor, factor).sum(axis=(-3, -1)).astype(np.int16)
 
 
-def blend_weights(n_cells: int, factor: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def blend_weights(n_cells: int, factor: int, width: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which fine rows each cell's model predicts when neighbouring models are blended, and with what weight.
 
-    A fine pixel takes the bilinear interpolation, in the distance to the
-    centres of the four nearest coarse cells, of those cells' models'
-    predictions at the pixel: so the product has no step at cell edges. Cell
-    ``i`` (-1 to ``n_cells``, the ring around included) contributes to the
-    fine rows within one cell of its centre.
+    Along each axis a fine pixel takes its own cell's model with weight 1 in
+    the middle of the cell and mixes in the neighbouring cell's model over
+    the last ``width`` of a cell before the edge, linearly, reaching 1/2 each
+    at the edge: the product is continuous across cell edges. ``width`` = 0.5
+    is bilinear interpolation in the distance to the two nearest cell
+    centres; smaller widths cost fewer predictions. In two dimensions the
+    weights are the products of those along each axis.
 
     Parameters
     ----------
@@ -248,41 +251,55 @@ def blend_weights(n_cells: int, factor: int) -> tuple[np.ndarray, np.ndarray, np
         Coarse cells along the axis.
     factor : int
         Fine pixels per coarse cell.
+    width : float, default 0.5
+        Blending band on each side of an edge, in cells (0 < width <= 0.5).
 
     Returns
     -------
-    rows : ndarray of int, shape (n_cells + 2, 2 * factor)
-        Fine rows (0 to ``n_cells * factor - 1``) of cell ``i`` at index
-        ``i + 1``; -1 pads.
-    weights : ndarray, shape (n_cells + 2, 2 * factor)
-        Bilinear weights (0 for pads); the weights of a row over all cells sum to 1
-        (where a neighbour has no model -- outside the domain, or skipped --
+    rows : ndarray of int, shape (n_cells + 2, n)
+        Fine rows (0 to ``n_cells * factor - 1``), sorted, that cell ``i``
+        (-1 to ``n_cells``, the ring around included) contributes to, at
+        index ``i + 1``; -1 pads.
+    weights : ndarray, shape (n_cells + 2, n)
+        Their weights (0 for pads); the weights of a row over all cells sum to
+        1 (where a neighbour has no model -- outside the domain, or skipped --
         the others' weights are renormalised).
-    own : ndarray of bool, shape (n_cells + 2, 2 * factor)
+    own : ndarray of bool, shape (n_cells + 2, n)
         Whether the row lies inside the cell itself.
 
     Examples
     --------
     >>> rows, w, own = blend_weights(2, 4)
     >>> rows[1][w[1] > 0].tolist(), w[1][w[1] > 0].round(3).tolist()
-    ([0, 1, 2, 3, 4, 5], [1.0, 1.0, 0.875, 0.625, 0.375, 0.125])
+    ([0, 1, 2, 3, 4, 5], [0.625, 0.875, 0.875, 0.625, 0.375, 0.125])
+    >>> rows, w, own = blend_weights(2, 8, width=0.25)
+    >>> w[1][w[1] > 0].round(3).tolist()
+    [0.625, 0.875, 1.0, 1.0, 1.0, 1.0, 0.875, 0.625, 0.375, 0.125]
     """
+    if not 0.0 < width <= 0.5:
+        raise ValueError(f"blend width must be in (0, 0.5] cells, got {width}")
     p = np.arange(n_cells * factor)
-    pos = (p + 0.5) / factor - 0.5  # position in units of cell centres
-    lo = np.floor(pos).astype(np.int64)  # -1 .. n_cells - 1
-    frac = pos - lo
-    rows = np.full((n_cells + 2, 2 * factor), -1, np.int64)
-    weights = np.zeros((n_cells + 2, 2 * factor))
-    fill = np.zeros(n_cells + 2, np.int64)
-    for cell, w in ((lo + 1, 1.0 - frac), (lo + 2, frac)):  # index i + 1 of cells lo and lo + 1
-        for k in np.flatnonzero(w > 0):
-            c = cell[k]
-            rows[c, fill[c]], weights[c, fill[c]] = p[k], w[k]
-            fill[c] += 1
-    order = np.argsort(np.where(rows < 0, np.iinfo(np.int64).max, rows), axis=1, kind="stable")
-    rows, weights = np.take_along_axis(rows, order, 1), np.take_along_axis(weights, order, 1)
-    own = (rows >= 0) & (rows // factor == np.arange(-1, n_cells + 1)[:, None])
-    return rows, weights, own
+    own_cell = p // factor
+    u = (p + 0.5) / factor - 0.5 - own_cell  # position in its own cell, -0.5 .. 0.5
+    inner = np.abs(u) <= 0.5 - width
+    w_own = np.where(inner, 1.0, 0.5 + (0.5 - np.abs(u)) / (2 * width))
+    side = np.where(u < 0, -1, 1)
+    entries = [(own_cell, w_own), (own_cell + side, 1.0 - w_own)]
+    rows = [[] for _ in range(n_cells + 2)]
+    weights = [[] for _ in range(n_cells + 2)]
+    for cell, w in entries:
+        for k in np.flatnonzero(w > 1e-12):
+            rows[cell[k] + 1].append(p[k])
+            weights[cell[k] + 1].append(w[k])
+    n = max(len(r) for r in rows)
+    R = np.full((n_cells + 2, n), -1, np.int64)
+    W = np.zeros((n_cells + 2, n))
+    for i, (r, w) in enumerate(zip(rows, weights, strict=True)):
+        order = np.argsort(r, kind="stable")
+        R[i, : len(r)] = np.asarray(r, np.int64)[order]
+        W[i, : len(r)] = np.asarray(w)[order]
+    own = (R >= 0) & (R // factor == np.arange(-1, n_cells + 1)[:, None])
+    return R, W, own
 
 
 def _predict_blended(name, fit, valid, agg, y, pix, choice, cfg, ht, hs, inputs, need):
@@ -308,12 +325,12 @@ def _predict_blended(name, fit, valid, agg, y, pix, choice, cfg, ht, hs, inputs,
             for dj in (-1, 0, 1):
                 near |= np.roll(np.roll(m, di, 0), dj, 1)
         has_model &= near[None]
-    rows, rw, rown = blend_weights(ny, f)
-    cols, cw, cown = blend_weights(nx, f)
+    rows, rw, rown = blend_weights(ny, f, cfg.blend_width)
+    cols, cw, cown = blend_weights(nx, f, cfg.blend_width)
     produce = np.repeat(np.repeat(fit, f, axis=1), f, axis=2)  # pixels of produced cells
     out = np.full((nt, ny * f, nx * f), np.nan, np.float32)
     origin, extent = np.asarray(inputs["origin"]), inputs["extent"]
-    slots = (2 * f) ** 2
+    slots = rows.shape[1] * cols.shape[1]
     per_call = max(1, 3_000_000 // max(1, slots * (ny + 2) * (nx + 2)))  # days per batch: bounded memory
     for d0 in range(0, nt, per_call):
         days = np.arange(d0, min(d0 + per_call, nt))
@@ -329,18 +346,18 @@ def _predict_blended(name, fit, valid, agg, y, pix, choice, cfg, ht, hs, inputs,
         tt = np.broadcast_to(t[:, None, None], w.shape)
         rr, cc = np.broadcast_to(r, w.shape), np.broadcast_to(c, w.shape)
         ok = (w > 0) & (rr >= 0) & (cc >= 0)
-        rs, cs = np.maximum(rr, 0), np.maximum(cc, 0)
-        ok &= pix.ok_at(tt, rs, cs) & produce[tt, rs, cs]
+        pidx = pix.index(tt, np.maximum(rr, 0), np.maximum(cc, 0))
+        ok &= pix.ok_flat[pidx] & produce.reshape(-1)[pidx]
         counts = ok.reshape(len(wins), -1).sum(1)
         keep = counts > 0
         if not keep.any():
             continue
         sel = ok[keep].reshape(-1)
         flat = lambda v: v[keep].reshape(-1)[sel]  # noqa: E731
-        pt, pr, pc, pw, po = flat(tt), flat(rr), flat(cc), flat(w), flat(own)
+        pflat, pw, po = flat(pidx), flat(w), flat(own)
         wins = wins[keep]
         zptr = np.r_[0, np.cumsum(counts[keep])]
-        Z = pix.at(pt, pr, pc)
+        Z = pix.flat[pflat]
         halo_cells = wins + np.array([ht, hs - 1, hs - 1])
         X, yy, ptr = gather(valid, agg, y, choice, halo_cells)
         if cfg.clamp_covariates:
@@ -355,7 +372,7 @@ def _predict_blended(name, fit, valid, agg, y, pix, choice, cfg, ht, hs, inputs,
             resid = y[halo_cells[:, 0], halo_cells[:, 1], halo_cells[:, 2]] - own_mean
             pred = pred + np.where(np.isfinite(resid), resid, 0.0)[win]
         good = np.isfinite(pred)
-        idx = np.ravel_multi_index((pt[good], pr[good], pc[good]), out.shape)
+        idx = pflat[good]  # the same flat layout as the output
         num = np.bincount(idx, pw[good] * pred[good], out.size)
         den = np.bincount(idx, pw[good], out.size)
         hit = den > 0
@@ -372,20 +389,17 @@ class _Pixels:
 
     def __init__(self, fine: np.ndarray, f: int):
         nt, fy, fx, p = fine.shape
-        self.f, self.p = f, p
+        self.f, self.p, self.fy, self.fx = f, p, fy, fx
         self.view = fine.reshape(nt, fy // f, f, fx // f, f, p)
-        self.ok = np.isfinite(fine).all(-1).reshape(nt, fy // f, f, fx // f, f)
+        self.flat = fine.reshape(-1, p)
+        ok = np.isfinite(fine).all(-1)
+        self.ok_flat = ok.reshape(-1)
+        self.ok = ok.reshape(nt, fy // f, f, fx // f, f)
         self.any_valid = self.ok.any(axis=(2, 4))  # (T, Ny, Nx)
 
-    def ok_at(self, t, r, c) -> np.ndarray:
-        """Validity of fine pixels at (day, row, column) index arrays."""
-        f = self.f
-        return self.ok[t, r // f, r % f, c // f, c % f]
-
-    def at(self, t, r, c) -> np.ndarray:
-        """Covariates (n, P) of fine pixels at (day, row, column) index arrays."""
-        f = self.f
-        return self.view[t, r // f, r % f, c // f, c % f]
+    def index(self, t, r, c) -> np.ndarray:
+        """Flat index of fine pixels at (day, row, column) index arrays."""
+        return (t * self.fy + r) * self.fx + c
 
     @property
     def per_cell(self) -> int:
@@ -434,17 +448,39 @@ def clamp_to_windows(X: np.ndarray, ptr: np.ndarray, Z: np.ndarray, zptr: np.nda
     Fine pixels are more extreme than the coarse cell means a window trains
     on (elevation and LST above all); clamping keeps the linear model and
     SVR from extrapolating off the training range (trees never do). Windows
-    without training rows are left as they are.
+    without training rows are left as they are. Returns a new array.
     """
-    n = np.diff(ptr)
-    nz = n > 0
-    lo = np.full((len(n), X.shape[1]), -np.inf)
-    hi = np.full((len(n), X.shape[1]), np.inf)
-    if nz.any():
-        lo[nz] = np.minimum.reduceat(X, ptr[:-1][nz], axis=0)
-        hi[nz] = np.maximum.reduceat(X, ptr[:-1][nz], axis=0)
-    win = np.repeat(np.arange(len(n)), np.diff(zptr))
-    return np.clip(Z, lo[win], hi[win])
+    out = np.array(Z, dtype=np.float64, order="C")
+    _clamp_kernel(np.ascontiguousarray(X, dtype=np.float64), np.asarray(ptr, np.int64), out,
+                  np.asarray(zptr, np.int64))
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _clamp_kernel(X, ptr, Z, zptr):  # pragma: no cover - compiled
+    p = X.shape[1]
+    lo = np.empty(p)
+    hi = np.empty(p)
+    for b in range(len(ptr) - 1):
+        if ptr[b + 1] == ptr[b]:
+            continue
+        for k in range(p):
+            lo[k] = np.inf
+            hi[k] = -np.inf
+        for i in range(ptr[b], ptr[b + 1]):
+            for k in range(p):
+                v = X[i, k]
+                if v < lo[k]:
+                    lo[k] = v
+                if v > hi[k]:
+                    hi[k] = v
+        for i in range(zptr[b], zptr[b + 1]):
+            for k in range(p):
+                v = Z[i, k]
+                if v < lo[k]:
+                    Z[i, k] = lo[k]
+                elif v > hi[k]:
+                    Z[i, k] = hi[k]
 
 
 def _zone_windows(valid, zone, cfg):
@@ -554,8 +590,6 @@ def _load_inputs(c, y_all, fine, covs, zone_all, cfg, factor, ht, hs, nt_all, na
     ny_all, nx_all = y_all.shape[1:]
     native = {k: b for k, b in (native or {}).items() if b > 1 and k in covs}
     ha = AGGREGATION_HALO[cfg.aggregation]  # extra coarse cells the aggregation needs
-    if native:  # ... and a margin for the native cells around the footprint
-        ha = max(ha, -(-max(native.values()) // factor))
     gap = cfg.gap_days if cfg.fill_gaps else 0
     T0, T1 = t0 - ht, t1 + ht  # days of the chunk with its temporal halo
     Y0, Y1, X0, X1 = y0 - hs, y1 + hs, x0 - hs, x1 + hs  # coarse cells covered
@@ -567,34 +601,39 @@ def _load_inputs(c, y_all, fine, covs, zone_all, cfg, factor, ht, hs, nt_all, na
     ys, ye, xs, xe = max(Y0, 0), min(Y1, ny_all), max(X0, 0), min(X1, nx_all)
     y[ts - T0 : te - T0, ys - Y0 : ye - Y0, xs - X0 : xe - X0] = y_all[ts:te, ys:ye, xs:xe]
 
-    def read(name, d0, d1):
-        """Fine values of one covariate over days d0..d1 and the aggregation footprint."""
-        out = np.full((d1 - d0, (A1 - A0) * f, (B1 - B0) * f), np.nan)
-        a0, a1, b0, b1 = max(A0, 0), min(A1, ny_all), max(B0, 0), min(B1, nx_all)
+    fy_all, fx_all = ny_all * f, nx_all * f
+
+    def read(name, d0, d1, m=0):
+        """Fine values of one covariate over days d0..d1 and the footprint, ``m`` more pixels around."""
+        r0, r1, c0, c1 = A0 * f - m, A1 * f + m, B0 * f - m, B1 * f + m
+        out = np.full((d1 - d0, r1 - r0, c1 - c0), np.nan)
+        a0, a1, b0, b1 = max(r0, 0), min(r1, fy_all), max(c0, 0), min(c1, fx_all)
         e0, e1 = max(d0, 0), min(d1, nt_all)
         if e0 >= e1:
             return out
-        sub = fine[name].isel(lat=slice(a0 * f, a1 * f), lon=slice(b0 * f, b1 * f))
+        sub = fine[name].isel(lat=slice(a0, a1), lon=slice(b0, b1))
         if "time" in sub.dims:
             vals = sub.isel(time=slice(e0, e1)).transpose("time", "lat", "lon").values
         else:  # static (elevation)
             vals = np.broadcast_to(sub.transpose("lat", "lon").values, (e1 - e0, *sub.shape))
-        out[e0 - d0 : e1 - d0, (a0 - A0) * f : (a1 - A0) * f, (b0 - B0) * f : (b1 - B0) * f] = vals
+        out[e0 - d0 : e1 - d0, a0 - r0 : a1 - r0, b0 - c0 : b1 - c0] = vals
         return out
 
     vals = np.empty((T1 - T0, (A1 - A0) * f, (B1 - B0) * f, len(covs)))
     filled = np.zeros(vals.shape, bool)  # per covariate
     for k, name in enumerate(covs):
-        v = read(name, T0, T1)
-        inside = np.s_[ts - T0 : te - T0, (ys - A0) * f : (ye - A0) * f, (xs - B0) * f : (xe - B0) * f]
+        m = native.get(name, 0)  # a native cell of margin for the interpolation at the footprint's edge
+        v = read(name, T0, T1, m)
+        crop = np.s_[:, m : v.shape[1] - m, m : v.shape[2] - m]
+        inside = np.s_[ts - T0 : te - T0, (ys - A0) * f + m : (ye - A0) * f + m, (xs - B0) * f + m : (xe - B0) * f + m]
         if gap and "time" in fine[name].dims and np.isnan(v[inside]).any():
-            ext = read(name, T0 - gap, T1 + gap)
+            ext = read(name, T0 - gap, T1 + gap, m)
             ext, was = fill_time_gaps(ext, gap)
             v, was = ext[gap : gap + T1 - T0], was[gap : gap + T1 - T0]
-            filled[..., k] = was
-        if name in native:
-            v = smooth_native(v, native[name], origin_px[0] + A0 * f, origin_px[1] + B0 * f)
-        vals[..., k] = v
+            filled[..., k] = was[crop]
+        if m:
+            v = smooth_native(v, m, origin_px[0] + A0 * f - m, origin_px[1] + B0 * f - m)
+        vals[..., k] = v[crop]
     agg = np.moveaxis(aggregate_array(np.moveaxis(vals, -1, 1), f, cfg.aggregation, cfg.min_valid), 1, -1)
     agg = agg[:, ha : ha + Y1 - Y0, ha : ha + X1 - X0]
     core_t = slice(ht, ht + t1 - t0)
@@ -766,6 +805,7 @@ def downscale(
     clamp_covariates: bool = True,
     fill_gaps: bool = True,
     blend: bool = True,
+    blend_width: float = 0.25,
     smooth_coarse: bool = True,
     sm_max: float = 0.6,
     days: slice | None = None,
@@ -842,6 +882,10 @@ def downscale(
         to the truth's 1.0 with ``smooth_coarse``, and every learner's R
         against the truth rises by 0.007-0.012; it costs the windows of a
         ring of cells around each chunk and four predictions per pixel.
+    blend_width : float, default 0.25
+        Band on each side of a cell edge, in cells, over which the
+        neighbouring window's model is mixed in (0.5: bilinear between the
+        four nearest cell centres; :func:`blend_weights`).
     smooth_coarse : bool, default True
         Interpolate covariates that come on a coarser native grid (their
         ``native_resolution`` attribute, degrees: MCD43C3 albedo at 0.05,
@@ -932,6 +976,7 @@ def downscale_variants(
     clamp_covariates: bool = True,
     fill_gaps: bool = True,
     blend: bool = True,
+    blend_width: float = 0.25,
     smooth_coarse: bool = True,
     sm_max: float = 0.6,
     days: slice | None = None,
@@ -960,7 +1005,7 @@ def downscale_variants(
         ``{name: store}`` Zarr stores (resumable per set); default: in memory.
     learners, strategy, zones, backend, params, aggregation, sw_max, nd_max, growth,
     samples_per_covariate, min_valid, residual_correction, clamp_covariates, fill_gaps, blend,
-    smooth_coarse, sm_max, days, cells, time_chunk, tile, workers, scheduler, seed, progress
+    blend_width, smooth_coarse, sm_max, days, cells, time_chunk, tile, workers, scheduler, seed, progress
         As for :func:`downscale`, with the same defaults (a test keeps them equal).
 
     Returns
@@ -1012,7 +1057,8 @@ def downscale_variants(
             covariates=tuple(covs), aggregation=aggregation, sw_max=sw_max, nd_max=nd_max,
             growth=growth, samples_per_covariate=samples_per_covariate, min_valid=min_valid,
             residual_correction=residual_correction, clamp_covariates=clamp_covariates,
-            fill_gaps=fill_gaps, blend=blend, smooth_coarse=smooth_coarse, sm_max=sm_max, seed=seed,
+            fill_gaps=fill_gaps, blend=blend, blend_width=blend_width, smooth_coarse=smooth_coarse,
+            sm_max=sm_max, seed=seed,
         )
 
     load_cfg = config(union)
@@ -1029,6 +1075,7 @@ def downscale_variants(
         i0, i1 = sl.start or 0, nt if sl.stop is None else sl.stop
         if i1 <= i0:
             raise ValueError(f"no days of the input fall in {days}")
+    blend_weights(2, 2, blend_width)  # validates the width
     if not 0.0 < sm_max <= 1.0:
         raise ValueError(f"sm_max must be a volumetric fraction in (0, 1], got {sm_max}")
     # blending fits the windows of a ring of cells around each chunk too: one more cell of halo
@@ -1058,6 +1105,7 @@ def downscale_variants(
             "residual_correction": int(residual_correction),
             "clamp_covariates": int(clamp_covariates),
             "blend": int(blend and strategy == "window"),
+            "blend_width": blend_width,
             "smooth_coarse": int(smooth_coarse),
             "sm_max": sm_max,
             "hyperparameters": json.dumps(params, sort_keys=True),

@@ -19,6 +19,7 @@ With either method a cell whose own fine pixels are valid in less than
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import xarray as xr
 
@@ -134,39 +135,52 @@ def smooth_native(data: np.ndarray, block: int, first_row: int = 0, first_col: i
     >>> smooth_native(a, 2)[0].tolist()
     [0.0, 0.25, 0.75, 1.0]
     """
-    x = np.asarray(data, dtype=np.float64)
+    x = np.ascontiguousarray(data, dtype=np.float64)
     *lead, ny, nx = x.shape
     by0, bx0 = first_row // block, first_col // block
     nby = (first_row + ny - 1) // block - by0 + 1
     nbx = (first_col + nx - 1) // block - bx0 + 1
-    bi = (first_row + np.arange(ny)) // block - by0
-    bj = (first_col + np.arange(nx)) // block - bx0
-    ok = np.isfinite(x)
-    flat = x.reshape(-1, ny, nx)
-    okf = ok.reshape(-1, ny, nx)
-    sums = np.zeros((flat.shape[0], nby, nbx))
-    counts = np.zeros((flat.shape[0], nby, nbx))
-    idx = (bi[:, None] * nbx + bj[None, :]).ravel()
-    for k in range(flat.shape[0]):
-        sums[k] = np.bincount(idx, np.where(okf[k], flat[k], 0.0).ravel(), nby * nbx).reshape(nby, nbx)
-        counts[k] = np.bincount(idx, okf[k].ravel(), nby * nbx).reshape(nby, nbx)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        blocks = sums / counts
     ylo, yhi, wy = _axis_weights(first_row, ny, block, nby, by0)
     xlo, xhi, wx = _axis_weights(first_col, nx, block, nbx, bx0)
-    num = np.zeros(flat.shape)
-    den = np.zeros(flat.shape)
-    for rows, w_r in ((ylo, 1.0 - wy), (yhi, wy)):
-        for cols, w_c in ((xlo, 1.0 - wx), (xhi, wx)):
-            v = blocks[:, rows][:, :, cols]
-            w = w_r[:, None] * w_c[None, :]
-            good = np.isfinite(v)
-            num += np.where(good, v, 0.0) * w
-            den += good * w
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.where(den > 1e-12, num / den, np.nan)
-    out[~np.isfinite(blocks[:, bi][:, :, bj])] = np.nan  # keep the field's own gaps
+    bi = (first_row + np.arange(ny)) // block - by0
+    bj = (first_col + np.arange(nx)) // block - bx0
+    out = _smooth_kernel(x.reshape(-1, ny, nx), bi, bj, nby, nbx, ylo, yhi, wy, xlo, xhi, wx)
     return out.reshape(x.shape)
+
+
+@numba.njit(cache=True, nogil=True)
+def _smooth_kernel(x, bi, bj, nby, nbx, ylo, yhi, wy, xlo, xhi, wx):  # pragma: no cover - compiled
+    k_n, ny, nx = x.shape
+    out = np.empty_like(x)
+    sums = np.empty((nby, nbx))
+    counts = np.empty((nby, nbx))
+    for k in range(k_n):
+        sums[:] = 0.0
+        counts[:] = 0.0
+        for i in range(ny):
+            for j in range(nx):
+                v = x[k, i, j]
+                if np.isfinite(v):
+                    sums[bi[i], bj[j]] += v
+                    counts[bi[i], bj[j]] += 1.0
+        for i in range(ny):
+            for j in range(nx):
+                if counts[bi[i], bj[j]] == 0.0:  # keep the field's own gaps
+                    out[k, i, j] = np.nan
+                    continue
+                num = 0.0
+                den = 0.0
+                for a in range(2):
+                    r = ylo[i] if a == 0 else yhi[i]
+                    w_r = 1.0 - wy[i] if a == 0 else wy[i]
+                    for b in range(2):
+                        c = xlo[j] if b == 0 else xhi[j]
+                        w = w_r * (1.0 - wx[j] if b == 0 else wx[j])
+                        if w > 0.0 and counts[r, c] > 0.0:
+                            num += w * sums[r, c] / counts[r, c]
+                            den += w
+                out[k, i, j] = num / den if den > 1e-12 else np.nan
+    return out
 
 
 def native_block(var: xr.DataArray, fine_res: float) -> int:
