@@ -817,6 +817,9 @@ def downscale(
     scheduler: str | None = None,
     seed: int = 0,
     progress: bool = True,
+    stations: xr.Dataset | None = None,
+    subgrid: bool = True,
+    subgrid_period: slice | None = None,
 ) -> xr.Dataset:
     """Downscale coarse soil moisture to the fine grid.
 
@@ -931,6 +934,22 @@ def downscale(
         Seed of the random forest.
     progress : bool
         Show a progress bar over chunks.
+    stations : xarray.Dataset, optional
+        In-situ stations inside the domain (dims station, time; ``sm`` in
+        m3 m-3 or NZW's ``rsm``; see :func:`smkit.validate.match_stations`).
+        When given (and ``subgrid`` is on), the sub-grid pattern is also
+        learned from them at the fine scale and added to every learner's map
+        without changing its cell means (:mod:`smkit.subgrid`): on the demo
+        (16 stations, fitted on 2008-2009, scored on 2010 against the truth)
+        it raises the within-cell anomaly R of every learner by 0.15-0.17
+        and the total R by 0.04. The returned product is then lazy (dask):
+        writing it computes the correction.
+    subgrid : bool, default True
+        Learn and add the sub-grid pattern when ``stations`` are given; pass
+        False for the windowed product alone.
+    subgrid_period : slice, optional
+        Days whose station observations fit the sub-grid model (e.g. the
+        training years, so that other years stay independent). Default: all.
 
     Returns
     -------
@@ -950,9 +969,19 @@ def downscale(
     >>> p["sm"].dims, p["sm"].attrs["units"]
     (('method', 'time', 'lat', 'lon'), 'm3 m-3')
     """
-    options = {k: v for k, v in locals().items() if k not in ("coarse", "fine", "covariates", "out")}
-    return downscale_variants(coarse, fine, {"product": tuple(covariates)},
-                              out=None if out is None else {"product": out}, **options)["product"]
+    options = {k: v for k, v in locals().items()
+               if k not in ("coarse", "fine", "covariates", "out", "stations", "subgrid", "subgrid_period")}
+    product = downscale_variants(coarse, fine, {"product": tuple(covariates)},
+                                 out=None if out is None else {"product": out}, **options)["product"]
+    if stations is None or not subgrid:
+        return product
+    from smkit.subgrid import apply_subgrid, fit_subgrid, station_table
+
+    covs = tuple(covariates)
+    table = station_table(product, fine, stations, covariates=covs, smooth_coarse=smooth_coarse,
+                          time=subgrid_period)
+    models = fit_subgrid(table, [str(m) for m in product["method"].values], covs)
+    return apply_subgrid(product, fine, models, covariates=covs, smooth_coarse=smooth_coarse, sm_max=sm_max)
 
 
 def downscale_variants(

@@ -45,6 +45,10 @@ def _shap_values(name: str, est, X_fit: np.ndarray, X_eval: np.ndarray) -> np.nd
     if name in ("rf", "xgb"):
         return np.asarray(shap.TreeExplainer(est).shap_values(X_eval, check_additivity=False))
     if name == "mlr":
+        if hasattr(est, "steps"):  # ridge on standardised covariates: the same linear model on raw ones
+            scaler, ridge = est.steps[0][1], est.steps[-1][1]
+            coef = ridge.coef_ / scaler.scale_
+            est = (coef, float(ridge.intercept_ - (scaler.mean_ * coef).sum()))
         return np.asarray(shap.LinearExplainer(est, X_fit).shap_values(X_eval))
     return None
 

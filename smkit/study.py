@@ -256,7 +256,7 @@ def product_store(sc: Scenario, *, learners=DEFAULT_LEARNERS, cache_dir: str | P
 
 
 #: Arguments of :func:`smkit.engine.downscale` that do not change the product.
-_NOT_PRODUCT = ("out", "workers", "scheduler", "progress")
+_NOT_PRODUCT = ("out", "workers", "scheduler", "progress", "stations", "subgrid", "subgrid_period")
 
 
 def _with_cached_bma(product: xr.Dataset, bma, zones: xr.DataArray, key: dict, progress: bool) -> xr.Dataset:
@@ -273,29 +273,68 @@ def _with_cached_bma(product: xr.Dataset, bma, zones: xr.DataArray, key: dict, p
     if source is None:
         return full
     store = Path(f"{source.removesuffix('.zarr')}-bma-{_key(key)}.zarr")
+    stored = _store_once(store, xr.Dataset({"bma": full["sm"].sel({"method": "bma"}).drop_vars("method"),
+                                            "sm_std": full["sm_std"]}), progress)
+    learners = full["sm"].sel({"method": [m for m in full["method"].values if str(m) != "bma"]})
+    sm = xr.concat([learners, stored["bma"].expand_dims(method=["bma"])], dim="method")
+    sm.attrs = dict(full["sm"].attrs)
+    return full.assign(sm=sm.transpose(*full["sm"].dims), sm_std=stored["sm_std"])
+
+
+def _store_once(store: Path, ds: xr.Dataset, progress: bool) -> xr.Dataset:
+    """``ds`` written once to ``store`` (crash-safe: a temporary store renamed when complete) and reopened."""
     if not (store / ".complete").exists():
         import shutil
 
         tmp = store.with_name(store.name + ".partial")
         shutil.rmtree(tmp, ignore_errors=True)
-        part = xr.Dataset({"bma": full["sm"].sel({"method": "bma"}).drop_vars("method"),
-                           "sm_std": full["sm_std"]})
-        write = part.to_zarr(tmp, mode="w", compute=False, consolidated=False)
+        write = ds.to_zarr(tmp, mode="w", compute=False, consolidated=False)
         if progress:
-            from dask.diagnostics import ProgressBar
+            from tqdm.dask import TqdmCallback
 
-            with ProgressBar():
+            with TqdmCallback(desc=f"writing {store.name}"):
                 write.compute()
         else:
             write.compute()
         (tmp / ".complete").touch()
         shutil.rmtree(store, ignore_errors=True)
         tmp.rename(store)
-    stored = xr.open_zarr(store, consolidated=False)
-    learners = full["sm"].sel({"method": [m for m in full["method"].values if str(m) != "bma"]})
-    sm = xr.concat([learners, stored["bma"].expand_dims(method=["bma"])], dim="method")
-    sm.attrs = dict(full["sm"].attrs)
-    return full.assign(sm=sm.transpose(*full["sm"].dims), sm_std=stored["sm_std"])
+    return xr.open_zarr(store, consolidated=False)
+
+
+def subgrid_product(product: xr.Dataset, sc: Scenario, train_years, *, progress: bool = True) -> xr.Dataset:
+    """The product with the sub-grid pattern learned from the stations of the training years added.
+
+    The models (:func:`smkit.subgrid.fit_subgrid`) are fitted on the station
+    observations of ``train_years`` only; the corrected maps are written once
+    beside the product's store (keyed by the years) and reopened.
+
+    Returns
+    -------
+    xarray.Dataset
+        The product with corrected ``sm``, attribute ``subgrid`` (penalty and
+        stations of each learner's model) and, in ``encoding["store"]``, the
+        corrected store.
+    """
+    from smkit.subgrid import apply_subgrid, fit_subgrid, station_table
+
+    covs = tuple(str(product.attrs.get("covariates", "lst,ndvi,albedo,precip,dem")).split(","))
+    smooth = bool(int(product.attrs.get("smooth_coarse", 1)))
+    years = sorted(int(y) for y in train_years)
+    period = slice(f"{years[0]}-01-01", f"{years[-1]}-12-31")
+    table = station_table(product, sc.fine, sc.stations, covariates=covs, smooth_coarse=smooth, time=period)
+    table = table[np.isin(pd.DatetimeIndex(table["time"]).year, years)]
+    learners = [str(m) for m in product["method"].values]
+    models = fit_subgrid(table, learners, covs)
+    corrected = apply_subgrid(product, sc.fine, models, covariates=covs, smooth_coarse=smooth)
+    source = product.encoding.get("store")
+    if source is None:
+        return corrected
+    store = Path(f"{source.removesuffix('.zarr')}-subgrid-{_key({'train': years, 'v': 1})}.zarr")
+    stored = _store_once(store, corrected[["sm"]], progress)
+    out = product.assign(sm=stored["sm"]).assign_attrs(subgrid=corrected.attrs["subgrid"])
+    out.encoding["store"] = str(store)
+    return out
 
 
 # --------------------------------------------------------------------------- study
@@ -430,6 +469,7 @@ def open_study(
     train_years=None,
     test_years=None,
     store_bma: bool = True,
+    subgrid: bool = True,
     progress: bool = True,
     **options,
 ) -> Study:
@@ -453,6 +493,10 @@ def open_study(
     store_bma : bool, default True
         Write the BMA maps once beside the product (fast to read again), or
         evaluate them from the learners at each read (for one-off variants).
+    subgrid : bool, default True
+        Learn the sub-grid pattern from the stations of the training years
+        and add it to every learner before BMA (:func:`subgrid_product`);
+        False for the windowed learners alone.
     progress : bool
     **options
         Downscaling options (:func:`smkit.engine.downscale`).
@@ -474,15 +518,23 @@ def open_study(
         dtrain, dtest = default_years(product["time"].values)
         train_years = list(train_years) if train_years is not None else dtrain
         test_years = list(test_years) if test_years is not None else dtest
+    if subgrid:
+        try:
+            product = subgrid_product(product, sc, train_years, progress=progress)
+        except ValueError as err:  # too few stations with data: the windowed learners alone
+            import warnings
+
+            warnings.warn(f"no sub-grid model: {err}", UserWarning, stacklevel=2)
+            subgrid = False
     use_zones = zones if clustered else xr.ones_like(zones).where(zones > 0, zones)
     _, pairs = station_pairs(product, sc, use_zones)
     bma = fit_bma(pairs, list(learners), train_years, zones=use_zones, method=bma_method)
     full = apply(product, bma, use_zones) if not store_bma else _with_cached_bma(product, bma, use_zones, {
         "method": bma_method, "train": list(train_years), "k": k, "clustered": clustered, "seed": seed,
-        "learners": list(learners)}, progress)
+        "learners": list(learners), "subgrid": subgrid}, progress)
     matched, pairs = station_pairs(full, sc, use_zones)
     params = {"scenario": str(scenario), "seed": seed, "cache_dir": cache_dir,
-              "learners": list(learners), "k": k,
+              "learners": list(learners), "k": k, "subgrid": subgrid,
               "clustered": clustered, "bma_method": bma_method, **{k_: v for k_, v in options.items()
                                                                   if k_ != "zones"}}
     return Study(sc, full, zones, bma, matched, pairs, list(train_years), list(test_years), params)

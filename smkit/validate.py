@@ -40,7 +40,8 @@ __all__ = [
     "CADENCES", "METHOD_LABELS", "MONSOON_MONTHS", "NETWORK_CADENCE", "StationMatchWarning",
     "compare_models", "interpolation_baselines", "match_stations", "method_label",
     "network_table", "period_bounds", "plot_model_comparison", "plot_scatter",
-    "plot_station_map", "plot_station_series", "score_networks", "score_seasons",
+    "period_means", "plot_station_map", "plot_station_series", "score_networks", "score_seasons",
+    "station_cadences",
     "score_stations", "seam_ratio", "split_stations", "split_years", "to_pairs", "truth_skill",
     "write_report_tables",
 ]
@@ -416,7 +417,8 @@ def _select_methods(da: xr.DataArray, methods) -> xr.DataArray:
     return da.sel({"method": methods})
 
 
-def _station_cadences(st: xr.Dataset) -> np.ndarray:
+def station_cadences(st: xr.Dataset) -> np.ndarray:
+    """The cadence of every station: its ``cadence`` coordinate, else its network's default."""
     if "cadence" in st.variables:
         cad = np.asarray(st["cadence"].values).astype(str)
     else:
@@ -434,7 +436,7 @@ def _station_cadences(st: xr.Dataset) -> np.ndarray:
     return cad
 
 
-def _period_means(
+def period_means(
     values: np.ndarray, days: pd.DatetimeIndex, cadence: np.ndarray, out_times: pd.DatetimeIndex
 ) -> np.ndarray:
     """NaN-aware means of daily series over each station's period of each output time.
@@ -572,7 +574,7 @@ def match_stations(product, stations: xr.Dataset, *, coarse=None, methods=None) 
         raise ValueError(f"stations lack coordinate(s) {missing} along 'station'")
     st = stations_to_volumetric(stations).transpose("station", "time")
     names = np.asarray(st["name"].values).astype(str)
-    cadence = _station_cadences(st)
+    cadence = station_cadences(st)
     slat = np.asarray(st["lat"].values, dtype=np.float64)
     slon = np.asarray(st["lon"].values, dtype=np.float64)
     ns = st.sizes["station"]
@@ -603,7 +605,7 @@ def match_stations(product, stations: xr.Dataset, *, coarse=None, methods=None) 
     prod_methods = [str(m) for m in sm["method"].values]
     pred = np.full((len(prod_methods), ns, len(out_times)), np.nan)
     series = _pixel_series(sm, i[idx], j[idx])
-    pred[:, idx, :] = _period_means(series, days, cadence[idx], out_times)
+    pred[:, idx, :] = period_means(series, days, cadence[idx], out_times)
     plat = np.where(inside, np.asarray(sm["lat"].values)[np.maximum(i, 0)], np.nan)
     plon = np.where(inside, np.asarray(sm["lon"].values)[np.maximum(j, 0)], np.nan)
     all_methods = prod_methods
@@ -624,7 +626,7 @@ def match_stations(product, stations: xr.Dataset, *, coarse=None, methods=None) 
         cj = _locate(csm["lon"].values, slon, "coarse longitude")
         cin = np.flatnonzero((ci >= 0) & (cj >= 0))
         cpred = np.full((1, ns, len(out_times)), np.nan)
-        cpred[:, cin, :] = _period_means(
+        cpred[:, cin, :] = period_means(
             _pixel_series(csm, ci[cin], cj[cin]), cdays[on_days], cadence[cin], out_times
         )
         pred = np.concatenate([cpred, pred], axis=0)

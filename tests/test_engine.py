@@ -209,7 +209,8 @@ def test_variants_take_the_options_of_downscale_with_the_same_defaults():
         return {k: p.default for k, p in inspect.signature(func).parameters.items()
                 if p.kind is p.KEYWORD_ONLY and k not in drop}
 
-    assert options(ds_mod.downscale_variants, ("out",)) == options(ds_mod.downscale, ("out", "covariates"))
+    assert options(ds_mod.downscale_variants, ("out",)) == options(
+        ds_mod.downscale, ("out", "covariates", "stations", "subgrid", "subgrid_period"))
 
 
 def test_variants_share_reading_and_equal_separate_runs(month, tmp_path):
@@ -304,3 +305,15 @@ def test_coarse_covariates_are_smoothed_from_their_native_cells(month):
     assert np.corrcoef(blocks(smooth).ravel(), blocks(day).ravel())[0, 1] > 0.95
     with pytest.raises(ValueError, match="whole multiple"):
         native_block(fine["albedo"].assign_attrs(native_resolution=0.06), 0.025)
+
+
+def test_stations_add_the_subgrid_pattern(tiny):
+    """downscale(stations=...) learns the sub-grid pattern from the stations; subgrid=False switches it off."""
+    sel = {"time": slice("2009-06-01", "2009-08-31")}
+    c, f = tiny.coarse.sel(sel), tiny.fine.sel(sel)
+    plain = downscale(c, f, learners=("mlr",), progress=False)
+    learned = downscale(c, f, learners=("mlr",), stations=tiny.stations, progress=False)
+    off = downscale(c, f, learners=("mlr",), stations=tiny.stations, subgrid=False, progress=False)
+    xr.testing.assert_identical(plain["sm"], off["sm"])
+    assert "subgrid" in learned.attrs and "subgrid" not in plain.attrs
+    assert not np.allclose(learned["sm"].values, plain["sm"].values, equal_nan=True)
