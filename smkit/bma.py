@@ -20,6 +20,10 @@ Estimators (string registry :data:`ESTIMATORS`, chosen with ``method=``)
     following the R package ensembleBMA's ``fitBMAnormal`` step by step (bias
     coefficients first, equal starting weights, starting ``sigma`` = sample sd
     of the observations, relative log-likelihood change as stopping rule).
+    The results equal ``fitBMAnormal``'s for the same bias correction; note
+    that ensembleBMA's default is ``biasCorrection = "regression"`` and
+    smkit's is ``"none"``, so pass ``biasCorrection = "none"`` in R (or
+    ``bias_correction="regression"`` here) to compare.
     Also available as the scikit-learn estimator :class:`BMA`.
 ``"pymc"`` -- :func:`fit_pymc`
     The full posterior with PyMC: Dirichlet(1) weights, half-normal ``sigma``
@@ -1369,11 +1373,12 @@ def fit_zones(
     *,
     method: str = "em",
     min_pairs: int = 30,
+    min_stations: int = 5,
     zones=None,
     members: Sequence[str] | None = None,
     **kw,
 ) -> ZoneBMA:
-    """Fit BMA weights per zone, with the pooled fit for zones short of pairs.
+    """Fit BMA weights per zone, with the pooled fit for zones short of stations or pairs.
 
     Parameters
     ----------
@@ -1386,6 +1391,14 @@ def fit_zones(
     min_pairs : int, default 30
         Fewest complete pairs for a zone to get its own fit; zones with fewer
         use the pooled fit (all zones' pairs together), with a :class:`BMAWarning`.
+    min_stations : int, default 5
+        Fewest distinct stations (column ``station``) among a zone's complete
+        pairs for it to get its own fit. Pairs of one station are not
+        independent: with one to four stations a zone's weights collapse
+        onto whichever member happens to match those stations (an RF weight
+        of 1.00 was seen in a one-station zone), and a per-zone regression
+        bias correction would fit those stations' own offsets. Ignored when
+        ``pairs`` has no ``station`` column.
     zones : xarray.DataArray or iterable of int, optional
         All zone labels that need parameters (e.g. the zone map): zones
         without any pair fall back to the pooled fit too. Default: the zones
@@ -1440,7 +1453,13 @@ def fit_zones(
         raise ValueError("pairs hold no zone and no zones were given")
     counts = complete.groupby("zone").size()
     n_pairs = np.array([int(counts.get(z, 0)) for z in labels])
-    short = [z for z, n in zip(labels, n_pairs, strict=True) if n < min_pairs]
+    if "station" in complete.columns:
+        st_counts = complete.groupby("zone")["station"].nunique()
+        n_stations = np.array([int(st_counts.get(z, 0)) for z in labels])
+    else:
+        n_stations = np.full(len(labels), np.iinfo(np.int64).max)
+    short = [z for z, n, ns in zip(labels, n_pairs, n_stations, strict=True)
+             if n < min_pairs or ns < min_stations]
     K = len(members)
 
     def run(df):
@@ -1456,9 +1475,11 @@ def fit_zones(
         pooled_fit = run(complete)
         fits["pooled"] = pooled_fit
     if short:
-        have = {z: int(n_pairs[labels.index(z)]) for z in short}
+        have = {z: (int(n_pairs[labels.index(z)]),
+                    int(n_stations[labels.index(z)]) if "station" in complete.columns else None) for z in short}
         warnings.warn(
-            f"zone(s) {short} have fewer than min_pairs={min_pairs} complete pairs ({have}) "
+            f"zone(s) {short} have fewer than min_pairs={min_pairs} complete pairs or "
+            f"min_stations={min_stations} stations ((pairs, stations): {have}) "
             f"and use the pooled fit of all zones ({len(complete)} pairs)",
             BMAWarning,
             stacklevel=2,

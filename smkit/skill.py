@@ -33,7 +33,7 @@ import xarray as xr
 
 from smkit.grid import block_mean
 
-__all__ = ["block_resamples", "station_scores", "truth_scores", "verdict"]
+__all__ = ["block_resamples", "interval_table", "station_scores", "truth_scores", "verdict"]
 
 LEVEL = 0.9  # two-sided coverage of the intervals
 ANOMALY_WINDOW = 35  # days of pytesmo's moving-mean climatology
@@ -353,3 +353,31 @@ def verdict(diff: float, lo: float, hi: float, *, what: str, than: str, metric: 
     if hi < 0:
         return f"{what} loses to {than} in {metric} by {-diff:.3f} {span}."
     return f"{what} and {than} cannot be told apart in {metric}: {diff:.3f} {span}."
+
+
+def interval_table(scores: pd.DataFrame, metrics: dict[str, str], digits: int = 3) -> pd.DataFrame:
+    """Scores with their intervals as text, for a report: ``0.784 (0.770 to 0.796)``.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Output of :func:`truth_scores` or :func:`station_scores`.
+    metrics : dict
+        ``{column: header}`` of the metrics to show (each needs ``_lo`` and
+        ``_hi`` columns).
+    digits : int
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"r": [0.5], "r_lo": [0.4], "r_hi": [0.6]}, index=["rf"])
+    >>> interval_table(df, {"r": "R"}).iloc[0, 0]
+    '0.500 (0.400 to 0.600)'
+    """
+    out = pd.DataFrame(index=scores.index)
+    for col, head in metrics.items():
+        v, lo, hi = scores[col], scores[f"{col}_lo"], scores[f"{col}_hi"]
+        out[head] = [
+            "" if not np.isfinite(a) else (f"{a:.{digits}f}" if not (np.isfinite(b) and np.isfinite(c))
+                                           else f"{a:.{digits}f} ({b:.{digits}f} to {c:.{digits}f})")
+            for a, b, c in zip(v, lo, hi, strict=True)]
+    return out

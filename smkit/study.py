@@ -402,6 +402,9 @@ class Study:
     train_years, test_years : list of int
     params : dict
         The parameters the study was opened with.
+    windowed : xarray.Dataset or None
+        The windowed learners before the sub-grid pattern learned from the
+        stations was added (None when the study was opened without it).
     """
 
     scenario: Scenario
@@ -413,6 +416,7 @@ class Study:
     train_years: list[int]
     test_years: list[int]
     params: dict = field(default_factory=dict)
+    windowed: xr.Dataset | None = None
 
     @property
     def learners(self) -> list[str]:
@@ -518,9 +522,10 @@ def open_study(
         dtrain, dtest = default_years(product["time"].values)
         train_years = list(train_years) if train_years is not None else dtrain
         test_years = list(test_years) if test_years is not None else dtest
+    windowed = None
     if subgrid:
         try:
-            product = subgrid_product(product, sc, train_years, progress=progress)
+            windowed, product = product, subgrid_product(product, sc, train_years, progress=progress)
         except ValueError as err:  # too few stations with data: the windowed learners alone
             import warnings
 
@@ -537,7 +542,7 @@ def open_study(
               "learners": list(learners), "k": k, "subgrid": subgrid,
               "clustered": clustered, "bma_method": bma_method, **{k_: v for k_, v in options.items()
                                                                   if k_ != "zones"}}
-    return Study(sc, full, zones, bma, matched, pairs, list(train_years), list(test_years), params)
+    return Study(sc, full, zones, bma, matched, pairs, list(train_years), list(test_years), params, windowed)
 
 
 # --------------------------------------------------------------------------- tables of the study
@@ -632,6 +637,201 @@ def truth_table(st: Study, years=None) -> pd.DataFrame:
     product = st.product["sm"].sel(sel)
     return truth_skill(product, st.scenario.truth, factor=int(st.product.attrs["factor"]), common=True,
                        coarse=st.scenario.coarse)
+
+
+def _test_period(st: Study, years=None) -> dict:
+    yrs = [int(y) for y in (years or st.test_years)]
+    return {"time": slice(f"{min(yrs)}-01-01", f"{max(yrs)}-12-31")}
+
+
+def truth_scorecard(st: Study, *, n_boot: int = 300, oracle: int = 30, seed: int = 0,
+                    progress: bool = True) -> pd.DataFrame:
+    """Every product against the 1-km truth over the validation years, beside what a user has, with intervals.
+
+    Rows: the final learners and BMA (sub-grid pattern learned from the
+    stations of the training years), the windowed learners alone
+    (``<learner>_windows``), the retrieval's nearest and bilinear
+    interpolations and, with ``oracle`` > 0, each learner corrected by the
+    sub-grid model fitted on ``oracle`` pixels of the *truth* of the training
+    years (``<learner>_oracle``: an upper bound of what point data could teach).
+    Columns as :func:`smkit.skill.truth_scores` (differences to bilinear).
+    """
+    from smkit.skill import truth_scores
+
+    sel = _test_period(st)
+    parts = [st.product["sm"].sel(sel)]
+    if st.windowed is not None:
+        w = st.windowed["sm"].sel(sel)
+        parts.append(w.assign_coords(method=[f"{m}_windows" for m in w["method"].values]))
+        if oracle:
+            from smkit.subgrid import apply_subgrid, fit_subgrid, oracle_stations, station_table
+
+            covs = tuple(str(st.windowed.attrs.get("covariates", ",".join(COVARIATES))).split(","))
+            years = [int(y) for y in st.train_years]
+            pseudo = oracle_stations(st.scenario.truth, oracle, seed=seed)
+            table = station_table(st.windowed, st.scenario.fine, pseudo, covariates=covs,
+                                  time=slice(f"{min(years)}-01-01", f"{max(years)}-12-31"))
+            models = fit_subgrid(table, [str(m) for m in w["method"].values], covs)
+            o = apply_subgrid(st.windowed.sel(sel), st.scenario.fine, models, covariates=covs)["sm"]
+            parts.append(o.assign_coords(method=[f"{m}_oracle" for m in o["method"].values]))
+    both = xr.concat(parts, dim="method")
+    if progress:
+        from tqdm.dask import TqdmCallback
+
+        with TqdmCallback(desc="scoring against the truth"):
+            both = both.load()
+    return truth_scores(both.to_dataset(name="sm"), st.scenario.truth, int(st.product.attrs["factor"]),
+                        coarse=st.scenario.coarse, n_boot=n_boot, seed=seed)
+
+
+def station_scorecard(st: Study, *, n_boot: int = 300, seed: int = 0) -> pd.DataFrame:
+    """Every product and the retrieval at the stations over the validation years, with intervals.
+
+    Per network and for all stations pooled (group ``all``): pooled R, median
+    per-station R, station-demeaned R, 35-day anomaly R, ubRMSE and mean
+    station bias, each with its 90 % block-bootstrap interval and its
+    difference to CCI (:func:`smkit.skill.station_scores`). The windowed
+    learners alone appear as ``<learner>_windows``. The stations are those
+    whose training-year data fitted the sub-grid model and BMA: the years are
+    held out, the places are not (:func:`station_holdout` holds out places).
+    """
+    from smkit.skill import station_scores
+    from smkit.validate import match_stations, split_years
+
+    test = st.test()
+    if st.windowed is not None:
+        w = match_stations(st.windowed[["sm"]], st.scenario.stations)
+        w = split_years(w, st.train_years, st.test_years)[1]
+        w = w.assign_coords(method=[f"{m}_windows" for m in w["method"].values])
+        test = test.reindex(time=np.union1d(test["time"].values, w["time"].values))
+        w = w.reindex(time=test["time"].values)
+        test = test.assign(pred=xr.concat([test["pred"], w["pred"]], dim="method"))
+    by_net = station_scores(test, reference="cci", n_boot=n_boot, seed=seed)
+    pooled = station_scores(test, reference="cci", n_boot=n_boot, seed=seed, by="all")
+    return pd.concat([by_net, pooled])
+
+
+def station_holdout_scorecard(st: Study, *, n_folds: int = 4, n_boot: int = 300, seed: int = 0,
+                              window: int = 2, progress: bool = True) -> pd.DataFrame:
+    """Station scores over the validation years with the sub-grid model fitted *without* the scored stations.
+
+    The stations are dealt into ``n_folds`` folds (stratified by zone,
+    :func:`smkit.validate.split_stations`); for each fold the sub-grid models
+    are fitted on the other stations' training years and applied around the
+    held-out stations (a square of ``2 * window + 1`` cells centred on each
+    station's cell, over the product's whole period, so that every pixel's
+    mean is the one the full map uses; ``window`` = 2 reproduces the full
+    map's correction at the station to the second ring of its interpolant).
+    BMA then merges the held-out members with the study's weights. Columns as
+    :func:`station_scorecard`; ``bma`` and the learners here never saw the
+    scored stations' data (the BMA weights did, as four numbers per zone).
+    """
+    from smkit.skill import station_scores
+    from smkit.subgrid import apply_subgrid, fit_subgrid, station_table
+    from smkit.validate import match_stations, split_stations, split_years
+
+    if st.windowed is None:
+        raise ValueError("the study was opened without the sub-grid model (subgrid=False)")
+    w = st.windowed
+    sc = st.scenario
+    learners = st.learners
+    covs = tuple(str(w.attrs.get("covariates", ",".join(COVARIATES))).split(","))
+    factor = int(w.attrs["factor"])
+    years = [int(y) for y in st.train_years]
+    table = station_table(w, sc.fine, sc.stations, covariates=covs,
+                          time=slice(f"{min(years)}-01-01", f"{max(years)}-12-31"))
+    matched = st.matched
+    folds = split_stations(matched, matched["zone"].values, n_folds=n_folds, seed=seed)
+    names = np.asarray(matched["name"].values).astype(str)
+    held = {}
+    lat, lon = w["lat"].values, w["lon"].values
+    ny, nx = len(lat) // factor, len(lon) // factor
+    jobs = [(fold, k) for fold, (_, test_idx) in enumerate(folds) for k in test_idx]
+    models_of = {}
+    for fold, k in jobs:
+        if fold not in models_of:
+            train_names = set(names[folds[fold][0]])
+            models_of[fold] = fit_subgrid(table[table["name"].isin(train_names)], learners, covs)
+        if matched["status"].values[k] != "ok":
+            continue
+        i = int(np.searchsorted(lat, matched["pixel_lat"].values[k]))
+        j = int(np.searchsorted(lon, matched["pixel_lon"].values[k]))
+        ci, cj = i // factor, j // factor
+        y0, y1 = max(ci - window, 0), min(ci + window + 1, ny)
+        x0, x1 = max(cj - window, 0), min(cj + window + 1, nx)
+        sub = {"lat": slice(y0 * factor, y1 * factor), "lon": slice(x0 * factor, x1 * factor)}
+        out = apply_subgrid(w.isel(sub), sc.fine.isel(sub), models_of[fold], covariates=covs,
+                            time_chunk=64)["sm"]
+        held[k] = out.isel(lat=i - y0 * factor, lon=j - x0 * factor)
+    import dask
+
+    keys = sorted(held)
+    if progress:
+        from tqdm.dask import TqdmCallback
+
+        with TqdmCallback(desc="held-out stations"):
+            done = dask.compute(*[held[k] for k in keys])
+    else:
+        done = dask.compute(*[held[k] for k in keys])
+    held = dict(zip(keys, done, strict=True))
+    # the held-out members at each station's pixel, matched like the maps, then BMA with the study's weights
+    grid_product = xr.Dataset({"sm": (("method", "time", "lat", "lon"), np.full(
+        (len(learners), w.sizes["time"], len(lat), len(lon)), np.nan, np.float32))},
+        coords={"method": learners, "time": w["time"].values, "lat": lat, "lon": lon},
+        attrs=dict(w.attrs))
+    for k, ser in held.items():
+        ii = int(np.searchsorted(lat, matched["pixel_lat"].values[k]))
+        jj = int(np.searchsorted(lon, matched["pixel_lon"].values[k]))
+        grid_product["sm"][:, :, ii, jj] = ser.transpose("method", "time").values
+    m = match_stations(grid_product, sc.stations, coarse=sc.coarse)
+    pred = m["pred"].values  # (method, station, time): cci first
+    bma_pred = np.full(pred.shape[1:], np.nan)
+    for n in range(m.sizes["station"]):
+        z = int(matched["zone"].values[n])
+        try:
+            p = st.bma.params_for(z)
+        except KeyError:
+            p = st.bma.params_for("pooled")
+        f = pred[1:, n, :].T  # (time, learner)
+        a_, b_ = p["bias_coefs"][:, 0], p["bias_coefs"][:, 1]
+        bma_pred[n] = (a_ + b_ * f) @ p["weights"]
+    both = xr.concat([m["pred"], xr.DataArray(bma_pred[None], dims=("method", "station", "time"),
+                                              coords={"method": ["bma"]})], dim="method")
+    m = m.drop_vars(["pred", "method"]).assign(pred=both)
+    test = split_years(m, st.train_years, st.test_years)[1]
+    by_net = station_scores(test, reference="cci", n_boot=n_boot, seed=seed)
+    pooled = station_scores(test, reference="cci", n_boot=n_boot, seed=seed, by="all")
+    return pd.concat([by_net, pooled])
+
+
+def scorecard_summary(truth: pd.DataFrame | None, stations: pd.DataFrame, best: str = "bma") -> list[str]:
+    """Plain sentences on where ``best`` wins and where it does not, computed from the scorecards."""
+    from smkit.skill import verdict
+
+    lines = []
+    if truth is not None and best in truth.index:
+        for metric, label in (("r", "total R"), ("r_anomaly", "within-cell anomaly R")):
+            row = truth.loc[best]
+            lines.append(verdict(row[f"diff_{metric}"], row[f"diff_{metric}_lo"], row[f"diff_{metric}_hi"],
+                                 what=f"Against the 1-km truth, {best.upper()}", than="bilinear interpolation",
+                                 metric=label))
+        for m in [i for i in truth.index if i.endswith("_windows")]:
+            row = truth.loc[m]
+            lines.append(verdict(row["diff_r"], row["diff_r_lo"], row["diff_r_hi"],
+                                 what=f"Without stations, {m.removesuffix('_windows').upper()}",
+                                 than="bilinear", metric="total R")
+                         + f" Its within-cell anomaly R: {row['r_anomaly']:.3f} vs bilinear's "
+                           f"{truth.loc['bilinear', 'r_anomaly']:.3f}.")
+        row = truth.loc[best]
+        lines.append(f"Seam statistic of {best.upper()}: {row['seam']:.3f} (the truth's {row['seam_truth']:.3f}).")
+    for (group, method), row in stations.iterrows():
+        if method != best:
+            continue
+        for metric, label in (("r_demeaned", "station-demeaned (temporal) R"), ("r", "pooled R")):
+            lines.append(verdict(row[f"diff_{metric}"], row[f"diff_{metric}_lo"], row[f"diff_{metric}_hi"],
+                                 what=f"At {'all' if group == 'all' else f'the {group}'} stations, "
+                                      f"{best.upper()}", than="CCI", metric=label))
+    return lines
 
 
 def comparison_summary(result: dict) -> pd.DataFrame:

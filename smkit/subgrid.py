@@ -50,7 +50,7 @@ from smkit.features import native_block, smooth_cell_field, smooth_native
 from smkit.grid import Grid, nesting_factor
 
 __all__ = ["DEFAULT_ALPHAS", "SubgridModel", "apply_subgrid", "design", "feature_names", "fit_subgrid",
-           "station_table"]
+           "oracle_stations", "station_table"]
 
 #: Ridge penalties tried by the leave-one-station-out cross-validation.
 DEFAULT_ALPHAS = (1.0, 10.0, 100.0, 1000.0, 10000.0)
@@ -491,3 +491,41 @@ def apply_subgrid(product: xr.Dataset, fine: xr.Dataset, models: dict[str, Subgr
     note = "; ".join(f"{m}: alpha {md.alpha_:g}, stations {','.join(getattr(md, 'stations_', []))}"
                      for m, md in models.items())
     return product.assign(sm=sm).assign_attrs(subgrid=note)
+
+
+def oracle_stations(truth: xr.Dataset | xr.DataArray, n: int = 30, *, seed: int = 0) -> xr.Dataset:
+    """Pseudo-stations that report the 1-km truth of random pixels every day, without any error.
+
+    Fitting the sub-grid model (:func:`fit_subgrid`) on them instead of on the
+    real stations gives an upper bound of what the model could learn from
+    perfect, dense point data (synthetic scenarios only).
+
+    Parameters
+    ----------
+    truth : xarray.Dataset or DataArray
+        The 1-km truth ``sm(time, lat, lon)``, m3 m-3.
+    n : int
+        Number of pixels, drawn uniformly (at least one cell from the edge).
+    seed : int
+
+    Returns
+    -------
+    xarray.Dataset
+        Stations (station, time) with ``sm``, ``name`` (``oracle-k``),
+        ``network`` "ORACLE", ``cadence`` "daily", ``lat``, ``lon``.
+    """
+    t = truth["sm"] if isinstance(truth, xr.Dataset) else truth
+    rng = np.random.default_rng(seed)
+    ny, nx = t.sizes["lat"], t.sizes["lon"]
+    margin = max(1, min(ny, nx) // 10)
+    i = rng.integers(margin, ny - margin, n)
+    j = rng.integers(margin, nx - margin, n)
+    sm = t.isel(lat=xr.DataArray(i, dims="station"), lon=xr.DataArray(j, dims="station"))
+    sm = sm.drop_vars(["lat", "lon"]).transpose("station", "time").load()
+    return xr.Dataset(
+        {"sm": (("station", "time"), np.asarray(sm.values, np.float32), {"units": "m3 m-3"})},
+        coords={"station": np.arange(n), "time": t["time"].values,
+                "name": ("station", np.array([f"oracle-{k}" for k in range(n)], dtype=object)),
+                "network": ("station", np.array(["ORACLE"] * n, dtype=object)),
+                "cadence": ("station", np.array(["daily"] * n, dtype=object)),
+                "lat": ("station", t["lat"].values[i]), "lon": ("station", t["lon"].values[j])})

@@ -343,6 +343,20 @@ def make_pairs(counts=None, seed=8):
     return pd.concat(parts, ignore_index=True)
 
 
+def test_zones_with_few_stations_use_the_pooled_fit():
+    """Many pairs from two stations are still two stations: the zone falls back to the pooled fit."""
+    pairs = make_pairs()
+    pairs.loc[pairs.zone == 2, "station"] = pairs.loc[pairs.zone == 2, "station"] % 2  # zone 2: two stations
+    with pytest.warns(bma.BMAWarning, match="min_stations=5"):
+        zb = bma.fit_zones(pairs, zones=[1, 2, 3, 4])
+    assert 2 in zb.fallback and 1 not in zb.fallback
+    np.testing.assert_allclose(zb.weights.sel(zone=2), zb.pooled["weights"])
+    no_station = pairs.drop(columns="station")
+    with pytest.warns(bma.BMAWarning):
+        zb = bma.fit_zones(no_station, zones=[1, 2, 3, 4])
+    assert 2 not in zb.fallback  # without a station column only pairs count
+
+
 def test_fit_zones_own_fits_and_fallback():
     pairs = make_pairs()
     pairs.loc[0, "rf"] = np.nan  # incomplete: not counted
