@@ -31,6 +31,7 @@ k = 7  # k-means zones
 bma_method = "em"  # em, pymc or mc3 for the product
 train_years = None  # None: all but the last two years (the paper: 2003-2008)
 test_years = None  # None: the last two years (the paper: 2009-2010)
+tune = True  # tune the learners once on the training years (10 spatial folds, cached)
 series_stations = 3  # station series shown (one per network first)
 station_folds = 5  # folds of the leave-stations-out check
 subgrid = True  # add the sub-grid pattern learned from the stations of the training years
@@ -47,7 +48,7 @@ from smkit.report import Report
 report = Report(output_dir, "04_insitu_validation", "Validation against in-situ networks and the truth")
 st = study.open_study(scenario, seed=seed, cache_dir=cache_dir, learners=learners, sw_max=sw_max,
                       nd_max=nd_max, k=k, bma_method=bma_method, train_years=train_years,
-                      test_years=test_years, subgrid=subgrid)
+                      test_years=test_years, subgrid=subgrid, tune=tune)
 sc = st.scenario
 test = st.test()
 scores = validate.score_stations(test)

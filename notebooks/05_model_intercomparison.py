@@ -29,6 +29,8 @@ k = 7  # k-means zones
 bma_method = "em"  # em, pymc or mc3 for the product
 train_years = None  # None: all but the last two years (the paper: 2003-2008)
 test_years = None  # None: the last two years (the paper: 2009-2010)
+subgrid = True  # add the sub-grid pattern learned from the stations of the training years
+tune = True  # tune the learners once on the training years (10 spatial folds, cached)
 
 # %%
 from smkit import study, validate
@@ -37,7 +39,7 @@ from smkit.report import Report
 report = Report(output_dir, "05_model_intercomparison", "Comparison with model fields")
 st = study.open_study(scenario, seed=seed, cache_dir=cache_dir, learners=learners, sw_max=sw_max,
                       nd_max=nd_max, k=k, bma_method=bma_method, train_years=train_years,
-                      test_years=test_years)
+                      test_years=test_years, subgrid=subgrid, tune=tune)
 sc = st.scenario
 refs = {name: ds for name, ds in (("ERA5", sc.era5), ("Noah", sc.noah)) if ds is not None and "sm" in ds}
 result = {name: ds.compute() for name, ds in validate.compare_models(st.product, refs, method="bma").items()}

@@ -29,6 +29,8 @@ k = 7  # k-means zones
 bma_method = "em"  # em, pymc or mc3 for the product
 train_years = None  # None: all but the last two years (the paper: 2003-2008)
 test_years = None  # None: the last two years (the paper: 2009-2010)
+subgrid = True  # add the sub-grid pattern learned from the stations of the training years
+tune = True  # tune the learners once on the training years (10 spatial folds, cached)
 pdsi_threshold = -2.0
 drought_share = 0.8
 min_pixels = 4
@@ -42,7 +44,7 @@ from smkit.report import Report
 report = Report(output_dir, "06_drought", "Drought-prone regions")
 st = study.open_study(scenario, seed=seed, cache_dir=cache_dir, learners=learners, sw_max=sw_max,
                       nd_max=nd_max, k=k, bma_method=bma_method, train_years=train_years,
-                      test_years=test_years)
+                      test_years=test_years, subgrid=subgrid, tune=tune)
 sc = st.scenario
 regions = drought.drought_regions(sc.pdsi, threshold=pdsi_threshold, fraction=drought_share,
                                   min_pixels=min_pixels)

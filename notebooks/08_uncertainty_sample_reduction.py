@@ -29,6 +29,8 @@ k = 7  # k-means zones
 bma_method = "em"  # em, pymc or mc3 for the product
 train_years = None  # None: all but the last two years (the paper: 2003-2008)
 test_years = None  # None: the last two years (the paper: 2009-2010)
+subgrid = True  # add the sub-grid pattern learned from the stations of the training years
+tune = True  # tune the learners once on the training years (10 spatial folds, cached)
 fractions = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
 repeats = 10
 
@@ -39,7 +41,7 @@ from smkit.report import Report
 report = Report(output_dir, "08_uncertainty_sample_reduction", "Sample reduction")
 st = study.open_study(scenario, seed=seed, cache_dir=cache_dir, learners=learners, sw_max=sw_max,
                       nd_max=nd_max, k=k, bma_method=bma_method, train_years=train_years,
-                      test_years=test_years)
+                      test_years=test_years, subgrid=subgrid, tune=tune)
 sc = st.scenario
 red = uncertainty.sample_reduction(st, fractions=fractions, repeats=repeats, seed=seed)
 summary = uncertainty.summarise_reduction(red)

@@ -30,6 +30,8 @@ k = 7  # k-means zones
 bma_method = "em"  # em, pymc or mc3 for the product
 train_years = None  # None: all but the last two years (the paper: 2003-2008)
 test_years = None  # None: the last two years (the paper: 2009-2010)
+subgrid = True  # add the sub-grid pattern learned from the stations of the training years
+tune = True  # tune the learners once on the training years (10 spatial folds, cached)
 global_days = 92  # days of the validation period compared with the global strategy
 
 # %%
@@ -39,11 +41,12 @@ from smkit.report import Report
 report = Report(output_dir, "09_merits", "Merits of clustering and windows")
 st = study.open_study(scenario, seed=seed, cache_dir=cache_dir, learners=learners, sw_max=sw_max,
                       nd_max=nd_max, k=k, bma_method=bma_method, train_years=train_years,
-                      test_years=test_years)
+                      test_years=test_years, subgrid=subgrid, tune=tune)
 sc = st.scenario
 flat = study.open_study(scenario, seed=seed, cache_dir=cache_dir, learners=learners, sw_max=sw_max,
                         nd_max=nd_max, k=k, bma_method=bma_method, train_years=train_years,
-                        test_years=test_years, clustered=False, store_bma=False)
+                        test_years=test_years, clustered=False, store_bma=False,
+                        subgrid=subgrid, tune=tune)
 clusters = experiments.compare_clustering(st, flat, truth=sc.truth if study.has_truth(sc) else None)
 report.table(clusters, "clustering", "BMA with and without zones (Fig. S6)")
 

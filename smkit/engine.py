@@ -1077,7 +1077,7 @@ def downscale_variants(
     if isinstance(params, str):
         if params != "tune":
             raise ValueError(f"params must be a dict, None or 'tune', got {params!r}")
-        params = _tune(coarse, fine, learners, union, aggregation, min_valid, seed, progress)
+        params = tune_params(coarse, fine, learners, union, aggregation, min_valid, seed, progress)
     params = {name: resolve_params(name, (params or {}).get(name)) for name in learners}
 
     def config(covs):
@@ -1212,15 +1212,16 @@ def _open_store(store: Path, template: xr.Dataset, mask, time_chunk: int, tile: 
     return done_dir
 
 
-def _tune(coarse, fine, learners, covariates, aggregation, min_valid, seed, progress) -> dict:
+def tune_params(coarse, fine, learners, covariates, aggregation="mean", min_valid=0.5, seed=0, progress=True) -> dict:
     """Tune the learners on the pooled coarse training set (see :func:`smkit.learners.tune`)."""
     from smkit.features import training_table
     from smkit.learners import tune
 
     table = training_table(coarse, fine, covariates=tuple(covariates), min_valid=min_valid,
                            method=aggregation)
+    cells = table.groupby(["lat", "lon"]).ngroup().to_numpy()  # spatial folds: whole cells held out
     tuned = tune(table[list(covariates)].to_numpy(), table["sm"].to_numpy(), learners, seed=seed,
-                 progress=progress)
+                 progress=progress, groups=cells)
     return {name: {k: v for k, v in p.items() if k != "cv_rmse"} for name, p in tuned.items()}
 
 

@@ -46,21 +46,20 @@ LEARNERS: dict[str, Learner] = {
     "rf": Learner(
         "rf", "random forest",
         {"n_estimators": 100, "max_features": 1.0, "min_samples_leaf": 1},
-        {"n_estimators": [50, 100, 200], "max_features": [0.4, 0.7, 1.0], "min_samples_leaf": [1, 3, 5]},
+        {"max_features": [0.4, 0.7, 1.0], "min_samples_leaf": [1, 3, 5]},
     ),
     "mlr": Learner("mlr", "multiple linear regression (ridge on standardised covariates)",
                    {"alpha": 30.0}, {"alpha": [1.0, 10.0, 30.0, 100.0]}, min_samples=7),
     "svr": Learner(
         "svr", "support vector regression (RBF, standardised inputs)",
         {"C": 1.0, "epsilon": 0.01, "gamma": "scale"},
-        {"C": [0.1, 1.0, 10.0, 100.0], "epsilon": [0.002, 0.005, 0.01, 0.02], "gamma": ["scale", 0.05, 0.5]},
+        {"C": [0.1, 1.0, 10.0], "epsilon": [0.005, 0.01, 0.02], "gamma": ["scale", 0.5]},
     ),
     "xgb": Learner(
         "xgb", "extreme gradient boosting",
         {"n_rounds": 100, "eta": 0.1, "max_depth": 4, "reg_lambda": 1.0, "gamma": 0.0,
          "min_child_weight": 1.0},
-        {"n_rounds": [50, 100, 200], "eta": [0.05, 0.1, 0.3], "max_depth": [2, 3, 4, 6],
-         "reg_lambda": [0.5, 1.0, 5.0]},
+        {"n_rounds": [50, 100, 200], "eta": [0.05, 0.1, 0.3], "max_depth": [2, 4, 6]},
     ),
 }
 
@@ -291,13 +290,17 @@ def fit_predict(
 # --------------------------------------------------------------------------- tuning
 def tune(
     X: np.ndarray, y: np.ndarray, learners=("rf", "mlr", "svr", "xgb"), *, folds: int = 10,
-    max_samples: int = 4000, seed: int = 0, search: dict | None = None, progress: bool = True,
+    max_samples: int = 2000, seed: int = 0, search: dict | None = None, progress: bool = True,
+    groups: np.ndarray | None = None,
 ) -> dict[str, dict]:
     """Tune each learner's hyperparameters on the pooled coarse training set.
 
     Grid search with ``folds``-fold cross-validation (each fold fits on 90 %
     of the samples and validates on 10 % for the default 10 folds) for
     minimal RMSE, over the ranges in :data:`LEARNERS` (``search`` overrides).
+    With ``groups`` (e.g. the cell of each sample) the folds are spatial: a
+    cell's samples all fall in the same fold, so 90 % of the cells fit and
+    10 % validate, and a model is never scored on a cell it saw on another day.
 
     Parameters
     ----------
@@ -307,7 +310,11 @@ def tune(
         Coarse soil moisture, m3 m-3.
     max_samples : int
         Random subsample used for tuning (support vector regression scales
-        quadratically; 4000 samples keep tuning to minutes).
+        quadratically; 2000 samples and the ranges of :data:`LEARNERS` keep
+        tuning all four learners to a few minutes on two cores).
+
+    groups : ndarray, shape (N,), optional
+        Group of each sample for spatial folds (default: random folds).
 
     Returns
     -------
@@ -315,7 +322,7 @@ def tune(
         ``{learner: {param: value, ..., "cv_rmse": float}}``; pass a learner's
         entry (without ``cv_rmse``) as its ``params``.
     """
-    from sklearn.model_selection import GridSearchCV, KFold
+    from sklearn.model_selection import GridSearchCV, GroupKFold, KFold
 
     rng = np.random.default_rng(seed)
     ok = np.isfinite(X).all(axis=1) & np.isfinite(y)
@@ -325,7 +332,13 @@ def tune(
     if idx.size < 2 * folds:
         raise ValueError(f"only {idx.size} valid samples: too few to tune with {folds}-fold CV")
     Xs, ys = X[idx], y[idx]
-    cv = KFold(folds, shuffle=True, random_state=seed)
+    if groups is not None:
+        g = np.asarray(groups)[idx]
+        if len(np.unique(g)) < folds:
+            raise ValueError(f"only {len(np.unique(g))} groups: too few for {folds} spatial folds")
+        cv = list(GroupKFold(folds).split(Xs, ys, g))
+    else:
+        cv = KFold(folds, shuffle=True, random_state=seed)
     out = {}
     it = learners
     if progress:

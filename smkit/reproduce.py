@@ -253,7 +253,8 @@ def run(
 STUDY_NOTEBOOKS = tuple(n for n in NOTEBOOKS if n not in ("00_study_area_and_data", "01_explanatory_factors"))
 
 #: Parameters of a notebook that :func:`smkit.study.open_study` takes.
-_STUDY_KEYS = ("seed", "learners", "sw_max", "nd_max", "k", "bma_method", "train_years", "test_years")
+_STUDY_KEYS = ("seed", "learners", "sw_max", "nd_max", "k", "bma_method", "train_years", "test_years", "subgrid",
+               "tune")
 
 
 def prepare_study(preset, params: dict, out: Path, cache: Path, notebook_dir=None, progress=True) -> None:

@@ -281,6 +281,40 @@ def _with_cached_bma(product: xr.Dataset, bma, zones: xr.DataArray, key: dict, p
     return full.assign(sm=sm.transpose(*full["sm"].dims), sm_std=stored["sm_std"])
 
 
+def tuned_params(sc: Scenario, learners, train_years, *, cache_dir: str | Path | None = None, seed: int = 0,
+                 progress: bool = True, **options) -> dict:
+    """Hyperparameters tuned once on the training years (cached as JSON beside the products).
+
+    Grid search by 10-fold cross-validation with spatial folds (every
+    cell-day of a cell in the same fold: 90 % of the cells fit, 10 %
+    validate) for minimal RMSE on the pooled coarse training set of
+    ``train_years``, over :data:`smkit.learners.LEARNERS`' ranges
+    (:func:`smkit.engine.tune_params`).
+
+    Returns
+    -------
+    dict
+        ``{learner: {param: value}}``, ready for ``params=``.
+    """
+    from smkit.cache import DEFAULT_CACHE
+    from smkit.engine import tune_params
+
+    root = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE
+    years = sorted(int(y) for y in train_years)
+    covs = tuple(options.get("covariates", COVARIATES))
+    path = root / f"{scenario_key(sc)}-tuned-{_key({'learners': list(learners), 'years': years, 'covs': covs, 'seed': seed})}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    sel = {"time": slice(f"{years[0]}-01-01", f"{years[-1]}-12-31")}
+    tuned = tune_params(sc.coarse.sel(sel), sc.fine.sel(sel), tuple(learners), covs,
+                        options.get("aggregation", "mean"), options.get("min_valid", 0.5), seed, progress)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".partial")
+    tmp.write_text(json.dumps(tuned, indent=2, sort_keys=True))
+    tmp.rename(path)
+    return tuned
+
+
 def _store_once(store: Path, ds: xr.Dataset, progress: bool) -> xr.Dataset:
     """``ds`` written once to ``store`` (crash-safe: a temporary store renamed when complete) and reopened."""
     if not (store / ".complete").exists():
@@ -474,6 +508,7 @@ def open_study(
     test_years=None,
     store_bma: bool = True,
     subgrid: bool = True,
+    tune: bool = False,
     progress: bool = True,
     **options,
 ) -> Study:
@@ -501,6 +536,10 @@ def open_study(
         Learn the sub-grid pattern from the stations of the training years
         and add it to every learner before BMA (:func:`subgrid_product`);
         False for the windowed learners alone.
+    tune : bool, default False
+        Tune the learners' hyperparameters once on the training years' pooled
+        coarse cell-days (10 spatial folds, :func:`tuned_params`, cached) and
+        downscale with them (the paper's section 3.2.5).
     progress : bool
     **options
         Downscaling options (:func:`smkit.engine.downscale`).
@@ -516,12 +555,15 @@ def open_study(
     zones = kmeans_zones(sc.coarse["sm"], k=k, seed=seed)
     if options.get("strategy") == "global" and "zones" not in options:
         options["zones"] = zones
-    product = base_product(sc, learners=learners, cache_dir=cache_dir, progress=progress, seed=seed,
-                           **options)
     if train_years is None or test_years is None:
-        dtrain, dtest = default_years(product["time"].values)
+        dtrain, dtest = default_years(sc.coarse["time"].values)
         train_years = list(train_years) if train_years is not None else dtrain
         test_years = list(test_years) if test_years is not None else dtest
+    if tune:
+        options["params"] = tuned_params(sc, learners, train_years, cache_dir=cache_dir, seed=seed,
+                                         progress=progress)
+    product = base_product(sc, learners=learners, cache_dir=cache_dir, progress=progress, seed=seed,
+                           **options)
     windowed = None
     if subgrid:
         try:
@@ -539,7 +581,7 @@ def open_study(
         "learners": list(learners), "subgrid": subgrid}, progress)
     matched, pairs = station_pairs(full, sc, use_zones)
     params = {"scenario": str(scenario), "seed": seed, "cache_dir": cache_dir,
-              "learners": list(learners), "k": k, "subgrid": subgrid,
+              "learners": list(learners), "k": k, "subgrid": subgrid, "tune": tune,
               "clustered": clustered, "bma_method": bma_method, **{k_: v for k_, v in options.items()
                                                                   if k_ != "zones"}}
     return Study(sc, full, zones, bma, matched, pairs, list(train_years), list(test_years), params, windowed)
@@ -642,6 +684,37 @@ def truth_table(st: Study, years=None) -> pd.DataFrame:
 def _test_period(st: Study, years=None) -> dict:
     yrs = [int(y) for y in (years or st.test_years)]
     return {"time": slice(f"{min(yrs)}-01-01", f"{max(yrs)}-12-31")}
+
+
+def tuning_comparison(st: Study, months=range(4, 10), *, n_boot: int = 200, progress: bool = True) -> pd.DataFrame:
+    """The windowed learners with tuned and with default hyperparameters against the truth.
+
+    Both are scored over the growing season (``months``) of the first
+    validation year; the default-parameter product is computed (and cached)
+    for those days only.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`smkit.skill.truth_scores` rows ``<learner>_tuned`` and ``<learner>_default``.
+    """
+    from smkit.skill import truth_scores
+
+    if not st.params.get("tune"):
+        raise ValueError("the study was opened without tuning (tune=False)")
+    year = int(min(st.test_years))
+    months = list(months)
+    sel = slice(f"{year}-{min(months):02d}-01", str((pd.Timestamp(f"{year}-{max(months):02d}-01")
+                                                      + pd.offsets.MonthEnd(0)).date()))
+    opts = {k: v for k, v in st.params.items() if k in PRODUCT_OPTIONS and k != "params"}
+    default = base_product(st.scenario, learners=st.learners, cache_dir=st.params.get("cache_dir"),
+                           days=sel, seed=st.params.get("seed", 0), progress=progress, **opts)
+    tuned = (st.windowed if st.windowed is not None else st.product)["sm"].sel({"method": st.learners})
+    both = xr.concat([tuned.sel(time=sel).assign_coords(method=[f"{m}_tuned" for m in st.learners]),
+                      default["sm"].sel(time=sel).assign_coords(method=[f"{m}_default" for m in st.learners])],
+                     dim="method")
+    return truth_scores(both.to_dataset(name="sm"), st.scenario.truth, int(st.product.attrs["factor"]),
+                        n_boot=n_boot, reference=None)
 
 
 def truth_scorecard(st: Study, *, n_boot: int = 300, oracle: int = 30, seed: int = 0,

@@ -61,3 +61,31 @@ def test_tune_on_the_pooled_coarse_set(tiny):
     assert res["xgb"]["max_depth"] in (2, 4)
     for name in ("mlr", "rf", "xgb"):
         assert 0 < res[name]["cv_rmse"] < 0.2
+
+
+def test_tuning_with_spatial_folds_holds_out_whole_cells(tiny, monkeypatch):
+    """With groups, every fold validates on cells it never trained on (the paper's 90 % / 10 % of cells)."""
+    import sklearn.model_selection as ms
+
+    from smkit.features import training_table
+    from smkit.learners import tune
+
+    df = training_table(tiny.coarse, tiny.fine)
+    cells = df.groupby(["lat", "lon"]).ngroup().to_numpy()
+    seen = []
+    real = ms.GroupKFold.split
+
+    def spy(self, X, y=None, groups=None):
+        for tr, te in real(self, X, y, groups):
+            seen.append((set(groups[tr]), set(groups[te])))
+            yield tr, te
+
+    monkeypatch.setattr(ms.GroupKFold, "split", spy)
+    cols = ["lst", "ndvi", "albedo", "precip", "dem"]
+    res = tune(df[cols].values, df["sm"].values, learners=("mlr",), folds=5, max_samples=800,
+               search={"mlr": {"alpha": [1.0, 30.0]}}, groups=cells, progress=False)
+    assert res["mlr"]["alpha"] in (1.0, 30.0) and len(seen) == 5
+    assert all(not (a & b) for a, b in seen)
+    with pytest.raises(ValueError, match="groups"):
+        tune(df[cols].values, df["sm"].values, learners=("mlr",), folds=5, groups=np.zeros(len(df)),
+             progress=False)
