@@ -1602,8 +1602,58 @@ def _bma_kernel(f, zone, labels, W, C, S, missing):
     return mean, std
 
 
+def _bma_blend_kernel(f, frac, W, C, S, missing):
+    """Mixture mean and std with parameters blended by zone fractions ``frac`` (..., Z)."""
+    known = np.isfinite(frac).all(-1) & (frac.sum(-1) > 0)
+    fr = np.where(known[..., None], frac, 0.0)
+    w = fr @ W
+    c = np.einsum("...z,zkj->...kj", fr, C)
+    sg = fr @ S
+    mean, std = mixture_moments(f, w, c, sg, missing)
+    return np.where(known, mean, np.nan).astype(np.float32), np.where(known, std, np.nan).astype(np.float32)
+
+
+def zone_fractions(zones: xr.DataArray, labels: np.ndarray, fine_grid) -> xr.DataArray:
+    """Each fine pixel's share of every zone: the zones' indicators interpolated from the cell centres.
+
+    A pixel deep inside a zone has share 1 of it; towards a boundary the
+    shares change linearly over the last half cell, so parameters blended
+    with them are continuous across zone boundaries (per-zone BMA weights
+    would otherwise print a step on every boundary).
+
+    Parameters
+    ----------
+    zones : xarray.DataArray
+        ``zone(lat, lon)`` on the coarse grid.
+    labels : ndarray of int
+        The labels to give shares for (in order).
+    fine_grid : xarray.Dataset or DataArray
+        Anything with the fine ``lat`` and ``lon``.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``(lat, lon, zone)`` float32 shares summing to 1 (NaN outside every label).
+    """
+    from smkit.features import smooth_native
+    from smkit.grid import Grid, nesting_factor
+
+    factor = nesting_factor(Grid.from_dataset(zones), Grid.from_dataset(fine_grid))
+    z = np.asarray(zones.transpose("lat", "lon").values)
+    onehot = np.stack([(z == lab).astype(np.float64) for lab in labels])
+    up = np.repeat(np.repeat(onehot, factor, axis=1), factor, axis=2)
+    frac = smooth_native(up, factor)
+    total = frac.sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(total > 0, frac / total, np.nan)
+    return xr.DataArray(np.moveaxis(frac, 0, -1).astype(np.float32), dims=("lat", "lon", "zone"),
+                        coords={"lat": fine_grid["lat"].values, "lon": fine_grid["lon"].values,
+                                "zone": np.asarray(labels)})
+
+
 def apply(
-    product: xr.Dataset, zone_bma: ZoneBMA, zones: xr.DataArray, *, missing: str = "nan"
+    product: xr.Dataset, zone_bma: ZoneBMA, zones: xr.DataArray, *, missing: str = "nan",
+    smooth: bool = True,
 ) -> xr.Dataset:
     """Add the BMA mean and its predictive spread to a product.
 
@@ -1623,6 +1673,11 @@ def apply(
         ``sm_std`` NaN (a merged value always uses the same members, so it
         never jumps where one learner has a gap); ``renormalise`` uses the
         available members with their weights rescaled to sum to one.
+    smooth : bool, default True
+        Blend the zones' parameters across zone boundaries over half a cell
+        (:func:`zone_fractions`) so the merged map has no step where the zone
+        changes; with zones given on the product's own grid the labels are used
+        as they are.
 
     Returns
     -------
@@ -1689,19 +1744,31 @@ def apply(
     if len(labels) == 0:
         labels = np.array([np.iinfo(np.int64).min])  # matches nothing: all NaN
     f = sm.sel({"method": list(zone_bma.members)})
-    if f.chunks is not None:
-        f = f.chunk({"method": -1})
-        fine = fine.chunk({"lat": f.chunksizes["lat"], "lon": f.chunksizes["lon"]})
-    mean, std = xr.apply_ufunc(
-        _bma_kernel,
-        f,
-        fine,
-        input_core_dims=[["method"], []],
-        output_core_dims=[[], []],
-        kwargs={"labels": labels, "W": W, "C": C, "S": S, "missing": missing},
-        dask="parallelized",
-        output_dtypes=[np.float32, np.float32],
-    )
+    if smooth and not same and labels[0] != np.iinfo(np.int64).min:
+        frac = zone_fractions(zones, labels, sm)
+        if f.chunks is not None:
+            f = f.chunk({"method": -1})
+            frac = frac.chunk({"lat": f.chunksizes["lat"], "lon": f.chunksizes["lon"], "zone": -1})
+        mean, std = xr.apply_ufunc(
+            _bma_blend_kernel, f, frac,
+            input_core_dims=[["method"], ["zone"]], output_core_dims=[[], []],
+            kwargs={"W": W, "C": C, "S": S, "missing": missing},
+            dask="parallelized", output_dtypes=[np.float32, np.float32],
+        )
+    else:
+        if f.chunks is not None:
+            f = f.chunk({"method": -1})
+            fine = fine.chunk({"lat": f.chunksizes["lat"], "lon": f.chunksizes["lon"]})
+        mean, std = xr.apply_ufunc(
+            _bma_kernel,
+            f,
+            fine,
+            input_core_dims=[["method"], []],
+            output_core_dims=[[], []],
+            kwargs={"labels": labels, "W": W, "C": C, "S": S, "missing": missing},
+            dask="parallelized",
+            output_dtypes=[np.float32, np.float32],
+        )
     dims = [d for d in sm.dims if d != "method"]
     mean = mean.transpose(*dims).expand_dims(method=["bma"])
     std = std.transpose(*dims)

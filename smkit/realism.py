@@ -89,7 +89,8 @@ class Target:
 _DORIGO = "Dorigo et al. (2015), Remote Sens. Environ. 162, 380-395"
 _GRUBER = "Gruber et al. (2016), Int. J. Appl. Earth Obs. 45, 200-211"
 _PAPER = "Liu et al., the paper smkit reproduces (Fig. 3b, Table 4)"
-_FAMIGLIETTI = "Famiglietti et al. (1998), J. Hydrol. 210; Washita '92 / SGP97 campaigns"
+_FAMIGLIETTI = ("Vachaud et al. (1985), Soil Sci. Soc. Am. J. 49, 822-828; Famiglietti et al. (1999), "
+                "Water Resour. Res. 35, 1839-1851 (SGP97)")
 _GRUBER19 = "Gruber et al. (2019), Earth Syst. Sci. Data 11, 717-739"
 _CROW = "Crow et al. (2012), Rev. Geophys. 50, RG2002 (upscaling errors of single probes)"
 _DRAPER = "Draper et al. (2013), Remote Sens. Environ. 137; Su et al. (2016), JGR"

@@ -578,7 +578,7 @@ def open_study(
     bma = fit_bma(pairs, list(learners), train_years, zones=use_zones, method=bma_method)
     full = apply(product, bma, use_zones) if not store_bma else _with_cached_bma(product, bma, use_zones, {
         "method": bma_method, "train": list(train_years), "k": k, "clustered": clustered, "seed": seed,
-        "learners": list(learners), "subgrid": subgrid}, progress)
+        "learners": list(learners), "subgrid": subgrid, "smooth_zones": True}, progress)
     matched, pairs = station_pairs(full, sc, use_zones)
     params = {"scenario": str(scenario), "seed": seed, "cache_dir": cache_dir,
               "learners": list(learners), "k": k, "subgrid": subgrid, "tune": tune,
@@ -784,93 +784,72 @@ def station_scorecard(st: Study, *, n_boot: int = 300, seed: int = 0) -> pd.Data
     return pd.concat([by_net, pooled])
 
 
-def station_holdout_scorecard(st: Study, *, n_folds: int = 4, n_boot: int = 300, seed: int = 0,
-                              window: int = 2, progress: bool = True) -> pd.DataFrame:
+def station_holdout_scorecard(st: Study, *, n_folds: int = 4, n_boot: int = 300, seed: int = 0) -> pd.DataFrame:
     """Station scores over the validation years with the sub-grid model fitted *without* the scored stations.
 
     The stations are dealt into ``n_folds`` folds (stratified by zone,
     :func:`smkit.validate.split_stations`); for each fold the sub-grid models
-    are fitted on the other stations' training years and applied around the
-    held-out stations (a square of ``2 * window + 1`` cells centred on each
-    station's cell, over the product's whole period, so that every pixel's
-    mean is the one the full map uses; ``window`` = 2 reproduces the full
-    map's correction at the station to the second ring of its interpolant).
-    BMA then merges the held-out members with the study's weights. Columns as
-    :func:`station_scorecard`; ``bma`` and the learners here never saw the
-    scored stations' data (the BMA weights did, as four numbers per zone).
+    are fitted on the other stations' training years, and each held-out
+    station's members are corrected at its own pixel with the fold's
+    anomaly terms: ``product + sum_k w_k (x_k - mean_k)`` over the
+    anomaly and anomaly-times-wetness features at the station (the context
+    terms, which the map's removal of each cell's mean cancels, are left
+    out). BMA then merges the held-out members with the study's weights.
+    Columns as :func:`station_scorecard`; the learners and ``bma`` here never
+    saw the scored stations' data (the BMA weights did, as four numbers per zone).
     """
     from smkit.skill import station_scores
-    from smkit.subgrid import apply_subgrid, fit_subgrid, station_table
-    from smkit.validate import match_stations, split_stations, split_years
+    from smkit.subgrid import feature_names, fit_subgrid, station_table
+    from smkit.validate import split_stations, split_years
 
     if st.windowed is None:
         raise ValueError("the study was opened without the sub-grid model (subgrid=False)")
     w = st.windowed
-    sc = st.scenario
     learners = st.learners
     covs = tuple(str(w.attrs.get("covariates", ",".join(COVARIATES))).split(","))
-    factor = int(w.attrs["factor"])
-    years = [int(y) for y in st.train_years]
-    table = station_table(w, sc.fine, sc.stations, covariates=covs,
-                          time=slice(f"{min(years)}-01-01", f"{max(years)}-12-31"))
+    names = feature_names(covs)
+    anomaly_terms = [n for n in names if "_anomaly" in n]
+    table = station_table(w, st.scenario.fine, st.scenario.stations, covariates=covs)
+    train = table[np.isin(pd.DatetimeIndex(table["time"]).year, [int(y) for y in st.train_years])]
     matched = st.matched
     folds = split_stations(matched, matched["zone"].values, n_folds=n_folds, seed=seed)
-    names = np.asarray(matched["name"].values).astype(str)
-    held = {}
-    lat, lon = w["lat"].values, w["lon"].values
-    ny, nx = len(lat) // factor, len(lon) // factor
-    jobs = [(fold, k) for fold, (_, test_idx) in enumerate(folds) for k in test_idx]
-    models_of = {}
-    for fold, k in jobs:
-        if fold not in models_of:
-            train_names = set(names[folds[fold][0]])
-            models_of[fold] = fit_subgrid(table[table["name"].isin(train_names)], learners, covs)
-        if matched["status"].values[k] != "ok":
-            continue
-        i = int(np.searchsorted(lat, matched["pixel_lat"].values[k]))
-        j = int(np.searchsorted(lon, matched["pixel_lon"].values[k]))
-        ci, cj = i // factor, j // factor
-        y0, y1 = max(ci - window, 0), min(ci + window + 1, ny)
-        x0, x1 = max(cj - window, 0), min(cj + window + 1, nx)
-        sub = {"lat": slice(y0 * factor, y1 * factor), "lon": slice(x0 * factor, x1 * factor)}
-        out = apply_subgrid(w.isel(sub), sc.fine.isel(sub), models_of[fold], covariates=covs,
-                            time_chunk=64)["sm"]
-        held[k] = out.isel(lat=i - y0 * factor, lon=j - x0 * factor)
-    import dask
-
-    keys = sorted(held)
-    if progress:
-        from tqdm.dask import TqdmCallback
-
-        with TqdmCallback(desc="held-out stations"):
-            done = dask.compute(*[held[k] for k in keys])
-    else:
-        done = dask.compute(*[held[k] for k in keys])
-    held = dict(zip(keys, done, strict=True))
-    # the held-out members at each station's pixel, matched like the maps, then BMA with the study's weights
-    grid_product = xr.Dataset({"sm": (("method", "time", "lat", "lon"), np.full(
-        (len(learners), w.sizes["time"], len(lat), len(lon)), np.nan, np.float32))},
-        coords={"method": learners, "time": w["time"].values, "lat": lat, "lon": lon},
-        attrs=dict(w.attrs))
-    for k, ser in held.items():
-        ii = int(np.searchsorted(lat, matched["pixel_lat"].values[k]))
-        jj = int(np.searchsorted(lon, matched["pixel_lon"].values[k]))
-        grid_product["sm"][:, :, ii, jj] = ser.transpose("method", "time").values
-    m = match_stations(grid_product, sc.stations, coarse=sc.coarse)
-    pred = m["pred"].values  # (method, station, time): cci first
+    station_names = np.asarray(matched["name"].values).astype(str)
+    held = table.copy()
+    for m in learners:
+        held[m] = np.nan
+    for train_idx, test_idx in folds:
+        fit_names, test_names = set(station_names[train_idx]), set(station_names[test_idx])
+        models = fit_subgrid(train[train["name"].isin(fit_names)], learners, covs)
+        rows = held["name"].isin(test_names).to_numpy()
+        for m in learners:
+            coef = dict(zip(names, models[m].coef_, strict=True))
+            sub = table.loc[rows]
+            corr = np.zeros(int(rows.sum()))
+            for n in anomaly_terms:
+                x = sub[f"{m}:{n}"]
+                corr += coef[n] * (x - x.groupby(sub["name"]).transform("mean")).fillna(0.0).to_numpy()
+            held.loc[rows, m] = np.clip(sub[m].to_numpy() + corr, 0.0, float(w.attrs.get("sm_max", 0.6)))
+    # back onto the matched layout: (method, station, time), cci first, then the learners and BMA
+    pred = st.matched["pred"].sel({"method": ["cci", *learners]}).values.copy()
+    pred[1:] = np.nan
+    pos = {str(n): k for k, n in enumerate(station_names)}
+    tpos = pd.Index(pd.DatetimeIndex(st.matched["time"].values))
+    si = held["name"].map(pos).to_numpy()
+    ti = tpos.get_indexer(pd.DatetimeIndex(held["time"]))
+    for k, m in enumerate(learners):
+        pred[1 + k, si, ti] = held[m].to_numpy()
     bma_pred = np.full(pred.shape[1:], np.nan)
-    for n in range(m.sizes["station"]):
+    for n in range(matched.sizes["station"]):
         z = int(matched["zone"].values[n])
         try:
             p = st.bma.params_for(z)
         except KeyError:
             p = st.bma.params_for("pooled")
         f = pred[1:, n, :].T  # (time, learner)
-        a_, b_ = p["bias_coefs"][:, 0], p["bias_coefs"][:, 1]
-        bma_pred[n] = (a_ + b_ * f) @ p["weights"]
-    both = xr.concat([m["pred"], xr.DataArray(bma_pred[None], dims=("method", "station", "time"),
-                                              coords={"method": ["bma"]})], dim="method")
-    m = m.drop_vars(["pred", "method"]).assign(pred=both)
+        bma_pred[n] = (p["bias_coefs"][:, 0] + p["bias_coefs"][:, 1] * f) @ p["weights"]
+    both = xr.DataArray(np.concatenate([pred, bma_pred[None]]), dims=("method", "station", "time"),
+                        coords={"method": ["cci", *learners, "bma"]})
+    m = st.matched.drop_vars(["pred", "method"]).assign(pred=both)
     test = split_years(m, st.train_years, st.test_years)[1]
     by_net = station_scores(test, reference="cci", n_boot=n_boot, seed=seed)
     pooled = station_scores(test, reference="cci", n_boot=n_boot, seed=seed, by="all")

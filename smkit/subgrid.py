@@ -46,7 +46,7 @@ import pandas as pd
 import xarray as xr
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from smkit.features import native_block, smooth_cell_field, smooth_native
+from smkit.features import COVARIATES, native_block, smooth_cell_field, smooth_native
 from smkit.grid import Grid, nesting_factor
 
 __all__ = ["DEFAULT_ALPHAS", "SubgridModel", "apply_subgrid", "design", "feature_names", "fit_subgrid",
@@ -202,7 +202,7 @@ def _setup(product: xr.Dataset, fine: xr.Dataset, covariates, smooth_coarse: boo
 
 # --------------------------------------------------------------------------- training table
 def station_table(product: xr.Dataset, fine: xr.Dataset, stations: xr.Dataset, *, methods=None,
-                  covariates=("lst", "ndvi", "albedo", "precip", "dem"), gap_days: int = 8,
+                  covariates=COVARIATES, gap_days: int = 8,
                   smooth_coarse: bool = True, time=None) -> pd.DataFrame:
     """The sub-grid training table: features and the product at each station, over its observing periods.
 
@@ -297,7 +297,7 @@ def station_table(product: xr.Dataset, fine: xr.Dataset, stations: xr.Dataset, *
     return pd.concat(rows, ignore_index=True)
 
 
-def fit_subgrid(table: pd.DataFrame, methods, covariates=("lst", "ndvi", "albedo", "precip", "dem"), *,
+def fit_subgrid(table: pd.DataFrame, methods, covariates=COVARIATES, *,
                 alphas=DEFAULT_ALPHAS, min_stations: int = 3) -> dict[str, SubgridModel]:
     """One :class:`SubgridModel` per method from a :func:`station_table`.
 
@@ -432,7 +432,7 @@ def _apply_block_of(inputs, *args):
 
 
 def apply_subgrid(product: xr.Dataset, fine: xr.Dataset, models: dict[str, SubgridModel], *,
-                  covariates=("lst", "ndvi", "albedo", "precip", "dem"), gap_days: int = 8,
+                  covariates=COVARIATES, gap_days: int = 8,
                   smooth_coarse: bool = True, sm_max: float | None = None, tile: int = 24,
                   time_chunk: int = 32) -> xr.Dataset:
     """Add the learned sub-grid departures to a product, lazily.

@@ -69,6 +69,9 @@ def _bma_scores(st, pairs: pd.DataFrame, fit_pairs: pd.DataFrame | None = None) 
 def leave_one_out(st, covariates=None, *, progress: bool = True) -> pd.DataFrame:
     """BMA's station scores with all covariates and without each one (Fig. 12a).
 
+    Every case is the windowed learners' product (without the sub-grid
+    pattern learned from the stations), BMA refitted on its training years.
+
     Parameters
     ----------
     st : smkit.study.Study
@@ -93,7 +96,14 @@ def leave_one_out(st, covariates=None, *, progress: bool = True) -> pd.DataFrame
     cells = station_cells(st)
     opts = {k: v for k, v in st.params.items() if k in PRODUCT_OPTIONS and k != "covariates"}
     opts["seed"] = st.params.get("seed", 0)
-    frames = [_bma_scores(st, st.pairs).assign(case="all")]
+    # like with like: the variants are windowed products, so the full set is scored at the same stage
+    # (the sub-grid model learned from the stations is not refitted per variant)
+    if getattr(st, "windowed", None) is not None:
+        _, base_pairs = station_pairs(st.windowed, st.scenario, st.zones if st.params.get("clustered", True)
+                                      else None)
+    else:
+        base_pairs = st.pairs
+    frames = [_bma_scores(st, base_pairs).assign(case="all")]
     sets = {f"without {cov}": tuple(c for c in all_covs if c != cov) for cov in leave}
     # few cells: reading dominates, so every set shares one pass over the inputs, in long day blocks
     products = variant_products(st.scenario, sets, learners=st.learners, cache_dir=st.params.get("cache_dir"),

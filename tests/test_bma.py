@@ -478,7 +478,7 @@ def expected_bma(product, zb):
 
 def test_apply_values_shape_and_dims(zone_fit):
     prod = make_product()
-    out = bma.apply(prod, zone_fit, ZONES)
+    out = bma.apply(prod, zone_fit, ZONES, smooth=False)
     assert out["sm"].dims == ("method", "time", "lat", "lon")
     assert out["sm"].dtype == np.float32 and out["sm_std"].dtype == np.float32
     assert out["method"].values.tolist() == MEMBERS + ["bma"]
@@ -499,7 +499,7 @@ def test_apply_values_shape_and_dims(zone_fit):
 
 def test_apply_renormalise_and_replace(zone_fit):
     prod = make_product(with_bma=True)
-    out = bma.apply(prod, zone_fit, ZONES, missing="renormalise")
+    out = bma.apply(prod, zone_fit, ZONES, missing="renormalise", smooth=False)
     assert out["method"].values.tolist() == MEMBERS + ["bma"]
     got = float(out["sm"].sel({"method": "bma"})[2, 3, 4])
     p = zone_fit.params_for(int(ZONES.values[0, 0]))
@@ -532,7 +532,7 @@ def test_apply_zones_on_fine_grid_unknown_zones_and_errors(zone_fit):
     from smkit.zones import zones_to_fine
 
     prod = make_product()
-    a = bma.apply(prod, zone_fit, ZONES)
+    a = bma.apply(prod, zone_fit, ZONES, smooth=False)
     b = bma.apply(prod, zone_fit, zones_to_fine(ZONES, prod))
     xr.testing.assert_identical(a, b)
     more = ZONES.copy()
@@ -690,3 +690,19 @@ def test_arviz_plot_wrappers(tmp_path):
         pc.savefig(tmp_path / f"{fn.__name__}.png")
     with pytest.raises(TypeError, match="DataTree or a ZoneBMA"):
         bma.plot_trace(np.zeros(3))
+
+
+def test_apply_blends_zone_parameters_across_boundaries(zone_fit):
+    """Deep inside a zone the merged value is that zone's; across a boundary it changes without a step."""
+    from smkit.validate import seam_ratio
+
+    prod = make_product()
+    hard = bma.apply(prod, zone_fit, ZONES, smooth=False)["sm"].sel({"method": "bma"}).values
+    soft = bma.apply(prod, zone_fit, ZONES)["sm"].sel({"method": "bma"}).values
+    frac = bma.zone_fractions(ZONES, np.unique(ZONES.values), prod)  # -1: no zone (the pooled fit)
+    np.testing.assert_allclose(frac.sum("zone"), 1.0, rtol=1e-6)
+    pure = (frac.max("zone") > 0.999).values
+    np.testing.assert_allclose(soft[:, pure], hard[:, pure], rtol=1e-5, equal_nan=True)
+    assert not np.allclose(soft[:, ~pure], hard[:, ~pure], equal_nan=True)
+    factor = prod.sizes["lat"] // ZONES.sizes["lat"]
+    assert seam_ratio(soft, factor) <= seam_ratio(hard, factor)

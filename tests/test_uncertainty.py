@@ -49,13 +49,26 @@ def test_leave_one_out_structure(st):
     assert cases == {"all", "without dem"}
     assert set(loo.columns) >= {"n", "r", "rmse", "mae", "ubrmse"}
     assert (loo["n"] > 0).all()
-    # "all" is Table 4's BMA row: same pairs, same fit (the maps are stored in float32)
-    nets = validate.score_networks(st.test())
+    # every case is the windowed stage: "all" is the BMA of the windowed learners, refitted
+    _, pairs = study.station_pairs(st.windowed, st.scenario, st.zones)
+    want = uncertainty._bma_scores(st, pairs).set_index("network")
+    for net, row in loo.loc["all"].iterrows():
+        assert row["n"] == want.loc[net, "n"]
+        assert row["r"] == pytest.approx(want.loc[net, "r"]) and row["rmse"] == pytest.approx(want.loc[net, "rmse"])
+    uncertainty.figure_leave_one_out(loo)
+
+
+def test_leave_one_out_all_is_table4_without_the_subgrid_stage(tmp_path):
+    """Without the sub-grid stage the 'all' case is Table 4's BMA row: same pairs, same fit."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = study.open_study("tiny", cache_dir=tmp_path, learners=("mlr",), progress=False, subgrid=False)
+    loo = uncertainty.leave_one_out(plain, ["dem"], progress=False)
+    nets = validate.score_networks(plain.test())
     bma = nets[nets["method"] == "bma"].set_index("network")
     for net, row in loo.loc["all"].iterrows():
         assert row["n"] == bma.loc[net, "n"]
         assert abs(row["r"] - bma.loc[net, "r"]) < 2e-3 and abs(row["rmse"] - bma.loc[net, "rmse"]) < 2e-4
-    uncertainty.figure_leave_one_out(loo)
 
 
 def test_relative_bias_by_quantile():
