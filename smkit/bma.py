@@ -1475,8 +1475,9 @@ def fit_zones(
         pooled_fit = run(complete)
         fits["pooled"] = pooled_fit
     if short:
-        have = {z: (int(n_pairs[labels.index(z)]),
-                    int(n_stations[labels.index(z)]) if "station" in complete.columns else None) for z in short}
+        with_st = "station" in complete.columns
+        have = {z: (int(n_pairs[labels.index(z)]), int(n_stations[labels.index(z)]) if with_st else None)
+                for z in short}
         warnings.warn(
             f"zone(s) {short} have fewer than min_pairs={min_pairs} complete pairs or "
             f"min_stations={min_stations} stations ((pairs, stations): {have}) "

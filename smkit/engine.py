@@ -28,7 +28,14 @@ import numpy as np
 import xarray as xr
 
 from smkit import __version__
-from smkit.features import AGGREGATION_HALO, AGGREGATIONS, COVARIATES, aggregate_array, native_block, smooth_native
+from smkit.features import (
+    AGGREGATION_HALO,
+    AGGREGATIONS,
+    COVARIATES,
+    aggregate_array,
+    native_block,
+    smooth_native,
+)
 from smkit.grid import Grid, nesting_factor
 from smkit.learners import BACKENDS, fit_predict, get_learner, resolve_params
 from smkit.windows import (
@@ -353,8 +360,7 @@ def _predict_blended(name, fit, valid, agg, y, pix, choice, cfg, ht, hs, inputs,
         if not keep.any():
             continue
         sel = ok[keep].reshape(-1)
-        flat = lambda v: v[keep].reshape(-1)[sel]  # noqa: E731
-        pflat, pw, po = flat(pidx), flat(w), flat(own)
+        pflat, pw, po = (v[keep].reshape(-1)[sel] for v in (pidx, w, own))
         wins = wins[keep]
         zptr = np.r_[0, np.cumsum(counts[keep])]
         Z = pix.flat[pflat]
@@ -365,7 +371,7 @@ def _predict_blended(name, fit, valid, agg, y, pix, choice, cfg, ht, hs, inputs,
         ids = np.ravel_multi_index((wins + np.array([0, -1, -1]) + origin).T, extent, mode="clip")
         pred = fit_predict(name, X, yy, ptr, Z, zptr, params=cfg.params.get(name), backend=cfg.backend,
                            seed=cfg.seed, window_ids=ids)
-        if cfg.residual_correction:  # shift each window's predictions so its own cell averages to the retrieval
+        if cfg.residual_correction:  # shift each window's predictions: its own cell averages to the retrieval
             win = np.repeat(np.arange(len(wins)), np.diff(zptr))
             with np.errstate(invalid="ignore"):
                 own_mean = np.bincount(win, pred * po, len(wins)) / np.bincount(win, po, len(wins))
@@ -625,7 +631,8 @@ def _load_inputs(c, y_all, fine, covs, zone_all, cfg, factor, ht, hs, nt_all, na
         m = native.get(name, 0)  # a native cell of margin for the interpolation at the footprint's edge
         v = read(name, T0, T1, m)
         crop = np.s_[:, m : v.shape[1] - m, m : v.shape[2] - m]
-        inside = np.s_[ts - T0 : te - T0, (ys - A0) * f + m : (ye - A0) * f + m, (xs - B0) * f + m : (xe - B0) * f + m]
+        inside = np.s_[ts - T0 : te - T0, (ys - A0) * f + m : (ye - A0) * f + m,
+                       (xs - B0) * f + m : (xe - B0) * f + m]
         if gap and "time" in fine[name].dims and np.isnan(v[inside]).any():
             ext = read(name, T0 - gap, T1 + gap, m)
             ext, was = fill_time_gaps(ext, gap)
@@ -1212,7 +1219,8 @@ def _open_store(store: Path, template: xr.Dataset, mask, time_chunk: int, tile: 
     return done_dir
 
 
-def tune_params(coarse, fine, learners, covariates, aggregation="mean", min_valid=0.5, seed=0, progress=True) -> dict:
+def tune_params(coarse, fine, learners, covariates, aggregation="mean", min_valid=0.5, seed=0,
+                progress=True) -> dict:
     """Tune the learners on the pooled coarse training set (see :func:`smkit.learners.tune`)."""
     from smkit.features import training_table
     from smkit.learners import tune

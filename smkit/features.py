@@ -208,7 +208,8 @@ def smooth_cell_field(data: np.ndarray, factor: int, iterations: int = 2) -> np.
     >>> rng = np.random.default_rng(0)
     >>> x = rng.normal(size=(40, 40))
     >>> cm = lambda a: a.reshape(8, 5, 8, 5).mean(axis=(1, 3))
-    >>> bool(np.abs(cm(smooth_cell_field(x, 5)) - cm(x)).max() < np.abs(cm(smooth_native(x, 5)) - cm(x)).max())
+    >>> kept = np.abs(cm(smooth_cell_field(x, 5)) - cm(x)).max()
+    >>> bool(kept < np.abs(cm(smooth_native(x, 5)) - cm(x)).max())
     True
     """
     x = np.asarray(data, dtype=np.float64)

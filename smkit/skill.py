@@ -169,7 +169,8 @@ def station_scores(matched: xr.Dataset, *, methods=None, reference: str | None =
     if reference is not None and reference not in all_methods:
         raise KeyError(f"reference {reference!r} not among the methods {all_methods}")
     use = list(dict.fromkeys([*([reference] if reference else []), *methods]))
-    pred = np.asarray(matched["pred"].sel({"method": use}).transpose("method", "station", "time").values, float)
+    pred = matched["pred"].sel({"method": use}).transpose("method", "station", "time")
+    pred = np.asarray(pred.values, float)
     obs = np.asarray(matched["obs"].transpose("station", "time").values, float)
     common = np.isfinite(obs) & np.isfinite(pred).all(axis=0)
     obs = np.where(common, obs, np.nan)
@@ -183,7 +184,8 @@ def station_scores(matched: xr.Dataset, *, methods=None, reference: str | None =
     rows = []
     for g in dict.fromkeys(groups):
         s = np.flatnonzero(groups == g)
-        point = {m: _station_stats(obs[s], pred[k, s], anom_obs[s], anom_pred[k, s]) for k, m in enumerate(use)}
+        point = {m: _station_stats(obs[s], pred[k, s], anom_obs[s], anom_pred[k, s])
+                 for k, m in enumerate(use)}
         boots = {m: [] for m in use}
         for idx in resamples:
             for k, m in enumerate(use):

@@ -302,7 +302,8 @@ def tuned_params(sc: Scenario, learners, train_years, *, cache_dir: str | Path |
     root = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE
     years = sorted(int(y) for y in train_years)
     covs = tuple(options.get("covariates", COVARIATES))
-    path = root / f"{scenario_key(sc)}-tuned-{_key({'learners': list(learners), 'years': years, 'covs': covs, 'seed': seed})}.json"
+    key = _key({"learners": list(learners), "years": years, "covs": covs, "seed": seed})
+    path = root / f"{scenario_key(sc)}-tuned-{key}.json"
     if path.exists():
         return json.loads(path.read_text())
     sel = {"time": slice(f"{years[0]}-01-01", f"{years[-1]}-12-31")}
@@ -686,7 +687,8 @@ def _test_period(st: Study, years=None) -> dict:
     return {"time": slice(f"{min(yrs)}-01-01", f"{max(yrs)}-12-31")}
 
 
-def tuning_comparison(st: Study, months=range(4, 10), *, n_boot: int = 200, progress: bool = True) -> pd.DataFrame:
+def tuning_comparison(st: Study, months=range(4, 10), *, n_boot: int = 200,
+                      progress: bool = True) -> pd.DataFrame:
     """The windowed learners with tuned and with default hyperparameters against the truth.
 
     Both are scored over the growing season (``months``) of the first
@@ -710,9 +712,9 @@ def tuning_comparison(st: Study, months=range(4, 10), *, n_boot: int = 200, prog
     default = base_product(st.scenario, learners=st.learners, cache_dir=st.params.get("cache_dir"),
                            days=sel, seed=st.params.get("seed", 0), progress=progress, **opts)
     tuned = (st.windowed if st.windowed is not None else st.product)["sm"].sel({"method": st.learners})
-    both = xr.concat([tuned.sel(time=sel).assign_coords(method=[f"{m}_tuned" for m in st.learners]),
-                      default["sm"].sel(time=sel).assign_coords(method=[f"{m}_default" for m in st.learners])],
-                     dim="method")
+    tuned = tuned.sel(time=sel).assign_coords(method=[f"{m}_tuned" for m in st.learners])
+    default = default["sm"].sel(time=sel).assign_coords(method=[f"{m}_default" for m in st.learners])
+    both = xr.concat([tuned, default], dim="method")
     return truth_scores(both.to_dataset(name="sm"), st.scenario.truth, int(st.product.attrs["factor"]),
                         n_boot=n_boot, reference=None)
 
@@ -784,7 +786,8 @@ def station_scorecard(st: Study, *, n_boot: int = 300, seed: int = 0) -> pd.Data
     return pd.concat([by_net, pooled])
 
 
-def station_holdout_scorecard(st: Study, *, n_folds: int = 4, n_boot: int = 300, seed: int = 0) -> pd.DataFrame:
+def station_holdout_scorecard(st: Study, *, n_folds: int = 4, n_boot: int = 300,
+                              seed: int = 0) -> pd.DataFrame:
     """Station scores over the validation years with the sub-grid model fitted *without* the scored stations.
 
     The stations are dealt into ``n_folds`` folds (stratified by zone,
@@ -865,7 +868,8 @@ def scorecard_summary(truth: pd.DataFrame | None, stations: pd.DataFrame, best: 
         for metric, label in (("r", "total R"), ("r_anomaly", "within-cell anomaly R")):
             row = truth.loc[best]
             lines.append(verdict(row[f"diff_{metric}"], row[f"diff_{metric}_lo"], row[f"diff_{metric}_hi"],
-                                 what=f"Against the 1-km truth, {best.upper()}", than="bilinear interpolation",
+                                 what=f"Against the 1-km truth, {best.upper()}",
+                                 than="bilinear interpolation",
                                  metric=label))
         for m in [i for i in truth.index if i.endswith("_windows")]:
             row = truth.loc[m]
@@ -875,7 +879,8 @@ def scorecard_summary(truth: pd.DataFrame | None, stations: pd.DataFrame, best: 
                          + f" Its within-cell anomaly R: {row['r_anomaly']:.3f} vs bilinear's "
                            f"{truth.loc['bilinear', 'r_anomaly']:.3f}.")
         row = truth.loc[best]
-        lines.append(f"Seam statistic of {best.upper()}: {row['seam']:.3f} (the truth's {row['seam_truth']:.3f}).")
+        lines.append(f"Seam statistic of {best.upper()}: {row['seam']:.3f} "
+                     f"(the truth's {row['seam_truth']:.3f}).")
     for (group, method), row in stations.iterrows():
         if method != best:
             continue

@@ -47,7 +47,7 @@ import xarray as xr
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from smkit.features import COVARIATES, native_block, smooth_cell_field, smooth_native
-from smkit.grid import Grid, nesting_factor
+from smkit.grid import Grid
 
 __all__ = ["DEFAULT_ALPHAS", "SubgridModel", "apply_subgrid", "design", "feature_names", "fit_subgrid",
            "oracle_stations", "station_table"]
@@ -170,14 +170,15 @@ def _prepare(fine: xr.Dataset, covariates, t0, t1, r0, r1, c0, c1, gap_days, nat
             a, _ = fill_time_gaps(a, gap_days)
         a = a[gap_days : a.shape[0] - gap_days]
         if m:
-            a = smooth_native(a, m, origin[0] + rr0, origin[1] + cc0)[:, m : a.shape[1] - m, m : a.shape[2] - m]
+            a = smooth_native(a, m, origin[0] + rr0, origin[1] + cc0)
+            a = a[:, m : a.shape[1] - m, m : a.shape[2] - m]
         out[name] = a
     return out
 
 
 def _read_block(da_: xr.DataArray, t0, t1, r0, r1, c0, c1) -> np.ndarray:
     """Values (T, Y, X) of a (time, lat, lon) array over a block, NaN outside."""
-    nt, ny, nx = da_.sizes["time"], da_.sizes["lat"], da_.sizes["lon"]
+    ny, nx = da_.sizes["lat"], da_.sizes["lon"]
     out = np.full((t1 - t0, r1 - r0, c1 - c0), np.nan)
     a0, a1, b0, b1 = max(r0, 0), min(r1, ny), max(c0, 0), min(c1, nx)
     if a0 < a1 and b0 < b1:
@@ -293,7 +294,8 @@ def station_table(product: xr.Dataset, fine: xr.Dataset, stations: xr.Dataset, *
                 frame[f"{m}:{name}"] = means[0, n][has]
         rows.append(pd.DataFrame(frame))
     if not rows:
-        raise ValueError("no station lies inside the product with data: nothing to learn the sub-grid pattern from")
+        raise ValueError("no station lies inside the product with data: "
+                         "nothing to learn the sub-grid pattern from")
     return pd.concat(rows, ignore_index=True)
 
 
@@ -376,20 +378,22 @@ def _block_predictors(product_sm, fine, covariates, models, t0, t1, y0, y1, x0, 
     return out
 
 
-def _tile_means(product_sm, fine, covariates, models, tblocks, y0, y1, x0, x1, factor, gap_days, native, origin):
-    """Each pixel's mean over all days of each model's linear predictor (the tile with its halo): {m: (Y, X)}."""
+def _tile_means(product_sm, fine, covariates, models, tblocks, y0, y1, x0, x1, factor, gap_days, native,
+                origin):
+    """Each pixel's mean over all days of each model's linear predictor (tile and halo): {m: (Y, X)}."""
     total, count = {}, {}
     for t0, t1 in tblocks:
-        for m, (_, lin) in _block_predictors(product_sm, fine, covariates, models, t0, t1, y0, y1, x0, x1, factor,
-                                             gap_days, native, origin).items():
+        parts = _block_predictors(product_sm, fine, covariates, models, t0, t1, y0, y1, x0, x1, factor,
+                                  gap_days, native, origin)
+        for m, (_, lin) in parts.items():
             s, c = np.nansum(lin, axis=0), np.isfinite(lin).sum(axis=0)
             total[m], count[m] = (s, c) if m not in total else (total[m] + s, count[m] + c)
     with np.errstate(invalid="ignore", divide="ignore"):
         return {m: np.where(count[m] > 0, total[m] / np.maximum(count[m], 1), np.nan) for m in total}
 
 
-def _apply_block(product_sm, fine, covariates, models, means, t0, t1, y0, y1, x0, x1, factor, gap_days, native,
-                 origin, sm_max):
+def _apply_block(product_sm, fine, covariates, models, means, t0, t1, y0, y1, x0, x1, factor, gap_days,
+                 native, origin, sm_max):
     """The corrected products of the methods in ``models`` over cells y0:y1, x0:x1 and days t0:t1.
 
     Returns (M, T, Y*f, X*f) float32 in the order of ``models``.
@@ -402,7 +406,7 @@ def _apply_block(product_sm, fine, covariates, models, means, t0, t1, y0, y1, x0
         p, lin = parts[m]
         r = lin - means[m][None]  # the departure from the pixel's own mean
         r = np.where(np.isfinite(r), r, 0.0)  # no correction where a feature is missing
-        r = r - smooth_cell_field(r, factor, iterations=1)  # keep the product's cell means; continuous across edges
+        r = r - smooth_cell_field(r, factor, iterations=1)  # keep the cell means; continuous across edges
         outs.append(np.clip((p + r)[:, h : p.shape[1] - h, h : p.shape[2] - h], 0.0, sm_max))
     return np.stack(outs).astype(np.float32)
 
@@ -475,8 +479,8 @@ def apply_subgrid(product: xr.Dataset, fine: xr.Dataset, models: dict[str, Subgr
                                                                x0, x1, *rest)
              for y0, y1 in yb for x0, x1 in xb}
     new = da.block([[[[da.from_delayed(
-        dask.delayed(_apply_block_of, pure=True)(inputs, tuple(covariates), fitted, means[(y0, x0)], t0, t1, y0,
-                                                 y1, x0, x1, *rest, sm_max),
+        dask.delayed(_apply_block_of, pure=True)(inputs, tuple(covariates), fitted, means[(y0, x0)], t0, t1,
+                                                 y0, y1, x0, x1, *rest, sm_max),
         shape=(len(corrected), t1 - t0, (y1 - y0) * factor, (x1 - x0) * factor), dtype=np.float32)
         for x0, x1 in xb] for y0, y1 in yb] for t0, t1 in tb]]) if corrected else None
     layers = []

@@ -661,7 +661,8 @@ class World:
         slat, slon = (si + 0.5) * SUB - 90.0, (sj + 0.5) * SUB - 180.0
         irr = self.static(slat, slon)["irrigated"]
         sdoy = _day_of_year(sd_days)[:, None]
-        turn = (sd_days[:, None] + (10 * hash_uniform(self.seed, _S_IRRDAY, ci[holder], cj[holder])).astype(int)) % 10
+        phase = (10 * hash_uniform(self.seed, _S_IRRDAY, ci[holder], cj[holder])).astype(int)
+        turn = (sd_days[:, None] + phase) % 10
         water = precip[d0:, holder] * patch + IRRIGATION * irr * ((turn == 0) & (sdoy >= 100) & (sdoy <= 270))
         ks = k_s[d0:, holder]
         first = HALO - d0

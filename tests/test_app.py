@@ -342,7 +342,6 @@ def test_cli_serve_help():
 
 def test_cached_product_prefers_the_most_complete_store(tmp_path, product):
     from smkit.app import _cached_product
-
     from smkit.synth import WORLD_VERSION
 
     w = f"w{WORLD_VERSION}"

@@ -308,7 +308,7 @@ def test_coarse_covariates_are_smoothed_from_their_native_cells(month):
 
 
 def test_stations_add_the_subgrid_pattern(tiny):
-    """downscale(stations=...) learns the sub-grid pattern from the stations; subgrid=False switches it off."""
+    """downscale(stations=...) learns the sub-grid pattern from the stations; subgrid=False turns it off."""
     sel = {"time": slice("2009-06-01", "2009-08-31")}
     c, f = tiny.coarse.sel(sel), tiny.fine.sel(sel)
     plain = downscale(c, f, learners=("mlr",), progress=False)

@@ -4,7 +4,7 @@ import pytest
 import xarray as xr
 
 from smkit.skill import block_resamples, interval_table, station_scores, truth_scores, verdict
-from smkit.validate import interpolation_baselines, match_stations, truth_skill
+from smkit.validate import match_stations, truth_skill
 
 
 def test_block_resamples_are_blocks_of_consecutive_steps():
