@@ -375,7 +375,11 @@ def interval_table(scores: pd.DataFrame, metrics: dict[str, str], digits: int = 
     >>> interval_table(df, {"r": "R"}).iloc[0, 0]
     '0.500 (0.400 to 0.600)'
     """
-    out = pd.DataFrame(index=scores.index)
+    index = scores.index
+    if isinstance(index, pd.MultiIndex):  # plain labels, not tuples, in a report's table
+        index = pd.MultiIndex.from_arrays([index.get_level_values(k).astype(str) for k in range(index.nlevels)],
+                                          names=index.names)
+    out = pd.DataFrame(index=index)
     for col, head in metrics.items():
         v, lo, hi = scores[col], scores[f"{col}_lo"], scores[f"{col}_hi"]
         out[head] = [
