@@ -22,9 +22,30 @@ def write_table(df: pd.DataFrame, folder: Path, name: str, floatfmt: str = ".3f"
     """Write a table as CSV and Markdown; return the Markdown."""
     folder.mkdir(parents=True, exist_ok=True)
     df.to_csv(folder / f"{name}.csv")
-    md = df.to_markdown(floatfmt=floatfmt)
+    md = markdown_table(df, floatfmt=floatfmt)
     (folder / f"{name}.md").write_text(md + "\n")
     return md
+
+
+def markdown_table(df: pd.DataFrame, floatfmt: str = ".3f") -> str:
+    """Markdown of a table as a reader wants it: index levels as plain columns, counts as integers.
+
+    >>> df = pd.DataFrame({"n": [37.0, 5.0], "r": [0.51234, 0.7]},
+    ...                   index=pd.MultiIndex.from_tuples([("R", "NZW"), ("R", "QXZ")], names=["score", "network"]))
+    >>> print(markdown_table(df))
+    | score   | network   |   n |     r |
+    |:--------|:----------|----:|------:|
+    | R       | NZW       |  37 | 0.512 |
+    | R       | QXZ       |   5 | 0.700 |
+    """
+    multi = isinstance(df.index, pd.MultiIndex)
+    shown = df.reset_index() if multi else df.copy()
+    for col in shown.columns:
+        values = shown[col]
+        if str(col).lower() in ("n", "count", "stations", "pairs") and values.dtype.kind == "f" \
+                and np.all(np.isnan(values) | (values == np.round(values))):
+            shown[col] = values.astype("Int64")
+    return shown.to_markdown(floatfmt=floatfmt, index=not multi)
 
 
 def figure_domain(sc):
