@@ -71,6 +71,7 @@ import xarray as xr
 
 from smkit.grid import Grid
 from smkit.metrics import all_metrics
+from smkit.vocabulary import METHOD_LABELS, SM_UNITS
 
 if TYPE_CHECKING:
     from smkit.synth import Scenario
@@ -92,12 +93,10 @@ __all__ = [
 hv.renderer("bokeh")  # load the bokeh backend (no notebook output)
 
 #: Labels of the product's methods in the selector; other methods are upper-cased.
-METHOD_LABELS = {"rf": "RF", "mlr": "MLR", "svr": "SVR", "xgb": "XG", "bma": "BMA"}
 COARSE_LABEL = "CCI"
 TRUTH_LABEL = "Truth"
 #: Station metrics offered for the markers, and their key in :func:`smkit.metrics.all_metrics`.
 STATION_METRICS = {"R": "r", "MAE": "mae"}
-SM_UNITS = "m3 m-3"
 MAX_PIXELS = 1_000_000  # larger maps are shown decimated (every k-th pixel)
 BLOCK_BYTES = 64 * 2**20  # largest storage chunk of a lazy layer kept in memory (see Layer)
 _SM_CMAP, _DIFF_CMAP = "YlGnBu", "RdBu"

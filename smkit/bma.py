@@ -68,6 +68,8 @@ import pandas as pd
 import xarray as xr
 from sklearn.base import BaseEstimator, RegressorMixin
 
+from smkit.vocabulary import LEARNER_ORDER, SM_UNITS
+
 __all__ = [
     "BIAS_CORRECTIONS",
     "BMA",
@@ -105,8 +107,7 @@ RESERVED_COLUMNS = frozenset(
     "zone obs station name network time lat lon cadence elevation land_cover status "
     "pixel_lat pixel_lon cell_lat cell_lon".split()
 )
-_LEARNER_ORDER = ("rf", "mlr", "svr", "xgb")
-SM_UNITS = "m3 m-3"
+_LEARNER_ORDER = LEARNER_ORDER
 
 
 class BMAWarning(UserWarning):

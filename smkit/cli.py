@@ -93,14 +93,14 @@ def check(
 def downscale_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output product .zarr (resumable)")],
     scenario: Annotated[str, typer.Option(help="Preset name (tiny, demo) or a scenario store path")] = "demo",
-    strategy: Annotated[str, typer.Option(help="window or global")] = "window",
-    learners: Annotated[str, typer.Option(help="Comma-separated: rf,mlr,svr,xgb")] = "rf,mlr,svr,xgb",
-    backend: Annotated[str, typer.Option(help="fast or reference")] = "fast",
+    strategy: Annotated[str | None, typer.Option(help="window (default) or global")] = None,
+    learners: Annotated[str | None, typer.Option(help="Comma-separated, default all: rf,mlr,svr,xgb")] = None,
+    backend: Annotated[str | None, typer.Option(help="fast (default) or reference")] = None,
     start: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD)")] = None,
     end: Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD)")] = None,
-    time_chunk: Annotated[int, typer.Option(help="Days per chunk")] = 16,
+    time_chunk: Annotated[int | None, typer.Option(help="Days per chunk (default 16)")] = None,
     tile: Annotated[int | None, typer.Option(help="Coarse cells per chunk side")] = None,
-    aggregation: Annotated[str, typer.Option(help="mean or cubic")] = "mean",
+    aggregation: Annotated[str | None, typer.Option(help="mean (default) or cubic")] = None,
     tune: Annotated[bool, typer.Option(help="Tune hyperparameters by 10-fold CV first")] = False,
     workers: Annotated[int | None, typer.Option(help="Chunks processed at once (default: cores, at most 4)")] = None,
     scheduler: Annotated[str | None, typer.Option(
@@ -124,11 +124,13 @@ def downscale_cmd(
         sc = open_scenario(path)
     sel = {"time": slice(start, end)}
     coarse, fine = sc.coarse.sel(sel), sc.fine.sel(sel)
+    # only what the user gave: every default lives in smkit.engine.Config and downscale's signature
+    given = {"strategy": strategy, "backend": backend, "aggregation": aggregation, "time_chunk": time_chunk,
+             "params": "tune" if tune else None,
+             "learners": None if learners is None else tuple(x.strip() for x in learners.split(",") if x.strip())}
     try:
-        downscale(coarse, fine, learners=tuple(x.strip() for x in learners.split(",") if x.strip()),
-                  strategy=strategy, backend=backend, time_chunk=time_chunk, tile=tile, out=out, seed=seed,
-                  aggregation=aggregation, params="tune" if tune else None, workers=workers,
-                  scheduler=scheduler)
+        downscale(coarse, fine, out=out, seed=seed, tile=tile, workers=workers, scheduler=scheduler,
+                  **{k: v for k, v in given.items() if v is not None})
     except (KeyError, ValueError) as err:
         typer.echo(f"error: {err.args[0] if err.args else err}", err=True)
         raise typer.Exit(2) from None

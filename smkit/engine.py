@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numba
@@ -38,6 +38,7 @@ from smkit.features import (
 )
 from smkit.grid import Grid, nesting_factor
 from smkit.learners import BACKENDS, fit_predict, get_learner, resolve_params
+from smkit.vocabulary import LEARNER_ORDER
 from smkit.windows import (
     FLAG_CENTRE_MISSING,
     FLAG_CLIPPED,
@@ -56,12 +57,91 @@ DEFAULT_TILE = 24  # coarse cells per chunk side
 
 @dataclass(frozen=True)
 class Config:
-    """Everything that determines a product (hashed to guard resumed stores)."""
+    """Every option that determines a product: the engine's one option list.
 
-    learners: tuple[str, ...] = ("rf", "mlr", "svr", "xgb")
+    :func:`downscale` and :func:`downscale_variants` take a ``Config`` and/or
+    its fields as keyword overrides; cache keys and resumed-store guards come
+    from :meth:`digest`. Options that change how a product is computed but
+    not its values (``days``, ``out``, ``workers``, ...) are arguments of the
+    functions, not fields.
+
+    Parameters
+    ----------
+    learners : tuple of {"rf", "mlr", "svr", "xgb"}
+        Learners to run, in the order of the output's ``method`` dimension.
+    strategy : {"window", "global"}
+        Adaptive windows (the paper) or one model per zone and day.
+    backend : {"fast", "reference"}
+        Batched compiled learners or one scikit-learn/xgboost estimator per window.
+    params : dict or "tune" or None
+        ``{learner: {param: value}}`` hyperparameters, or ``"tune"`` to tune
+        them first on the pooled coarse training set
+        (:func:`smkit.learners.tune`); saved in the product's attributes
+        (``hyperparameters``) either way. Default: :data:`smkit.learners.LEARNERS`.
+    covariates : tuple of str
+        Explanatory variables.
+    aggregation : {"mean", "cubic"}
+        How fine covariates are brought to the coarse grid
+        (:func:`smkit.features.aggregate_array`).
+    sw_max, nd_max : int
+        Window caps in cells and days (the paper: 5 and 3; up to 10 and 5).
+    growth : {"space", "time", "alternate"}
+        Growth order of the window.
+    samples_per_covariate : int
+        A window is complete at this many samples per covariate (8).
+    min_valid : float
+        Minimum fraction of valid fine pixels for an aggregated covariate.
+    residual_correction : bool, default False
+        Shift each cell's fine pixels by the retrieval minus their mean, so
+        that they average back to the retrieval (cells without a retrieval
+        are left as predicted). Off by default: it lowers every learner's R
+        against the 1-km truth (``reports/benchmarks/options.md``).
+    clamp_covariates : bool, default True
+        Clamp the fine covariates of a cell to the range of its window's
+        training covariates before predicting (:func:`clamp_to_windows`).
+        On by default: it keeps the linear model from extrapolating
+        (``reports/benchmarks/options.md``).
+    fill_gaps : bool, default True
+        Fill cloud gaps of the fine covariates by linear interpolation in time
+        (gaps up to ``gap_days``) before aggregating and predicting; such
+        cells are flagged. On by default: more pixel-days at the same skill.
+    gap_days : int, default 8
+        Longest gap filled, days.
+    blend : bool, default True
+        Predict every fine pixel from the models of the four windows around
+        it, blended in the distance to their cell centres, instead of from its
+        own cell's model only: the product then has no step at coarse-cell
+        edges (:func:`smkit.validate.seam_ratio`); it costs the windows of a
+        ring of cells around each chunk and four predictions per pixel.
+    blend_width : float, default 0.25
+        Band on each side of a cell edge, in cells, over which the
+        neighbouring window's model is mixed in (0.5: bilinear between the
+        four nearest cell centres; :func:`blend_weights`).
+    smooth_coarse : bool, default True
+        Interpolate covariates that come on a coarser native grid (their
+        ``native_resolution`` attribute, degrees: MCD43C3 albedo at 0.05,
+        IMERG precipitation at 0.1) bilinearly from their native cell centres
+        (:func:`smkit.features.smooth_native`).
+    sm_max : float, default 0.6
+        Physical upper bound (a porosity), m3 m-3: predictions are clipped to
+        ``[0, sm_max]`` and the clipped pixels counted per cell-day and
+        learner (``clipped``; window flag bit 16).
+    seed : int
+        Seed of the random forest.
+
+    Examples
+    --------
+    >>> cfg = Config.from_options(learners=["mlr"], sw_max=7)
+    >>> cfg.learners, cfg.sw_max, cfg.min_samples
+    (('mlr',), 7, 40)
+    >>> Config.from_options(cfg, sw_max=5).digest() == Config(learners=("mlr",)).digest()
+    True
+    """
+
+    learners: tuple[str, ...] = LEARNER_ORDER
     strategy: str = "window"
     backend: str = "fast"
-    params: dict = field(default_factory=dict)
+    params: dict | str | None = None
     covariates: tuple[str, ...] = COVARIATES
     aggregation: str = "mean"
     sw_max: int = 5
@@ -79,6 +159,39 @@ class Config:
     sm_max: float = 0.6
     seed: int = 0
 
+    def __post_init__(self):
+        object.__setattr__(self, "learners", tuple(self.learners))
+        object.__setattr__(self, "covariates", tuple(self.covariates))
+        if not self.learners:
+            raise ValueError("give at least one learner")
+        for name in self.learners:
+            get_learner(name)
+        for option, value, choices in (("strategy", self.strategy, STRATEGIES),
+                                       ("backend", self.backend, BACKENDS),
+                                       ("aggregation", self.aggregation, AGGREGATIONS)):
+            if value not in choices:
+                raise KeyError(f"unknown {option} {value!r}; choose from {list(choices)}")
+        if isinstance(self.params, str) and self.params != "tune":
+            raise ValueError(f"params must be a dict, None or 'tune', got {self.params!r}")
+        candidates(3, 1, self.sw_max, self.nd_max, self.growth)  # validates the caps and growth order
+        blend_weights(2, 2, self.blend_width)  # validates the width
+        if not 0.0 < self.sm_max <= 1.0:
+            raise ValueError(f"sm_max must be a volumetric fraction in (0, 1], got {self.sm_max}")
+
+    @classmethod
+    def from_options(cls, config: Config | None = None, **overrides) -> Config:
+        """A configuration from ``config`` (default: the defaults) with some fields replaced.
+
+        Raises
+        ------
+        TypeError
+            For a name that is not an option, listing the valid ones.
+        """
+        unknown = sorted(set(overrides) - set(OPTIONS))
+        if unknown:
+            raise TypeError(f"unknown downscaling option(s) {unknown}; valid: {list(OPTIONS)}")
+        return replace(config or cls(), **overrides)
+
     @property
     def min_samples(self) -> int:
         """Samples a window must hold (8 x number of covariates in the paper)."""
@@ -88,6 +201,10 @@ class Config:
         """A short hash of the configuration."""
         text = json.dumps(asdict(self), sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+#: The names of the engine's options (the fields of :class:`Config`).
+OPTIONS = tuple(f.name for f in fields(Config))
 
 
 # --------------------------------------------------------------------------- gap filling
@@ -369,7 +486,7 @@ def _predict_blended(name, fit, valid, agg, y, pix, choice, cfg, ht, hs, inputs,
         if cfg.clamp_covariates:
             Z = clamp_to_windows(X, ptr, Z, zptr)
         ids = np.ravel_multi_index((wins + np.array([0, -1, -1]) + origin).T, extent, mode="clip")
-        pred = fit_predict(name, X, yy, ptr, Z, zptr, params=cfg.params.get(name), backend=cfg.backend,
+        pred = fit_predict(name, X, yy, ptr, Z, zptr, params=(cfg.params or {}).get(name), backend=cfg.backend,
                            seed=cfg.seed, window_ids=ids)
         if cfg.residual_correction:  # shift each window's predictions: its own cell averages to the retrieval
             win = np.repeat(np.arange(len(wins)), np.diff(zptr))
@@ -440,7 +557,7 @@ def _predict_window(name, cells, valid, agg, y, pix, choice, cfg, ht, hs, inputs
         Z = clamp_to_windows(X, ptr, Z, zptr)
     ids = np.ravel_multi_index((cells + np.asarray(inputs["origin"])).T, inputs["extent"])
     res[zok] = fit_predict(
-        name, X, yy, ptr, Z, zptr, params=cfg.params.get(name), backend=cfg.backend,
+        name, X, yy, ptr, Z, zptr, params=(cfg.params or {}).get(name), backend=cfg.backend,
         seed=cfg.seed, window_ids=ids,
     )
     if cfg.residual_correction:
@@ -548,7 +665,7 @@ def _predict_global(name, cells, valid, agg, y, pix, choice, zone, cfg, ht, hs, 
     n_labels = int(zone.max()) + 2
     ids = (groups[:, 0] + inputs["origin"][0]) * n_labels + groups[:, 1] + 1  # global (day, zone)
     pred = fit_predict(
-        name, X, np.concatenate(ys), ptr, Z, zptr, params=cfg.params.get(name), backend=cfg.backend,
+        name, X, np.concatenate(ys), ptr, Z, zptr, params=(cfg.params or {}).get(name), backend=cfg.backend,
         seed=cfg.seed, window_ids=ids,
     )
     for g, (members, ok) in enumerate(order):
@@ -795,26 +912,9 @@ def _run_chunks(job: _ChunkJob, todo: list, scheduler: str | None, workers: int,
 def downscale(
     coarse: xr.Dataset,
     fine: xr.Dataset,
+    config: Config | None = None,
     *,
-    learners=("rf", "mlr", "svr", "xgb"),
-    strategy: str = "window",
     zones: xr.DataArray | None = None,
-    backend: str = "fast",
-    params: dict | str | None = None,
-    covariates=COVARIATES,
-    aggregation: str = "mean",
-    sw_max: int = 5,
-    nd_max: int = 3,
-    growth: str = "space",
-    samples_per_covariate: int = 8,
-    min_valid: float = 0.5,
-    residual_correction: bool = False,
-    clamp_covariates: bool = True,
-    fill_gaps: bool = True,
-    blend: bool = True,
-    blend_width: float = 0.25,
-    smooth_coarse: bool = True,
-    sm_max: float = 0.6,
     days: slice | None = None,
     cells: xr.DataArray | None = None,
     time_chunk: int = 16,
@@ -822,11 +922,11 @@ def downscale(
     out: str | Path | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
-    seed: int = 0,
     progress: bool = True,
     stations: xr.Dataset | None = None,
     subgrid: bool = True,
     subgrid_period: slice | None = None,
+    **options,
 ) -> xr.Dataset:
     """Downscale coarse soil moisture to the fine grid.
 
@@ -837,76 +937,17 @@ def downscale(
     fine : xarray.Dataset
         Fine covariates (``lst`` K, ``ndvi`` 1, ``albedo`` 1, ``precip``
         mm day-1, ``dem`` m) on a grid nesting in the coarse grid, same days.
-    learners : sequence of {"rf", "mlr", "svr", "xgb"}
-        Learners to run, in the order of the output's ``method`` dimension.
-    strategy : {"window", "global"}
-        Adaptive windows (the paper) or one model per zone and day.
+    config : Config, optional
+        The engine's options (:class:`Config`: learners, strategy, backend,
+        hyperparameters, covariates, window caps, blending, bounds, seed ...);
+        default: ``Config()``.
+    **options
+        Fields of :class:`Config` overriding ``config``'s, e.g.
+        ``learners=("rf",)`` or ``params="tune"``; an unknown name raises
+        ``TypeError`` listing the valid ones.
     zones : xarray.DataArray, optional
-        Integer zone labels on the coarse grid (used by ``global``; ``None``:
-        the whole domain is one zone).
-    backend : {"fast", "reference"}
-        Batched compiled learners or one scikit-learn/xgboost estimator per window.
-    params : dict or "tune", optional
-        ``{learner: {param: value}}`` hyperparameters, or ``"tune"`` to tune
-        them first on the pooled coarse training set
-        (:func:`smkit.learners.tune`); saved in the product's attributes
-        (``hyperparameters``) either way. Default: :data:`smkit.learners.LEARNERS`.
-    covariates : sequence of str
-        Explanatory variables.
-    aggregation : {"mean", "cubic"}
-        How fine covariates are brought to the coarse grid
-        (:func:`smkit.features.aggregate_array`).
-    sw_max, nd_max : int
-        Window caps in cells and days (the paper: 5 and 3; up to 10 and 5).
-    growth : {"space", "time", "alternate"}
-        Growth order of the window.
-    samples_per_covariate : int
-        A window is complete at this many samples per covariate (8).
-    min_valid : float
-        Minimum fraction of valid fine pixels for an aggregated covariate.
-    residual_correction : bool, default False
-        Shift each cell's fine pixels by the retrieval minus their mean, so
-        that they average back to the retrieval (cells without a retrieval
-        are left as predicted). Off by default: on the ``tiny`` scenario
-        (May-August 2009) it lowers every learner's R against the 1-km truth
-        (random forest 0.834 -> 0.827, XGBoost 0.820 -> 0.816) and leaves the
-        sub-grid R unchanged (``reports/benchmarks/options.md``).
-    clamp_covariates : bool, default True
-        Clamp the fine covariates of a cell to the range of its window's
-        training covariates before predicting (:func:`clamp_to_windows`).
-        On by default: measured on the ``tiny`` scenario (May-August 2009)
-        it lifts the linear model's R against the 1-km truth from 0.48 to
-        0.74 and leaves the trees unchanged (``reports/benchmarks/options.md``).
-    fill_gaps : bool, default True
-        Fill cloud gaps of the fine covariates by linear interpolation in time
-        (gaps up to 8 days) before aggregating and predicting; such cells are
-        flagged. On by default: on ``tiny`` it predicts 63 % more pixel-days
-        (745,100 against 457,956 in May-August 2009) at the same skill
-        (random forest R 0.834 with, 0.829 without).
-    blend : bool, default True
-        Predict every fine pixel from the models of the four windows around
-        it, blended bilinearly in the distance to their cell centres, instead
-        of from its own cell's model only: the product then has no step at
-        coarse-cell edges. On by default: on the demo (July 2010) the edge
-        step statistic (:func:`smkit.validate.seam_ratio`) falls from 1.9-2.1
-        to the truth's 1.0 with ``smooth_coarse``, and every learner's R
-        against the truth rises by 0.007-0.012; it costs the windows of a
-        ring of cells around each chunk and four predictions per pixel.
-    blend_width : float, default 0.25
-        Band on each side of a cell edge, in cells, over which the
-        neighbouring window's model is mixed in (0.5: bilinear between the
-        four nearest cell centres; :func:`blend_weights`).
-    smooth_coarse : bool, default True
-        Interpolate covariates that come on a coarser native grid (their
-        ``native_resolution`` attribute, degrees: MCD43C3 albedo at 0.05,
-        IMERG precipitation at 0.1) bilinearly from their native cell centres
-        (:func:`smkit.features.smooth_native`), so that their cell edges do not
-        print steps on the product.
-    sm_max : float, default 0.6
-        Physical upper bound (a porosity), m3 m-3: predictions are clipped to
-        ``[0, sm_max]`` and the clipped pixels counted per cell-day and
-        learner (``clipped``; window flag bit 16); ``sm`` carries it as
-        ``valid_range``.
+        Integer zone labels on the coarse grid (used by ``strategy="global"``;
+        ``None``: the whole domain is one zone).
     days : slice, optional
         Days to produce, e.g. ``slice("2009-07-15", "2009-07-15")``; the
         input's other days still serve as the windows' neighbouring days and
@@ -976,53 +1017,39 @@ def downscale(
     >>> p["sm"].dims, p["sm"].attrs["units"]
     (('method', 'time', 'lat', 'lon'), 'm3 m-3')
     """
-    options = {k: v for k, v in locals().items()
-               if k not in ("coarse", "fine", "covariates", "out", "stations", "subgrid", "subgrid_period")}
-    product = downscale_variants(coarse, fine, {"product": tuple(covariates)},
-                                 out=None if out is None else {"product": out}, **options)["product"]
+    cfg = Config.from_options(config, **options)
+    product = downscale_variants(coarse, fine, {"product": cfg.covariates}, cfg,
+                                 out=None if out is None else {"product": out}, zones=zones, days=days,
+                                 cells=cells, time_chunk=time_chunk, tile=tile, workers=workers,
+                                 scheduler=scheduler, progress=progress)["product"]
     if stations is None or not subgrid:
         return product
     from smkit.subgrid import apply_subgrid, fit_subgrid, station_table
 
-    covs = tuple(covariates)
-    table = station_table(product, fine, stations, covariates=covs, smooth_coarse=smooth_coarse,
+    covs = cfg.covariates
+    table = station_table(product, fine, stations, covariates=covs, smooth_coarse=cfg.smooth_coarse,
                           time=subgrid_period)
     models = fit_subgrid(table, [str(m) for m in product["method"].values], covs)
-    return apply_subgrid(product, fine, models, covariates=covs, smooth_coarse=smooth_coarse, sm_max=sm_max)
+    return apply_subgrid(product, fine, models, covariates=covs, smooth_coarse=cfg.smooth_coarse,
+                         sm_max=cfg.sm_max)
 
 
 def downscale_variants(
     coarse: xr.Dataset,
     fine: xr.Dataset,
     covariate_sets: dict[str, tuple[str, ...]],
+    config: Config | None = None,
     *,
     out: dict[str, str | Path] | None = None,
-    learners=("rf", "mlr", "svr", "xgb"),
-    strategy: str = "window",
     zones: xr.DataArray | None = None,
-    backend: str = "fast",
-    params: dict | str | None = None,
-    aggregation: str = "mean",
-    sw_max: int = 5,
-    nd_max: int = 3,
-    growth: str = "space",
-    samples_per_covariate: int = 8,
-    min_valid: float = 0.5,
-    residual_correction: bool = False,
-    clamp_covariates: bool = True,
-    fill_gaps: bool = True,
-    blend: bool = True,
-    blend_width: float = 0.25,
-    smooth_coarse: bool = True,
-    sm_max: float = 0.6,
     days: slice | None = None,
     cells: xr.DataArray | None = None,
     time_chunk: int = 16,
     tile: int | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
-    seed: int = 0,
     progress: bool = True,
+    **options,
 ) -> dict[str, xr.Dataset]:
     """Downscale with several sets of covariates in one pass over the inputs.
 
@@ -1039,27 +1066,19 @@ def downscale_variants(
         ``{name: covariates}``, e.g. ``{"without lst": ("ndvi", "albedo", "precip", "dem")}``.
     out : dict, optional
         ``{name: store}`` Zarr stores (resumable per set); default: in memory.
-    learners, strategy, zones, backend, params, aggregation, sw_max, nd_max, growth,
-    samples_per_covariate, min_valid, residual_correction, clamp_covariates, fill_gaps, blend,
-    blend_width, smooth_coarse, sm_max, days, cells, time_chunk, tile, workers, scheduler, seed, progress
-        As for :func:`downscale`, with the same defaults (a test keeps them equal).
+    config, **options
+        The engine's options (:class:`Config`) and overrides of its fields;
+        ``covariates`` is replaced by each set's.
+    zones, days, cells, time_chunk, tile, workers, scheduler, progress
+        As for :func:`downscale`.
 
     Returns
     -------
     dict
         ``{name: product}`` (see :func:`downscale`).
     """
-    learners = tuple(learners)
-    if not learners:
-        raise ValueError("give at least one learner")
-    for name in learners:
-        get_learner(name)
-    if strategy not in STRATEGIES:
-        raise KeyError(f"unknown strategy {strategy!r}; choose from {list(STRATEGIES)}")
-    if backend not in BACKENDS:
-        raise KeyError(f"unknown backend {backend!r}; choose from {list(BACKENDS)}")
-    if aggregation not in AGGREGATIONS:
-        raise KeyError(f"unknown aggregation {aggregation!r}; choose from {list(AGGREGATIONS)}")
+    base = Config.from_options(config, **options)
+    learners, strategy, backend = base.learners, base.strategy, base.backend
     workers = workers or min(os.cpu_count() or 1, 4)
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
@@ -1080,22 +1099,14 @@ def downscale_variants(
         raise ValueError(f"cannot downscale: {err}") from None
     if not np.array_equal(coarse["time"].values, fine["time"].values):
         raise ValueError("coarse and fine datasets must have the same days (time coordinates differ)")
-    candidates(3, 1, sw_max, nd_max, growth)  # validates the caps and growth order
-    if isinstance(params, str):
-        if params != "tune":
-            raise ValueError(f"params must be a dict, None or 'tune', got {params!r}")
-        params = tune_params(coarse, fine, learners, union, aggregation, min_valid, seed, progress)
+    params = base.params
+    if params == "tune":
+        params = tune_params(coarse, fine, learners, union, base.aggregation, base.min_valid, base.seed, progress)
     params = {name: resolve_params(name, (params or {}).get(name)) for name in learners}
+    base = replace(base, params=params)
 
     def config(covs):
-        return Config(
-            learners=learners, strategy=strategy, backend=backend, params=params,
-            covariates=tuple(covs), aggregation=aggregation, sw_max=sw_max, nd_max=nd_max,
-            growth=growth, samples_per_covariate=samples_per_covariate, min_valid=min_valid,
-            residual_correction=residual_correction, clamp_covariates=clamp_covariates,
-            fill_gaps=fill_gaps, blend=blend, blend_width=blend_width, smooth_coarse=smooth_coarse,
-            sm_max=sm_max, seed=seed,
-        )
+        return replace(base, covariates=tuple(covs))
 
     load_cfg = config(union)
     nt, (ny, nx) = coarse.sizes["time"], cgrid.shape
@@ -1111,11 +1122,8 @@ def downscale_variants(
         i0, i1 = sl.start or 0, nt if sl.stop is None else sl.stop
         if i1 <= i0:
             raise ValueError(f"no days of the input fall in {days}")
-    blend_weights(2, 2, blend_width)  # validates the width
-    if not 0.0 < sm_max <= 1.0:
-        raise ValueError(f"sm_max must be a volumetric fraction in (0, 1], got {sm_max}")
     # blending fits the windows of a ring of cells around each chunk too: one more cell of halo
-    ht, hs = nd_max // 2, (0 if strategy == "global" else sw_max // 2 + int(blend))
+    ht, hs = base.nd_max // 2, (0 if strategy == "global" else base.sw_max // 2 + int(base.blend))
     mask = None
     if cells is not None:
         mask = np.asarray(cells.transpose("lat", "lon").values, dtype=bool)
@@ -1135,15 +1143,15 @@ def downscale_variants(
             "strategy": strategy,
             "backend": backend,
             "covariates": ",".join(covs),
-            "aggregation": aggregation,
-            "window_caps": f"sw_max={sw_max} cells, nd_max={nd_max} days, growth={growth}",
+            "aggregation": cfg.aggregation,
+            "window_caps": f"sw_max={cfg.sw_max} cells, nd_max={cfg.nd_max} days, growth={cfg.growth}",
             "min_samples": cfg.min_samples,
-            "residual_correction": int(residual_correction),
-            "clamp_covariates": int(clamp_covariates),
-            "blend": int(blend and strategy == "window"),
-            "blend_width": blend_width,
-            "smooth_coarse": int(smooth_coarse),
-            "sm_max": sm_max,
+            "residual_correction": int(cfg.residual_correction),
+            "clamp_covariates": int(cfg.clamp_covariates),
+            "blend": int(cfg.blend and strategy == "window"),
+            "blend_width": cfg.blend_width,
+            "smooth_coarse": int(cfg.smooth_coarse),
+            "sm_max": cfg.sm_max,
             "hyperparameters": json.dumps(params, sort_keys=True),
             "factor": factor,
             "smkit_config": cfg.digest(),
@@ -1164,7 +1172,7 @@ def downscale_variants(
     todo = [c for c in chunks if not all(tg.done(c) for tg in targets)]
     threads = None if workers == 1 else max(1, (os.cpu_count() or 1) // workers)
     y_all = coarse["sm"].transpose("time", "lat", "lon").values.astype(np.float64)
-    native = {v: native_block(fine[v], fgrid.res) for v in union} if smooth_coarse else {}
+    native = {v: native_block(fine[v], fgrid.res) for v in union} if base.smooth_coarse else {}
     origin_px = tuple(int(g) for g in fgrid.global_index(fgrid.lat[0], fgrid.lon[0]))
     job = _ChunkJob(y_all, fine, zone_all, load_cfg, targets, factor, ht, hs, i0, threads, mask,
                     native, origin_px)

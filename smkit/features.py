@@ -24,8 +24,7 @@ import numpy as np
 import xarray as xr
 
 from smkit.grid import Grid, block_mean, nesting_factor
-
-COVARIATES = ("lst", "ndvi", "albedo", "precip", "dem")
+from smkit.vocabulary import COVARIATES
 
 AGGREGATIONS = ("mean", "cubic")
 

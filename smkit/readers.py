@@ -64,6 +64,7 @@ import xarray as xr
 from smkit import __version__
 from smkit.grid import LAT_ATTRS, LON_ATTRS, TIME_ATTRS, Grid, nesting_factor
 from smkit.io import InputError, check_coarse, check_fine, check_stations
+from smkit.vocabulary import CUBE_GROUPS, NETWORK_CADENCE, SM_ATTRS
 
 __all__ = [
     "READER_VERSIONS", "NZW_COLUMNS", "VOLUMETRIC_COLUMNS", "ConfigError", "ReadError",
@@ -87,8 +88,6 @@ NZW_COLUMNS = ("station_id", "name", "lat", "lon", "elevation", "land_cover", "d
                "field_capacity", "bulk_density")
 #: Columns of the CERN and QXZ CSV template (see :func:`read_cern`).
 VOLUMETRIC_COLUMNS = ("station_id", "name", "lat", "lon", "elevation", "land_cover", "date", "sm")
-#: Observing period of each network (see :data:`smkit.validate.CADENCES`).
-NETWORK_CADENCE = {"NZW": "dekad", "CERN": "pentad", "QXZ": "daily"}
 
 _SM_UNITS = {"m3 m-3", "m3/m3", "m^3 m^-3", "m**3 m**-3", "m3m-3", "cm3 cm-3", "cm3/cm3"}
 _LAT_NAMES = ("lat", "latitude", "Latitude", "nav_lat")
@@ -98,7 +97,6 @@ _TIME_NAMES = ("time", "valid_time", "Time")
 #: rasterio/rioxarray enter ``warnings.catch_warnings`` (which is not thread-safe
 #: either) around their calls, so that concurrent reads can swallow all later warnings.
 _IO_LOCK = threading.RLock()
-SM_ATTRS = {"long_name": "volumetric soil moisture", "units": "m3 m-3"}
 
 
 # =========================================================================== errors
@@ -2015,7 +2013,7 @@ SOURCES = {
 STATION_FORMATS = {"ismn": ("read_ismn", "*_sm_*.stm"), "nzw": ("read_nzw", "*.csv"),
                    "cern": ("read_cern", "*.csv"), "qxz": ("read_qxz", "*.csv")}
 REQUIRED_SOURCES = ("coarse", "lst", "ndvi", "albedo", "precip", "dem")
-GROUPS = ("coarse", "fine", "stations", "era5", "noah", "pdsi")
+GROUPS = CUBE_GROUPS
 _TOP_KEYS = {"region", "period", "sources", "root", "chunks", "validate", "stations_outside"}
 
 

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-NETWORK_COLOURS = {"QXZ": "tab:red", "CERN": "tab:orange", "NZW": "tab:purple"}
+from smkit.vocabulary import NETWORK_COLOURS
 
 
 def write_table(df: pd.DataFrame, folder: Path, name: str, floatfmt: str = ".3f") -> str:

@@ -22,15 +22,15 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from smkit.engine import OPTIONS
 from smkit.features import COVARIATES
 from smkit.synth import PRESETS, Scenario
+from smkit.vocabulary import LEARNER_ORDER
 
-DEFAULT_LEARNERS = ("rf", "mlr", "svr", "xgb")
+DEFAULT_LEARNERS = LEARNER_ORDER
 
 #: Downscaling options of a study that its reruns (global strategy, leave-one-out) keep.
-PRODUCT_OPTIONS = ("sw_max", "nd_max", "growth", "covariates", "aggregation", "params", "backend",
-                   "samples_per_covariate", "min_valid", "residual_correction", "clamp_covariates",
-                   "fill_gaps")
+PRODUCT_OPTIONS = tuple(o for o in OPTIONS if o not in ("learners", "strategy", "seed"))
 
 
 # --------------------------------------------------------------------------- scenario
@@ -236,25 +236,30 @@ def variant_products(sc: Scenario, covariate_sets: dict, *, learners=DEFAULT_LEA
 
 def product_store(sc: Scenario, *, learners=DEFAULT_LEARNERS, cache_dir: str | Path | None = None,
                   **options) -> Path:
-    """Where :func:`base_product` keeps a product: the cache, keyed by scenario, learners and options."""
-    import inspect
+    """Where :func:`base_product` keeps a product: the cache, keyed by scenario and options.
 
+    The key is the :class:`smkit.engine.Config` digest of the options (so a
+    default passed explicitly is the same product) and the run arguments that
+    select what is produced (``zones``, ``days``, ``cells``) or how the store
+    is chunked (``time_chunk``, ``tile``), when given.
+    """
     from smkit.cache import DEFAULT_CACHE
-    from smkit.engine import downscale
+    from smkit.engine import OPTIONS, Config
 
     root = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE
-    # key on every option's effective value, so that passing a default explicitly is the same product
-    effective = {name: p.default for name, p in inspect.signature(downscale).parameters.items()
-                 if p.default is not inspect.Parameter.empty and name not in _NOT_PRODUCT}
-    unknown = set(options) - set(effective) - set(_NOT_PRODUCT)
+    unknown = set(options) - set(OPTIONS) - set(_RUN_KEYED) - set(_NOT_PRODUCT)
     if unknown:
-        raise TypeError(f"unknown downscaling option(s) {sorted(unknown)}; valid: {sorted(effective)}")
-    effective.update({k: v for k, v in options.items() if k not in _NOT_PRODUCT})
-    effective["learners"] = list(learners)
-    keyed = {k: (v.values.tolist() if isinstance(v, xr.DataArray) else v) for k, v in effective.items()}
+        raise TypeError(f"unknown downscaling option(s) {sorted(unknown)}; "
+                        f"valid: {sorted(OPTIONS + _RUN_KEYED + _NOT_PRODUCT)}")
+    cfg = Config.from_options(learners=tuple(learners), **{k: v for k, v in options.items() if k in OPTIONS})
+    keyed = {"config": cfg.digest()}
+    keyed.update({k: (v.values.tolist() if isinstance(v, xr.DataArray) else v) for k, v in options.items()
+                  if k in _RUN_KEYED and v is not None})
     return root / f"{scenario_key(sc)}-product-{_key(keyed)}.zarr"
 
 
+#: Arguments of :func:`smkit.engine.downscale` besides the options that the cache key holds.
+_RUN_KEYED = ("zones", "days", "cells", "time_chunk", "tile")
 #: Arguments of :func:`smkit.engine.downscale` that do not change the product.
 _NOT_PRODUCT = ("out", "workers", "scheduler", "progress", "stations", "subgrid", "subgrid_period")
 

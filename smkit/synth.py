@@ -78,6 +78,7 @@ from scipy.special import expit, ndtri
 from smkit import __version__
 from smkit._noise import PlaneWaves, daily_waves, hash_normal, hash_uniform, rng
 from smkit.grid import TIME_ATTRS, Grid, block_mean
+from smkit.vocabulary import NETWORK_CADENCE, SCENARIO_GROUPS
 
 __all__ = ["PRESETS", "Preset", "RetrievalErrors", "Scenario", "StationErrors", "World", "make_scenario",
            "open_scenario"]
@@ -341,7 +342,7 @@ STATION_TABLE = [
     ("Miyun", "QXZ", "Farmland", 350, 117.32, 40.63),
     ("Yingke", "QXZ", "Farmland", 1519, 100.42, 38.85),
 ]
-CADENCE = {"QXZ": "daily", "CERN": "pentad", "NZW": "dekad"}
+CADENCE = NETWORK_CADENCE
 
 # Large-scale elevation anchors (lon, lat, m): basins, ranges and plains of the
 # region, plus the paper's stations; thin-plate interpolation between them.
@@ -1148,7 +1149,7 @@ class World:
 
 
 # --------------------------------------------------------------------------- scenario
-GROUPS = ("coarse", "fine", "truth", "stations", "era5", "noah", "pdsi")
+GROUPS = SCENARIO_GROUPS
 
 
 @dataclass

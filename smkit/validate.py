@@ -35,6 +35,7 @@ import xarray as xr
 from smkit.grid import Grid, block_mean, nesting_factor
 from smkit.io import stations_to_volumetric
 from smkit.metrics import METRIC_NAMES, all_metrics
+from smkit.vocabulary import CADENCES, METHOD_LABELS, NETWORK_CADENCE, SM_ATTRS
 
 __all__ = [
     "CADENCES", "METHOD_LABELS", "MONSOON_MONTHS", "NETWORK_CADENCE", "StationMatchWarning",
@@ -46,7 +47,6 @@ __all__ = [
     "write_report_tables",
 ]
 
-SM_ATTRS = {"long_name": "volumetric soil moisture", "units": "m3 m-3"}
 
 
 def interpolation_baselines(coarse: xr.Dataset, fine_grid: Grid | xr.Dataset) -> xr.Dataset:
@@ -263,14 +263,6 @@ def truth_skill(
 # =========================================================================== #
 # In-situ stations: matching
 # =========================================================================== #
-#: Observing periods a station's value stands for. A pentad starts on day 1, 6,
-#: 11, 16, 21 or 26 of a month (the last one runs to the month's end); a dekad on
-#: day 1, 11 or 21 (the last one runs to the month's end).
-CADENCES = ("daily", "pentad", "dekad")
-#: Cadence of each network when a stations dataset has no ``cadence`` coordinate.
-NETWORK_CADENCE = {"QXZ": "daily", "CERN": "pentad", "NZW": "dekad"}
-#: Labels of the paper's tables and figures for smkit's method ids.
-METHOD_LABELS = {"cci": "CCI", "rf": "RF", "mlr": "MLR", "svr": "SVR", "xgb": "XG", "bma": "BMA"}
 #: The monsoon season of the paper (M1), May to September; the other months are M2.
 MONSOON_MONTHS = (5, 6, 7, 8, 9)
 _NETWORK_ORDER = ("NZW", "CERN", "QXZ")  # the paper's order

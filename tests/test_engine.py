@@ -202,15 +202,34 @@ def test_cells_mask_produces_only_those_cells(month, tmp_path):
         downscale(c, f, learners=("mlr",), cells=mask, tile=4, out=tmp_path / "p.zarr", progress=False)
 
 
-def test_variants_take_the_options_of_downscale_with_the_same_defaults():
-    import inspect
+def test_config_is_the_one_option_list():
+    from dataclasses import fields
 
-    def options(func, drop):
-        return {k: p.default for k, p in inspect.signature(func).parameters.items()
-                if p.kind is p.KEYWORD_ONLY and k not in drop}
+    from smkit.engine import OPTIONS, Config
 
-    assert options(ds_mod.downscale_variants, ("out",)) == options(
-        ds_mod.downscale, ("out", "covariates", "stations", "subgrid", "subgrid_period"))
+    assert OPTIONS == tuple(f.name for f in fields(Config))
+    cfg = Config.from_options(learners=["mlr"], sw_max=7)
+    assert cfg.learners == ("mlr",) and cfg.sw_max == 7
+    assert Config.from_options(cfg, sw_max=5).digest() == Config(learners=("mlr",)).digest()
+    assert Config().digest() != Config(blend=False).digest()
+    with pytest.raises(TypeError, match="unknown downscaling option.*sw_maxx"):
+        Config.from_options(sw_maxx=3)
+    with pytest.raises(KeyError, match="unknown strategy"):
+        Config(strategy="magic")
+    with pytest.raises(ValueError, match="sm_max"):
+        Config(sm_max=60.0)
+
+
+def test_downscale_takes_a_config_or_its_fields(month):
+    from smkit.engine import Config
+
+    coarse, fine = month
+    c, f = coarse.isel(time=slice(0, 3)), fine.isel(time=slice(0, 3))
+    a = downscale(c, f, Config(learners=("mlr",), sw_max=3), progress=False)
+    b = downscale(c, f, learners=("mlr",), sw_max=3, progress=False)
+    xr.testing.assert_identical(a, b)
+    with pytest.raises(TypeError, match="unknown downscaling option"):
+        downscale(c, f, learner=("mlr",), progress=False)
 
 
 def test_variants_share_reading_and_equal_separate_runs(month, tmp_path):
