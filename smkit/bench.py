@@ -67,7 +67,7 @@ ENGINE_WINDOWS = """
 import json, time, numpy as np, numba
 numba.set_num_threads(1)
 from smkit.synth import make_scenario
-from smkit.engine import Config, _load_inputs
+from smkit.engine import Config, load_inputs
 from smkit.windows import candidates, choose_windows, gather
 from smkit.learners import fit_predict
 sc = make_scenario("tiny")
@@ -76,7 +76,7 @@ coarse, fine = sc.coarse.sel(sel), sc.fine.sel(sel)
 cfg = Config()
 y_all = coarse["sm"].values.astype(float)
 nt = y_all.shape[0]
-inp = _load_inputs((1, nt - 1, 0, 8, 0, 8), y_all, fine, cfg.covariates, None, cfg, 10, 1, 2, nt)
+inp = load_inputs((1, nt - 1, 0, 8, 0, 8), y_all, fine, cfg.covariates, None, cfg, 10, 1, 2, nt)
 valid = np.isfinite(inp["y"]) & np.isfinite(inp["agg"]).all(-1)
 ch = choose_windows(valid, cfg.min_samples, candidates())
 cells = np.argwhere(ch.count >= 20)
@@ -110,10 +110,10 @@ print("RESULT", json.dumps({{"rates": out, "mean_samples": float(np.diff(ptr).me
 PREPARE_DAY = """
 import dask
 from smkit.synth import make_scenario
-from smkit.synth import _encode
+from smkit.io import encode_group
 sc = make_scenario({preset!r})
 sel = dict(time=slice({first!r}, {last!r}))  # the day, its window days and the gap-fill halo
-writes = [_encode(getattr(sc, g).sel(sel).chunk({{"time": -1}})).to_zarr(
+writes = [encode_group(getattr(sc, g).sel(sel).chunk({{"time": -1}})).to_zarr(
               {store!r}, group=g, mode="w" if i == 0 else "a", compute=False, consolidated=False)
           for i, g in enumerate(("coarse", "fine"))]
 from dask.diagnostics import ProgressBar

@@ -1692,10 +1692,10 @@ def apply(
         ``zone_bma`` has none. Zones of the map missing from ``zone_bma`` use
         its pooled fit (with a :class:`BMAWarning`).
     """
-    from smkit.zones import _check_zones, zones_to_fine
+    from smkit.zones import check_zones, zones_to_fine
 
     _check_choice("missing", missing, MISSING)
-    zones = _check_zones(zones)
+    zones = check_zones(zones)
     if isinstance(product, xr.DataArray):
         product = product.to_dataset(name="sm")
     if "sm" not in product.data_vars:

@@ -697,7 +697,7 @@ def _chunk_id(c) -> str:
     return "t{}-{}_y{}-{}_x{}-{}".format(*c)
 
 
-def _load_inputs(c, y_all, fine, covs, zone_all, cfg, factor, ht, hs, nt_all, native=None, origin_px=(0, 0)):
+def load_inputs(c, y_all, fine, covs, zone_all, cfg, factor, ht, hs, nt_all, native=None, origin_px=(0, 0)):
     """One chunk's arrays with halos (NaN outside the domain).
 
     The fine covariates of the chunk and its halo are gap-filled in time
@@ -815,7 +815,7 @@ class _ChunkJob:
 
             numba.set_num_threads(self.threads)  # per calling thread
         with dask.config.set(scheduler="synchronous"):  # a chunk reads its inputs itself
-            inputs = _load_inputs(c, self.y_all, self.fine, self.load_cfg.covariates, self.zone_all,
+            inputs = load_inputs(c, self.y_all, self.fine, self.load_cfg.covariates, self.zone_all,
                                   self.load_cfg, self.factor, self.ht, self.hs, self.y_all.shape[0],
                                   self.native, self.origin_px)
         if self.mask is not None:

@@ -63,7 +63,7 @@ def window_sensitivity(
         reached the sample target), ``mean_count`` (samples per window) and
         ``mean_sw``, ``mean_nd`` of the chosen windows.
     """
-    from smkit.engine import Config, _load_inputs, process_chunk
+    from smkit.engine import Config, load_inputs, process_chunk
     from smkit.grid import Grid, nesting_factor
     from smkit.learners import resolve_params
     from smkit.validate import truth_skill
@@ -80,7 +80,7 @@ def window_sensitivity(
                   sw_max=max(sw_caps), nd_max=max(nd_caps), **options)
     ht, hs = base.nd_max // 2, base.sw_max // 2
     y_all = coarse["sm"].transpose("time", "lat", "lon").values.astype(np.float64)
-    inputs = _load_inputs((t0, t1, 0, ny, 0, nx), y_all, fine, base.covariates, None, base, factor,
+    inputs = load_inputs((t0, t1, 0, ny, 0, nx), y_all, fine, base.covariates, None, base, factor,
                           ht, hs, y_all.shape[0])
     truth_days = truth.isel(time=slice(t0, t1))
     rows = []

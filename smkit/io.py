@@ -23,7 +23,7 @@ from smkit.grid import Grid, nesting_factor
 __all__ = [
     "REQUIRED", "OPTIONAL", "InputError", "NormalisationWarning", "normalise", "check_units",
     "check_coarse", "check_fine", "check_stations", "relative_to_volumetric",
-    "stations_to_volumetric",
+    "stations_to_volumetric", "encode_group",
 ]
 
 KINDS = ("coarse", "fine", "stations")
@@ -75,6 +75,15 @@ class NormalisationWarning(UserWarning):
 
 
 # ------------------------------------------------------------------ units
+def encode_group(ds: xr.Dataset) -> xr.Dataset:
+    """Make object (string) coordinates writable by Zarr and NetCDF."""
+    ds = ds.copy()
+    for name, var in ds.variables.items():
+        if var.dtype == object:
+            ds[name] = var.astype(str)
+    return ds
+
+
 def _canon(units: str) -> str:
     u = str(units).strip().lower().replace("**", "").replace("^", "")
     return re.sub(r"\s+", " ", u)

@@ -63,7 +63,7 @@ import xarray as xr
 
 from smkit import __version__
 from smkit.grid import LAT_ATTRS, LON_ATTRS, TIME_ATTRS, Grid, nesting_factor
-from smkit.io import InputError, check_coarse, check_fine, check_stations
+from smkit.io import InputError, check_coarse, check_fine, check_stations, encode_group
 from smkit.vocabulary import CUBE_GROUPS, NETWORK_CADENCE, SM_ATTRS
 
 __all__ = [
@@ -2222,14 +2222,6 @@ class _GroupPlan:
     space_chunk: int | None = None
 
 
-def _encode(ds: xr.Dataset) -> xr.Dataset:
-    ds = ds.copy()
-    for name, var in ds.variables.items():
-        if var.dtype == object:
-            ds[name] = var.astype(str)
-    return ds
-
-
 def _rechunk(ds: xr.Dataset, tchunk: int, schunk: int | None) -> xr.Dataset:
     chunks = {}
     if "time" in ds.dims:
@@ -2272,7 +2264,7 @@ def _group_exists(out: Path, group: str) -> bool:
 
 def _write_template(out: Path, group: str, ds: xr.Dataset):
     """Write the group's metadata, coordinates and in-memory (static) variables."""
-    _encode(ds).to_zarr(out, group=group, mode="w", compute=False, consolidated=False)
+    encode_group(ds).to_zarr(out, group=group, mode="w", compute=False, consolidated=False)
 
 
 def _write_block(out: Path, group: str, part: xr.Dataset, region: dict):

@@ -649,9 +649,9 @@ def station_holdout(st: Study, n_folds: int = 5, seed: int = 0) -> pd.DataFrame:
             if train.empty or not test.any():
                 continue
             fit = fit_bma(train, st.learners, None, zones=st.zones, method="em")
-            pairs.loc[test, "bma_held_out"] = _bma_at_pairs(fit, pairs[test], st.learners)
+            pairs.loc[test, "bma_held_out"] = bma_at_pairs(fit, pairs[test], st.learners)
         full = fit_bma(pairs, st.learners, None, zones=st.zones, method="em")
-    pairs["bma_in_sample"] = _bma_at_pairs(full, pairs, st.learners)
+    pairs["bma_in_sample"] = bma_at_pairs(full, pairs, st.learners)
     rows = []
     for net, g in pairs.groupby("network", sort=False):
         for col, label in (("bma_held_out", "held-out stations"), ("bma_in_sample", "in-sample")):
@@ -660,7 +660,7 @@ def station_holdout(st: Study, n_folds: int = 5, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index(["network", "weights"])
 
 
-def _bma_at_pairs(fit, pairs: pd.DataFrame, members) -> np.ndarray:
+def bma_at_pairs(fit, pairs: pd.DataFrame, members) -> np.ndarray:
     """BMA mean at station pairs with each pair's zone parameters."""
     out = np.full(len(pairs), np.nan)
     zone = pairs["zone"].to_numpy()

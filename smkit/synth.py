@@ -78,6 +78,7 @@ from scipy.special import expit, ndtri
 from smkit import __version__
 from smkit._noise import PlaneWaves, daily_waves, hash_normal, hash_uniform, rng
 from smkit.grid import TIME_ATTRS, Grid, block_mean
+from smkit.io import encode_group
 from smkit.vocabulary import NETWORK_CADENCE, SCENARIO_GROUPS
 
 __all__ = ["PRESETS", "Preset", "RetrievalErrors", "Scenario", "StationErrors", "World", "make_scenario",
@@ -1190,7 +1191,7 @@ class Scenario:
         writes = []
         for i, (name, ds) in enumerate(self.datasets().items()):
             writes.append(
-                _encode(ds).to_zarr(
+                encode_group(ds).to_zarr(
                     path, group=name, mode="w" if i == 0 else "a", compute=False, consolidated=False
                 )
             )
@@ -1201,7 +1202,7 @@ class Scenario:
         """Write all datasets to one NetCDF-4 file (one group each)."""
         path = Path(path)
         for i, (name, ds) in enumerate(self.datasets().items()):
-            _encode(ds).to_netcdf(path, group=name, mode="w" if i == 0 else "a", engine="h5netcdf")
+            encode_group(ds).to_netcdf(path, group=name, mode="w" if i == 0 else "a", engine="h5netcdf")
         return path
 
     def __repr__(self) -> str:
@@ -1210,15 +1211,6 @@ class Scenario:
         lines = [f"<smkit.Scenario preset={a.get('preset')!r} seed={a.get('seed')}>"]
         lines += [f"  {g:9s} {d}" for g, d in dims.items()]
         return "\n".join(lines)
-
-
-def _encode(ds: xr.Dataset) -> xr.Dataset:
-    """Make object (string) coordinates writable by Zarr and NetCDF."""
-    ds = ds.copy()
-    for name, var in ds.variables.items():
-        if var.dtype == object:
-            ds[name] = var.astype(str)
-    return ds
 
 
 def _compute_with_progress(work, progress: bool, desc: str):

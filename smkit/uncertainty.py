@@ -46,7 +46,7 @@ def _bma_scores(st, pairs: pd.DataFrame, fit_pairs: pd.DataFrame | None = None) 
     """
     from smkit.bma import BMAWarning
     from smkit.metrics import all_metrics
-    from smkit.study import _bma_at_pairs, fit_bma
+    from smkit.study import bma_at_pairs, fit_bma
 
     fit_pairs = pairs if fit_pairs is None else fit_pairs
     with warnings.catch_warnings():
@@ -57,7 +57,7 @@ def _bma_scores(st, pairs: pd.DataFrame, fit_pairs: pd.DataFrame | None = None) 
     # the support of Table 4: pairs where every product, the retrieval included, has a value
     need = st.learners + ["obs"] + (["cci"] if "cci" in test else [])
     test = test[np.isfinite(test[need].to_numpy()).all(axis=1)]
-    pred = _bma_at_pairs(fit, test, st.learners)
+    pred = bma_at_pairs(fit, test, st.learners)
     rows = []
     for net, idx in test.groupby("network", sort=False).groups.items():
         sel = test.index.get_indexer(idx)

@@ -285,7 +285,7 @@ def kmeans_zones(
     return zone
 
 
-def _check_zones(zones) -> xr.DataArray:
+def check_zones(zones) -> xr.DataArray:
     if not isinstance(zones, xr.DataArray):
         raise TypeError(
             f"zones must be an xarray DataArray zone(lat, lon), not {type(zones).__name__}"
@@ -329,7 +329,7 @@ def zones_to_fine(zones: xr.DataArray, fine_grid_or_ds) -> xr.DataArray:
     ValueError
         If the fine grid does not nest in the coarse grid.
     """
-    zones = _check_zones(zones)
+    zones = check_zones(zones)
     cgrid = _grid_of(zones, "zones")
     fgrid = _grid_of(fine_grid_or_ds, "fine grid")
     factor = nesting_factor(cgrid, fgrid)
@@ -416,7 +416,7 @@ def zone_of_stations(zones: xr.DataArray, stations) -> xr.DataArray:
     UserWarning
         Naming the stations outside the grid, and those in cells without a zone.
     """
-    zones = _check_zones(zones)
+    zones = check_zones(zones)
     grid = _grid_of(zones, "zones")
     tab = _station_table(stations)
     lat, lon = tab["lat"].to_numpy(), tab["lon"].to_numpy()
@@ -499,7 +499,7 @@ def plot_zones(
     from matplotlib.patches import Patch
     from matplotlib.ticker import MaxNLocator
 
-    zones = _check_zones(zones)
+    zones = check_zones(zones)
     grid = _grid_of(zones, "zones")
     vals = np.asarray(zones.values)
     labels = sorted(int(v) for v in np.unique(vals) if v != NO_ZONE)

@@ -239,18 +239,18 @@ def test_variants_share_reading_and_equal_separate_runs(month, tmp_path):
     c, f = coarse.isel(time=slice(0, 6)), fine.isel(time=slice(0, 6))
     sets = {"all": ("lst", "ndvi", "albedo", "precip", "dem"), "without lst": ("ndvi", "albedo", "precip", "dem")}
     calls = {"n": 0}
-    real = ds_mod._load_inputs
+    real = ds_mod.load_inputs
 
     def counting(*args, **kw):
         calls["n"] += 1
         return real(*args, **kw)
 
-    ds_mod._load_inputs = counting
+    ds_mod.load_inputs = counting
     try:
         both = downscale_variants(c, f, sets, learners=("mlr",), time_chunk=3, progress=False,
                                   out={k: tmp_path / f"{i}.zarr" for i, k in enumerate(sets)})
     finally:
-        ds_mod._load_inputs = real
+        ds_mod.load_inputs = real
     assert calls["n"] == 2  # two chunks, read once for both sets
     for name, covs in sets.items():
         alone = downscale(c, f, learners=("mlr",), covariates=covs, time_chunk=3, progress=False)

@@ -277,7 +277,7 @@ def test_windows_are_independent_of_batching(seed, sizes):
 @pytest.fixture(scope="module")
 def real_windows(tiny):
     """Windows of the tiny scenario as the engine gathers them (cf. smkit.bench.ENGINE_WINDOWS)."""
-    from smkit.engine import Config, _load_inputs
+    from smkit.engine import Config, load_inputs
     from smkit.windows import candidates, choose_windows, gather
 
     sel = dict(time=slice("2009-06-01", "2009-06-12"))
@@ -285,7 +285,7 @@ def real_windows(tiny):
     cfg = Config()
     y_all = coarse["sm"].values.astype(float)
     nt = y_all.shape[0]
-    inp = _load_inputs((1, nt - 1, 0, 8, 0, 8), y_all, fine, cfg.covariates, None, cfg,
+    inp = load_inputs((1, nt - 1, 0, 8, 0, 8), y_all, fine, cfg.covariates, None, cfg,
                        10, 1, 2, nt)
     valid = np.isfinite(inp["y"]) & np.isfinite(inp["agg"]).all(-1)
     choice = choose_windows(valid, cfg.min_samples, candidates())
