@@ -1999,39 +1999,36 @@ def merge_stations(datasets: Sequence[xr.Dataset], time=None) -> xr.Dataset:
 # =========================================================================== configuration
 #: source key -> (reader, default file pattern inside a folder, group)
 SOURCES = {
-    "coarse": ("read_esacci", "*-SOILMOISTURE-L3S-SSMV-COMBINED-*.nc", "coarse"),
-    "lst": ("read_mod11a1", "*MOD11A1*", "fine"),
-    "ndvi": ("read_mod13a2", "*MOD13A2*", "fine"),
-    "albedo": ("read_mcd43c3", "*MCD43C3*", "fine"),
-    "precip": ("read_imerg", "3B-*IMERG*", "fine"),
-    "dem": ("read_srtm", ("*.tif", "*.tiff", "*.hgt"), "fine"),
+    "coarse": (read_esacci, "*-SOILMOISTURE-L3S-SSMV-COMBINED-*.nc", "coarse"),
+    "lst": (read_mod11a1, "*MOD11A1*", "fine"),
+    "ndvi": (read_mod13a2, "*MOD13A2*", "fine"),
+    "albedo": (read_mcd43c3, "*MCD43C3*", "fine"),
+    "precip": (read_imerg, "3B-*IMERG*", "fine"),
+    "dem": (read_srtm, ("*.tif", "*.tiff", "*.hgt"), "fine"),
     "stations": (None, None, "stations"),
-    "era5": ("read_era5_land", "*.nc", "era5"),
-    "noah": ("read_noah", "*.nc4", "noah"),
-    "pdsi": ("read_terraclimate_pdsi", "TerraClimate_PDSI_*.nc", "pdsi"),
+    "era5": (read_era5_land, "*.nc", "era5"),
+    "noah": (read_noah, "*.nc4", "noah"),
+    "pdsi": (read_terraclimate_pdsi, "TerraClimate_PDSI_*.nc", "pdsi"),
 }
-STATION_FORMATS = {"ismn": ("read_ismn", "*_sm_*.stm"), "nzw": ("read_nzw", "*.csv"),
-                   "cern": ("read_cern", "*.csv"), "qxz": ("read_qxz", "*.csv")}
+#: station format key -> (reader, default file pattern inside a folder)
+STATION_FORMATS = {"ismn": (read_ismn, "*_sm_*.stm"), "nzw": (read_nzw, "*.csv"),
+                   "cern": (read_cern, "*.csv"), "qxz": (read_qxz, "*.csv")}
 REQUIRED_SOURCES = ("coarse", "lst", "ndvi", "albedo", "precip", "dem")
 GROUPS = CUBE_GROUPS
 _TOP_KEYS = {"region", "period", "sources", "root", "chunks", "validate", "stations_outside"}
 
 
-def _reader(name: str):
-    return globals()[name]
-
-
-def _reader_options(name: str) -> set[str]:
-    sig = inspect.signature(_reader(name))
+def _reader_options(reader) -> set[str]:
+    sig = inspect.signature(reader)
     return {p.name for p in sig.parameters.values()
             if p.kind == p.KEYWORD_ONLY and p.name not in ("time",)}
 
 
-def _check_options(where: str, reader: str, opts: Mapping):
+def _check_options(where: str, reader, opts: Mapping):
     allowed = _reader_options(reader)
     unknown = sorted(set(opts) - allowed)
     if unknown:
-        raise ConfigError(f"{where}: unknown option(s) {unknown} for {reader}; valid: "
+        raise ConfigError(f"{where}: unknown option(s) {unknown} for {reader.__name__}; valid: "
                           f"{sorted(allowed) + ['files']}")
 
 
@@ -2344,21 +2341,23 @@ def ingest(config, out, progress: bool = True) -> Path:
         return {k: v for k, v in src[key].items() if k != "files"}
 
     def prov(key, reader, paths, options):
-        return {"reader": f"smkit.readers.{reader}", "reader_version": READER_VERSIONS[reader],
+        return {"reader": f"smkit.readers.{reader.__name__}", "reader_version": READER_VERSIONS[reader.__name__],
                 "options": options, "files": list(paths)}
 
     def build_coarse():
-        ds = read_esacci(files["coarse"], coarse_grid, time=days, **opts("coarse"))
-        return ds, {"sm": prov("coarse", "read_esacci", files["coarse"], opts("coarse"))}
+        reader = SOURCES["coarse"][0]
+        ds = reader(files["coarse"], coarse_grid, time=days, **opts("coarse"))
+        return ds, {"sm": prov("coarse", reader, files["coarse"], opts("coarse"))}
 
     def build_fine():
         parts, p = [], {}
-        for key, reader in (("lst", "read_mod11a1"), ("ndvi", "read_mod13a2"),
-                            ("albedo", "read_mcd43c3"), ("precip", "read_imerg")):
-            parts.append(_reader(reader)(files[key], fine_grid, time=days, **opts(key)))
+        for key in ("lst", "ndvi", "albedo", "precip"):
+            reader = SOURCES[key][0]
+            parts.append(reader(files[key], fine_grid, time=days, **opts(key)))
             p[key] = prov(key, reader, files[key], opts(key))
-        dem = read_srtm(files["dem"], fine_grid, **opts("dem"))
-        p["dem"] = prov("dem", "read_srtm", files["dem"], opts("dem"))
+        reader = SOURCES["dem"][0]  # static: no time
+        dem = reader(files["dem"], fine_grid, **opts("dem"))
+        p["dem"] = prov("dem", reader, files["dem"], opts("dem"))
         ds = xr.merge([*parts, dem], join="exact", combine_attrs="override")
         return ds, p
 
@@ -2367,7 +2366,7 @@ def ingest(config, out, progress: bool = True) -> Path:
         for i, ent in enumerate(src["stations"]):
             reader = STATION_FORMATS[ent["format"]][0]
             o = {k: v for k, v in ent.items() if k not in ("files", "format")}
-            dsets.append(_reader(reader)(station_files[i], time=days, **o))
+            dsets.append(reader(station_files[i], time=days, **o))
             p[f"{ent['format']}[{i}]"] = prov(ent["format"], reader, station_files[i], o)
         st = merge_stations(dsets, time=days)
         st = check_stations(st, grid=coarse_grid, on_outside=cfg["stations_outside"])
@@ -2380,7 +2379,7 @@ def ingest(config, out, progress: bool = True) -> Path:
 
     def build_aux(key, reader, bbox_time):
         def build():
-            ds = _reader(reader)(files[key], coarse_grid, time=bbox_time, **opts(key))
+            ds = reader(files[key], coarse_grid, time=bbox_time, **opts(key))
             ds.attrs = {}
             return ds, {ds_var: prov(key, reader, files[key], opts(key)) for ds_var in ds.data_vars}
         return build
@@ -2395,12 +2394,12 @@ def ingest(config, out, progress: bool = True) -> Path:
                                 sorted(f for fs in station_files for f in fs),
                                 {"stations": src["stations"], "outside": cfg["stations_outside"]},
                                 len(days)))
-    for key, reader in (("era5", "read_era5_land"), ("noah", "read_noah")):
+    for key in ("era5", "noah"):
         if key in src:
-            plans.append(_GroupPlan(key, build_aux(key, reader, days), files[key], src[key],
+            plans.append(_GroupPlan(key, build_aux(key, SOURCES[key][0], days), files[key], src[key],
                                     tchunk))
     if "pdsi" in src:
-        plans.append(_GroupPlan("pdsi", build_aux("pdsi", "read_terraclimate_pdsi", days),
+        plans.append(_GroupPlan("pdsi", build_aux("pdsi", SOURCES["pdsi"][0], days),
                                 files["pdsi"], src["pdsi"], 12))
 
     common = {"region": cfg["region"], "period": cfg["period"], "chunks": cfg["chunks"],
