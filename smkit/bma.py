@@ -107,7 +107,6 @@ RESERVED_COLUMNS = frozenset(
     "zone obs station name network time lat lon cadence elevation land_cover status "
     "pixel_lat pixel_lon cell_lat cell_lon".split()
 )
-_LEARNER_ORDER = LEARNER_ORDER
 
 
 class BMAWarning(UserWarning):
@@ -1359,7 +1358,7 @@ def _zone_labels(zones) -> list[int]:
 
 
 def _default_members(pairs: pd.DataFrame) -> list[str]:
-    known = [m for m in _LEARNER_ORDER if m in pairs.columns]
+    known = [m for m in LEARNER_ORDER if m in pairs.columns]
     if known:
         return known
     return [

@@ -98,7 +98,7 @@ def downscale_cmd(
     backend: Annotated[str | None, typer.Option(help="fast (default) or reference")] = None,
     start: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD)")] = None,
     end: Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD)")] = None,
-    time_chunk: Annotated[int | None, typer.Option(help="Days per chunk (default 16)")] = None,
+    time_chunk: Annotated[int | None, typer.Option(help="Days per chunk")] = None,
     tile: Annotated[int | None, typer.Option(help="Coarse cells per chunk side")] = None,
     aggregation: Annotated[str | None, typer.Option(help="mean (default) or cubic")] = None,
     tune: Annotated[bool, typer.Option(help="Tune hyperparameters by 10-fold CV first")] = False,

@@ -1105,10 +1105,7 @@ def downscale_variants(
     params = {name: resolve_params(name, (params or {}).get(name)) for name in learners}
     base = replace(base, params=params)
 
-    def config(covs):
-        return replace(base, covariates=tuple(covs))
-
-    load_cfg = config(union)
+    load_cfg = replace(base, covariates=union)
     nt, (ny, nx) = coarse.sizes["time"], cgrid.shape
     zone_all = None
     if strategy == "global":
@@ -1136,7 +1133,7 @@ def downscale_variants(
 
     targets = []
     for name, covs in covariate_sets.items():
-        cfg = config(covs)
+        cfg = replace(base, covariates=tuple(covs))
         attrs = {
             "title": "smkit downscaled soil moisture",
             "smkit_version": __version__,

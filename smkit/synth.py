@@ -343,7 +343,6 @@ STATION_TABLE = [
     ("Miyun", "QXZ", "Farmland", 350, 117.32, 40.63),
     ("Yingke", "QXZ", "Farmland", 1519, 100.42, 38.85),
 ]
-CADENCE = NETWORK_CADENCE
 
 # Large-scale elevation anchors (lon, lat, m): basins, ranges and plains of the
 # region, plus the paper's stations; thin-plate interpolation between them.
@@ -1119,7 +1118,7 @@ class World:
                 "station": ("station", np.arange(len(rows))),
                 "name": ("station", np.array(names, dtype=object)),
                 "network": ("station", network.astype(object)),
-                "cadence": ("station", np.array([CADENCE[n] for n in network], dtype=object)),
+                "cadence": ("station", np.array([NETWORK_CADENCE[n] for n in network], dtype=object)),
                 "lat": ("station", slat, {"units": "degrees_north", "standard_name": "latitude"}),
                 "lon": ("station", slon, {"units": "degrees_east", "standard_name": "longitude"}),
                 "elevation": ("station", elev, {"units": "m"}),
