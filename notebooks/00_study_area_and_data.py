@@ -25,8 +25,8 @@ cache_dir = ".smkit-cache"
 map_date = "2009-07-15"
 
 # %%
-from smkit import report as rp
-from smkit import study
+from smkit.workflow import report as rp
+from smkit.workflow import study
 
 report = rp.Report(output_dir, "00_study_area_and_data", "Study area and data")
 sc = study.load_scenario(scenario, seed=seed, cache_dir=cache_dir)

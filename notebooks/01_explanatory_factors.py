@@ -28,8 +28,9 @@ learners = ["rf", "mlr", "svr", "xgb"]
 max_samples = 2000  # cell-days per slice
 
 # %%
-from smkit import importance, study
-from smkit.report import Report
+from smkit.analysis import importance
+from smkit.workflow import study
+from smkit.workflow.report import Report
 
 report = Report(output_dir, "01_explanatory_factors", "Explanatory factors")
 sc = study.load_scenario(scenario, seed=seed, cache_dir=cache_dir)

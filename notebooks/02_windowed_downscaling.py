@@ -42,8 +42,14 @@ sensitivity_learner = "xgb"
 # %%
 import pandas as pd
 
-from smkit import experiments, skill, study, zones
-from smkit import report as rp
+from smkit.analysis import experiments
+
+from smkit.validate import skill
+
+from smkit.workflow import study
+
+from smkit.bma import zones
+from smkit.workflow import report as rp
 
 report = rp.Report(output_dir, "02_windowed_downscaling", "Windowed downscaling")
 st = study.open_study(scenario, seed=seed, cache_dir=cache_dir, learners=learners, sw_max=sw_max,

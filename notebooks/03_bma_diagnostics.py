@@ -37,8 +37,9 @@ pymc_chains = 4
 mc3_iter = 3000
 
 # %%
-from smkit import bma, study
-from smkit.report import Report
+from smkit import bma
+from smkit.workflow import study
+from smkit.workflow.report import Report
 
 report = Report(output_dir, "03_bma_diagnostics", "Bayesian model averaging")
 st = study.open_study(scenario, seed=seed, cache_dir=cache_dir, learners=learners, sw_max=sw_max,

@@ -42,8 +42,12 @@ n_boot = 300  # block-bootstrap resamples of the intervals
 # %%
 import pandas as pd
 
-from smkit import skill, study, validate
-from smkit.report import Report
+from smkit.validate import skill
+
+from smkit.workflow import study
+
+from smkit import validate
+from smkit.workflow.report import Report
 
 report = Report(output_dir, "04_insitu_validation", "Validation against in-situ networks and the truth")
 st = study.open_study(scenario, seed=seed, cache_dir=cache_dir, learners=learners, sw_max=sw_max,

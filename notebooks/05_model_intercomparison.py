@@ -33,8 +33,9 @@ subgrid = True  # add the sub-grid pattern learned from the stations of the trai
 tune = True  # tune the learners once on the training years (10 spatial folds, cached)
 
 # %%
-from smkit import study, validate
-from smkit.report import Report
+from smkit.workflow import study
+from smkit import validate
+from smkit.workflow.report import Report
 
 report = Report(output_dir, "05_model_intercomparison", "Comparison with model fields")
 st = study.open_study(scenario, seed=seed, cache_dir=cache_dir, learners=learners, sw_max=sw_max,

@@ -37,9 +37,10 @@ min_pixels = 4
 rolling_days = 5
 
 # %%
-from smkit import drought, study
-from smkit.io import stations_to_volumetric
-from smkit.report import Report
+from smkit.analysis import drought
+from smkit.workflow import study
+from smkit.core.schema import stations_to_volumetric
+from smkit.workflow.report import Report
 
 report = Report(output_dir, "06_drought", "Drought-prone regions")
 st = study.open_study(scenario, seed=seed, cache_dir=cache_dir, learners=learners, sw_max=sw_max,

@@ -34,8 +34,9 @@ tune = True  # tune the learners once on the training years (10 spatial folds, c
 leave_out = None  # covariates left out in turn (None: every covariate)
 
 # %%
-from smkit import study, uncertainty
-from smkit.report import Report
+from smkit.workflow import study
+from smkit.analysis import uncertainty
+from smkit.workflow.report import Report
 
 report = Report(output_dir, "07_uncertainty_leave_one_out", "Leave-one-covariate-out")
 st = study.open_study(scenario, seed=seed, cache_dir=cache_dir, learners=learners, sw_max=sw_max,

@@ -35,8 +35,9 @@ fractions = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
 repeats = 10
 
 # %%
-from smkit import study, uncertainty
-from smkit.report import Report
+from smkit.workflow import study
+from smkit.analysis import uncertainty
+from smkit.workflow.report import Report
 
 report = Report(output_dir, "08_uncertainty_sample_reduction", "Sample reduction")
 st = study.open_study(scenario, seed=seed, cache_dir=cache_dir, learners=learners, sw_max=sw_max,

@@ -35,8 +35,9 @@ tune = True  # tune the learners once on the training years (10 spatial folds, c
 global_days = 92  # days of the validation period compared with the global strategy
 
 # %%
-from smkit import experiments, study
-from smkit.report import Report
+from smkit.analysis import experiments
+from smkit.workflow import study
+from smkit.workflow.report import Report
 
 report = Report(output_dir, "09_merits", "Merits of clustering and windows")
 st = study.open_study(scenario, seed=seed, cache_dir=cache_dir, learners=learners, sw_max=sw_max,

@@ -2,14 +2,16 @@
 
 Windowed ensemble learning (random forest, linear regression, SVR, XGBoost)
 merged by Bayesian model averaging, after Liu et al. (Three-North region).
-The pipeline, one module per stage: :mod:`smkit.vocabulary` (names, units,
-networks), :mod:`smkit.synth` (the synthetic world), :mod:`smkit.readers`
-(real archives, ingest), :mod:`smkit.io` (input checks), :mod:`smkit.features`
-(aggregation), :mod:`smkit.windows` (adaptive windows), :mod:`smkit.learners`
-(the four learners), :mod:`smkit.engine` (``smkit.downscale`` and its one
-option list ``smkit.Config``), :mod:`smkit.subgrid` (the stations' sub-grid
-pattern), :mod:`smkit.bma` (model averaging), :mod:`smkit.validate` and
-:mod:`smkit.skill` (scores), :mod:`smkit.study` (the notebooks' base).
+One subpackage per stage of the pipeline, data flowing down the list:
+
+- :mod:`smkit.core`: the data model (vocabulary, grids, schema checks, scenarios, stores)
+- :mod:`smkit.synth`: the synthetic world; :mod:`smkit.readers`: real archives and ingest
+- :mod:`smkit.engine`: ``smkit.downscale``, its one option list ``smkit.Config``, the learners
+- :mod:`smkit.bma`: climate zones and Bayesian model averaging
+- :mod:`smkit.validate`: matching, metrics, skill against stations and the truth
+- :mod:`smkit.analysis`: drought, importance, uncertainty, experiments, realism
+- :mod:`smkit.plot`: every figure; :mod:`smkit.workflow`: the notebooks' base
+  (study, report, caches, reproduce, benchmarks); :mod:`smkit.app`: the explorer
 
 The top-level names are imported on first use, so ``import smkit`` is quick:
 
@@ -20,6 +22,10 @@ True
 
 __version__ = "0.1.0"
 
+from smkit._compat import install as _install_moved
+
+_install_moved()  # the 0.1 module paths keep working for one release
+
 #: Top-level names and the module each comes from (imported on first use).
 _LAZY = {
     "Config": "smkit.engine",
@@ -29,8 +35,8 @@ _LAZY = {
     "open_scenario": "smkit.synth",
     "Scenario": "smkit.synth",
     "PRESETS": "smkit.synth",
-    "InputError": "smkit.io",
-    "open_study": "smkit.study",
+    "InputError": "smkit.core.schema",
+    "open_study": "smkit.workflow.study",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

@@ -55,7 +55,7 @@ def reproduce(
     html: Annotated[bool, typer.Option(help="Export each notebook to HTML")] = True,
 ):
     """Run the paper's notebooks in order with papermill and write the report."""
-    from smkit.reproduce import NotebookFailed, run
+    from smkit.workflow.reproduce import NotebookFailed, run
 
     out = out or Path("reports") / Path(preset).stem
     names = [x.strip() for x in only.split(",") if x.strip()] if only else None
@@ -74,8 +74,8 @@ def check(
     path: Annotated[Path, typer.Argument(help="A scenario store (.zarr) or file (.nc)")],
 ):
     """Check a scenario's coarse, fine and station data against smkit's data model."""
-    from smkit import io
-    from smkit.grid import Grid
+    from smkit.core import schema as io
+    from smkit.core.grid import Grid
     from smkit.synth import open_scenario
 
     sc = open_scenario(path)
@@ -111,7 +111,7 @@ def downscale_cmd(
 
     A killed run restarted with the same arguments resumes where it stopped.
     """
-    from smkit.cache import cached_scenario
+    from smkit.workflow.cache import cached_scenario
     from smkit.engine import downscale
     from smkit.synth import PRESETS, open_scenario
 
@@ -145,7 +145,7 @@ def ingest_cmd(
     progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
 ):
     """Read real archive files into an analysis-ready cube (Zarr); a rerun resumes."""
-    from smkit.io import InputError
+    from smkit.core.schema import InputError
     from smkit.readers import ingest
 
     try:
@@ -183,7 +183,7 @@ def bench_synth(
     out: Annotated[Path, typer.Option(help="Results folder")] = Path("reports/benchmarks"),
 ):
     """Time and peak memory of building the tiny, demo and one three-north day."""
-    from smkit.bench import run_synth
+    from smkit.workflow.bench import run_synth
 
     df = run_synth(out)
     typer.echo(df.to_string())
@@ -195,7 +195,7 @@ def bench_engine(
     preset: Annotated[str, typer.Option(help="Preset of the one-day case")] = "three-north",
 ):
     """Windows per second per learner and backend, and one full day on 1 and 2 threads."""
-    from smkit.bench import run_engine
+    from smkit.workflow.bench import run_engine
 
     df = run_engine(out, preset_day=preset)
     typer.echo(df.to_string())
@@ -207,7 +207,7 @@ def bench_options(
     preset: Annotated[str, typer.Option(help="Scenario preset")] = "tiny",
 ):
     """Skill against the synthetic truth of each engine option (decides the defaults)."""
-    from smkit.bench import run_options
+    from smkit.workflow.bench import run_options
 
     df = run_options(out, preset=preset)
     typer.echo(df.to_string())

@@ -12,10 +12,10 @@ import panel as pn
 import pytest
 import xarray as xr
 
-from smkit import metrics
+from smkit.validate import metrics
 from smkit.app import Explorer, explorer, load, quick_days, serve, zone_edges
 from smkit.engine import downscale
-from smkit.io import stations_to_volumetric
+from smkit.core.schema import stations_to_volumetric
 from smkit.validate import interpolation_baselines
 
 DAYS = slice("2009-07-01", "2009-07-04")
@@ -341,7 +341,7 @@ def test_cli_serve_help():
 
 
 def test_cached_product_prefers_the_most_complete_store(tmp_path, product):
-    from smkit.app import _cached_product
+    from smkit.app.explorer import _cached_product
     from smkit.synth import WORLD_VERSION
 
     w = f"w{WORLD_VERSION}"

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from smkit import bma
-from smkit.grid import Grid
+from smkit.core.grid import Grid
 
 MEMBERS = ["rf", "mlr", "svr", "xgb"]
 
@@ -529,7 +529,7 @@ def test_apply_is_lazy_on_dask_and_identical(zone_fit):
 
 
 def test_apply_zones_on_fine_grid_unknown_zones_and_errors(zone_fit):
-    from smkit.zones import zones_to_fine
+    from smkit.bma.zones import zones_to_fine
 
     prod = make_product()
     a = bma.apply(prod, zone_fit, ZONES, smooth=False)

@@ -8,7 +8,7 @@ import pytest
 
 import smkit
 
-MODULES = ["smkit", *sorted(m.name for m in pkgutil.iter_modules(smkit.__path__, "smkit."))]
+MODULES = ["smkit", *sorted(m.name for m in pkgutil.walk_packages(smkit.__path__, "smkit."))]
 
 
 @pytest.mark.parametrize("name", MODULES)

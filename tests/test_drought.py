@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from smkit.drought import drought_regions, figure_regions, figure_series, regional_series, regional_skill
+from smkit.analysis.drought import drought_regions, figure_regions, figure_series, regional_series, regional_skill
 
 
 def _pdsi(values):
@@ -40,7 +40,7 @@ def test_series_on_tiny(tiny):
     reg = drought_regions(tiny.pdsi)
     assert int(reg.max()) >= 1
     truth = tiny.truth["sm"]
-    from smkit.io import stations_to_volumetric
+    from smkit.core.schema import stations_to_volumetric
 
     st = stations_to_volumetric(tiny.stations)
     ser = regional_series(reg, product=truth, coarse=tiny.coarse["sm"], stations=st)

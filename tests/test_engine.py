@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-import smkit.engine as ds_mod
+import smkit.engine.run as ds_mod
 from smkit.engine import downscale, fill_time_gaps
 from smkit.validate import interpolation_baselines, truth_skill
 
@@ -311,7 +311,7 @@ def test_values_stay_physical_and_clipping_is_counted(month):
 
 def test_coarse_covariates_are_smoothed_from_their_native_cells(month):
     """Albedo (0.05 degrees) and precipitation (0.1 degrees) no longer step at their cell edges."""
-    from smkit.features import native_block, smooth_native
+    from smkit.engine.features import native_block, smooth_native
 
     coarse, fine = month
     assert native_block(fine["albedo"], 0.025) == 2 and native_block(fine["precip"], 0.025) == 4

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from smkit.grid import Grid, block_mean, nesting_factor
+from smkit.core.grid import Grid, block_mean, nesting_factor
 
 
 def test_grid_coordinates_are_cell_centres():

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from smkit.importance import factor_importance, figure_importance, figure_learners, summarise
+from smkit.analysis.importance import factor_importance, figure_importance, figure_learners, summarise
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from smkit.grid import Grid
-from smkit.io import (
+from smkit.core.grid import Grid
+from smkit.core.schema import (
     REQUIRED,
     InputError,
     NormalisationWarning,

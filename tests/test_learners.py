@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from smkit.learners import fit_predict, mlr_batch
+from smkit.engine.learners import fit_predict, mlr_batch
 
 
 def _batch(seed=1, B=120):
@@ -47,8 +47,8 @@ def test_unknown_names():
 
 
 def test_tune_on_the_pooled_coarse_set(tiny):
-    from smkit.features import training_table
-    from smkit.learners import tune
+    from smkit.engine.features import training_table
+    from smkit.engine.learners import tune
 
     df = training_table(tiny.coarse, tiny.fine)
     assert len(df) > 500 and df.notna().all().all()
@@ -67,8 +67,8 @@ def test_tuning_with_spatial_folds_holds_out_whole_cells(tiny, monkeypatch):
     """With groups, every fold validates on cells it never trained on (the paper's 90 % / 10 % of cells)."""
     import sklearn.model_selection as ms
 
-    from smkit.features import training_table
-    from smkit.learners import tune
+    from smkit.engine.features import training_table
+    from smkit.engine.learners import tune
 
     df = training_table(tiny.coarse, tiny.fine)
     cells = df.groupby(["lat", "lon"]).ngroup().to_numpy()

@@ -9,8 +9,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import smkit.metrics as M
-from smkit.metrics import METRICS, all_metrics, bias, get_metric, mae, n, r, rmse, ubrmse
+import smkit.validate.metrics as M
+from smkit.validate.metrics import METRICS, all_metrics, bias, get_metric, mae, n, r, rmse, ubrmse
 
 NAMES = ("r", "rmse", "mae", "bias", "ubrmse", "n")
 TOL = 1e-10

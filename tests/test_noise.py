@@ -1,6 +1,6 @@
 import numpy as np
 
-from smkit._noise import PlaneWaves, daily_waves, hash_normal, hash_uniform, rng
+from smkit.synth.noise import PlaneWaves, daily_waves, hash_normal, hash_uniform, rng
 
 
 def test_hash_uniform_is_keyed_and_uniform():

@@ -7,7 +7,7 @@ import jupytext
 import nbformat
 import pytest
 
-from smkit import reproduce
+from smkit.workflow import reproduce
 
 pytestmark = pytest.mark.notebooks
 

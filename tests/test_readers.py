@@ -24,7 +24,8 @@ import xarray as xr
 rioxarray = pytest.importorskip("rioxarray")
 
 from smkit import readers  # noqa: E402
-from smkit.grid import Grid  # noqa: E402
+from smkit.readers import archives  # noqa: E402
+from smkit.core.grid import Grid  # noqa: E402
 from smkit.readers import ReadError  # noqa: E402
 
 BBOX = (100.0, 38.0, 101.0, 39.0)
@@ -627,7 +628,7 @@ def test_modis_errors_name_the_file(tmp_path):
     inside = interior(la, lo)
     np.testing.assert_allclose(lst.values[inside], f_lst(la, lo, 0)[inside], atol=0.01)
     # a native HDF4 granule, where rasterio's GDAL has no HDF4 driver (PyPI wheels)
-    if not readers._hdf4_available():
+    if not archives._hdf4_available():
         hdf = tmp_path / "hdf" / "MOD11A1.A2009182.h25v05.061.2021201000000.hdf"
         hdf.parent.mkdir()
         hdf.write_bytes(b"\x0e\x03\x13\x01" + bytes(100))
@@ -849,7 +850,7 @@ def test_ismn_reader(archive, tmp_path):
     hours = np.array([h for h in range(24) if h != 5])  # the D01-flagged hour is dropped
     expect = [0.20 + 0.01 * d.day + 0.001 * hours.mean() for d in DAYS]
     np.testing.assert_allclose(st["sm"].values[0], expect, rtol=1e-5)
-    if readers._ismn_engine("auto") == "ismn":
+    if archives._ismn_engine("auto") == "ismn":
         with pytest.warns(UserWarning, match="skipped"):
             other = readers.read_ismn(dirs["ismn"], time=DAYS, engine="ismn")
         xr.testing.assert_identical(other.drop_attrs(), st.drop_attrs())
@@ -860,7 +861,7 @@ def test_ismn_reader(archive, tmp_path):
         text = f.read()
     with open(p, "w") as f:
         f.write(text[: text.rindex("0.2000")])
-    for engine in ("builtin", readers._ismn_engine("auto")):
+    for engine in ("builtin", archives._ismn_engine("auto")):
         with pytest.raises(ReadError, match=os.path.basename(p) + ".*truncated"):
             readers.read_ismn(p, engine=engine)
     with open(p, "w") as f:
@@ -888,7 +889,7 @@ def test_station_csv_templates(archive, tmp_path):
     merged = readers.merge_stations([nzw, qxz, cern], time=DAYS)
     assert merged.sizes["station"] == 6 and "rsm" in merged
     assert np.isnan(merged["field_capacity"][2])
-    from smkit.io import check_stations
+    from smkit.core.schema import check_stations
 
     with pytest.warns(UserWarning, match="Miyun"):
         kept = check_stations(merged, grid=COARSE, on_outside="drop")
@@ -966,7 +967,7 @@ def cube(archive, tmp_path_factory):
 
 def test_ingest_cube_opens_as_scenario_and_downscales(archive, cube):
     from smkit.engine import downscale
-    from smkit.io import check_coarse, check_fine, check_stations
+    from smkit.core.schema import check_coarse, check_fine, check_stations
     from smkit.synth import open_scenario
 
     root, dirs = archive
@@ -1048,7 +1049,7 @@ def test_ingest_resumes_after_an_interruption(archive, cube, tmp_path, monkeypat
     out = tmp_path / "cube.zarr"
     cfg = make_config(root)
     cfg["validate"] = False  # checked in test_ingest_cube_opens_as_scenario_and_downscales
-    real_write = readers._write_block
+    real_write = archives._write_block
     calls = []
 
     def interrupted(path, group, part, region):
@@ -1057,7 +1058,7 @@ def test_ingest_resumes_after_an_interruption(archive, cube, tmp_path, monkeypat
         calls.append((group, region["time"].start))
         real_write(path, group, part, region)
 
-    monkeypatch.setattr(readers, "_write_block", interrupted)
+    monkeypatch.setattr(archives, "_write_block", interrupted)
     with pytest.raises(KeyboardInterrupt), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         readers.ingest(cfg, out, progress=False)
@@ -1072,8 +1073,8 @@ def test_ingest_resumes_after_an_interruption(archive, cube, tmp_path, monkeypat
 
     built = []
     real_cci = readers.read_esacci
-    monkeypatch.setattr(readers, "_write_block", spy)
-    monkeypatch.setattr(readers, "read_esacci", functools.wraps(real_cci)(
+    monkeypatch.setattr(archives, "_write_block", spy)
+    monkeypatch.setattr(archives, "read_esacci", functools.wraps(real_cci)(
         lambda *a, **k: built.append(1) or real_cci(*a, **k)))
     calls.clear()
     with warnings.catch_warnings():
@@ -1099,13 +1100,13 @@ def test_ingest_redoes_changed_groups_only(archive, cube, tmp_path, monkeypatch)
     cfg = make_config(root)
     cfg["validate"] = False
     calls = []
-    real_write = readers._write_block
+    real_write = archives._write_block
 
     def spy(path, group, part, region):
         calls.append(group)
         real_write(path, group, part, region)
 
-    monkeypatch.setattr(readers, "_write_block", spy)
+    monkeypatch.setattr(archives, "_write_block", spy)
     readers.ingest(cfg, out, progress=False)
     assert calls == []
     # a changed option redoes its group only
@@ -1197,7 +1198,7 @@ def test_ingested_cube_runs_through_reproduce(tmp_path):
     import yaml
     from typer.testing import CliRunner
 
-    from smkit import reproduce
+    from smkit.workflow import reproduce
     from smkit.cli import app
 
     cfg = make_summer_archive(str(tmp_path / "raw"))

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from smkit.skill import block_resamples, interval_table, station_scores, truth_scores, verdict
+from smkit.validate.skill import block_resamples, interval_table, station_scores, truth_scores, verdict
 from smkit.validate import match_stations, truth_skill
 
 

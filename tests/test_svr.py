@@ -1,4 +1,4 @@
-"""Batched numba RBF support vector regression (smkit._svr) against scikit-learn."""
+"""Batched numba RBF support vector regression (smkit.engine.learners._svr) against scikit-learn."""
 
 import warnings
 
@@ -8,7 +8,7 @@ import xarray as xr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smkit._svr import _exp_nonpos, _gamma_scale, _standardise, svr_fit_predict
+from smkit.engine.learners._svr import _exp_nonpos, _gamma_scale, _standardise, svr_fit_predict
 
 sk_svm = pytest.importorskip("sklearn.svm")
 sk_pre = pytest.importorskip("sklearn.preprocessing")
@@ -276,9 +276,9 @@ def test_windows_are_independent_of_batching(seed, sizes):
 
 @pytest.fixture(scope="module")
 def real_windows(tiny):
-    """Windows of the tiny scenario as the engine gathers them (cf. smkit.bench.ENGINE_WINDOWS)."""
+    """Windows of the tiny scenario as the engine gathers them (cf. smkit.workflow.bench.ENGINE_WINDOWS)."""
     from smkit.engine import Config, load_inputs
-    from smkit.windows import candidates, choose_windows, gather
+    from smkit.engine.windows import candidates, choose_windows, gather
 
     sel = dict(time=slice("2009-06-01", "2009-06-12"))
     coarse, fine = tiny.coarse.sel(sel), tiny.fine.sel(sel)
@@ -296,7 +296,7 @@ def real_windows(tiny):
 
 
 def test_fit_predict_backends_agree_on_real_windows(real_windows):
-    from smkit.learners import fit_predict
+    from smkit.engine.learners import fit_predict
 
     X, y, ptr = real_windows
     n_windows = len(ptr) - 1

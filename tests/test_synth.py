@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from smkit.grid import Grid
-from smkit.realism import TARGETS, out_of_range, realism, realism_table
+from smkit.core.grid import Grid
+from smkit.analysis.realism import TARGETS, out_of_range, realism, realism_table
 from smkit.synth import PRESETS, World, make_scenario, open_scenario
 
 FINE_VARS = {"lst": "K", "ndvi": "1", "albedo": "1", "precip": "mm day-1", "dem": "m"}
@@ -141,7 +141,7 @@ def test_stations_follow_the_truth_with_representativeness_errors(tiny):
 
 def test_nzw_conversion_carries_property_errors(tiny):
     """Converting NZW's relative moisture with the published soil properties does not give the truth back."""
-    from smkit.io import stations_to_volumetric
+    from smkit.core.schema import stations_to_volumetric
 
     st = stations_to_volumetric(tiny.stations)
     nzw = np.flatnonzero(st["network"].values == "NZW")

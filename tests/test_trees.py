@@ -1,4 +1,4 @@
-"""Batched numba tree learners (smkit._trees) against scikit-learn and xgboost."""
+"""Batched numba tree learners (smkit.engine.learners._trees) against scikit-learn and xgboost."""
 
 import json
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smkit._trees import _xgb_param, cart_fit_predict, forest_fit_predict, gbt_fit_predict
+from smkit.engine.learners._trees import _xgb_param, cart_fit_predict, forest_fit_predict, gbt_fit_predict
 
 sk_tree = pytest.importorskip("sklearn.tree")
 sk_ensemble = pytest.importorskip("sklearn.ensemble")
@@ -211,7 +211,7 @@ def test_gbt_exact_sum_criterion(values, rnd):
     summing in row order, any order of double additions gives the exact sum."""
     import math
 
-    from smkit._trees import _EXACT_SUM_RATIO
+    from smkit.engine.learners._trees import _EXACT_SUM_RATIO
 
     g = [float(v) for v in values]
     nonzero = [abs(v) for v in g if v != 0.0]
@@ -227,7 +227,7 @@ def test_gbt_exact_sum_criterion(values, rnd):
 
 def test_gbt_matches_xgboost_past_the_kept_point_tests():
     """More distinct (feature, threshold) tests than the kernel keeps for its points."""
-    from smkit._trees import _ZCACHE
+    from smkit.engine.learners._trees import _ZCACHE
 
     rng = np.random.default_rng(8)
     batch = make_batch(rng, [150], n_pred=200, p=7)

@@ -7,9 +7,15 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from smkit import experiments, study, uncertainty, validate
+from smkit.analysis import experiments
 
 
+
+from smkit.workflow import study
+
+from smkit.analysis import uncertainty
+
+from smkit import validate
 @pytest.fixture(scope="module")
 def st(tmp_path_factory):
     cache = tmp_path_factory.mktemp("cache")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from smkit.grid import Grid
+from smkit.core.grid import Grid
 from smkit.validate import (
     StationMatchWarning,
     compare_models,

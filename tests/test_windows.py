@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smkit.windows import candidates, choose_windows, day_offsets, gather, space_offsets
+from smkit.engine.windows import candidates, choose_windows, day_offsets, gather, space_offsets
 
 
 def test_candidates_orders():

@@ -1,0 +1,84 @@
+"""Old import paths of the flat 0.1 layout, kept working for one release.
+
+``import smkit.grid`` (and every other module that moved into a stage subpackage)
+still works: a finder on ``sys.meta_path`` answers the old name with a thin
+module that forwards every attribute to the new home, after a
+``DeprecationWarning`` that names the new place.
+
+>>> import warnings
+>>> with warnings.catch_warnings(record=True) as caught:
+...     warnings.simplefilter("always")
+...     from smkit.grid import Grid
+>>> Grid.__module__, caught[0].category.__name__
+('smkit.core.grid', 'DeprecationWarning')
+"""
+
+import importlib
+import importlib.abc
+import importlib.util
+import sys
+import warnings
+
+#: Old module -> its home since 0.2 (the old names work, with a DeprecationWarning, until 0.3).
+MOVED = {
+    "smkit.vocabulary": "smkit.core.vocabulary",
+    "smkit.grid": "smkit.core.grid",
+    "smkit.io": "smkit.core.schema",
+    "smkit.realism": "smkit.analysis.realism",
+    "smkit.features": "smkit.engine.features",
+    "smkit.windows": "smkit.engine.windows",
+    "smkit.learners": "smkit.engine.learners",
+    "smkit.subgrid": "smkit.engine.subgrid",
+    "smkit.zones": "smkit.bma.zones",
+    "smkit.metrics": "smkit.validate.metrics",
+    "smkit.skill": "smkit.validate.skill",
+    "smkit.drought": "smkit.analysis.drought",
+    "smkit.importance": "smkit.analysis.importance",
+    "smkit.uncertainty": "smkit.analysis.uncertainty",
+    "smkit.experiments": "smkit.analysis.experiments",
+    "smkit.study": "smkit.workflow.study",
+    "smkit.reproduce": "smkit.workflow.reproduce",
+    "smkit.report": "smkit.workflow.report",
+    "smkit.cache": "smkit.workflow.cache",
+    "smkit.bench": "smkit.workflow.bench",
+}
+
+
+class _MovedFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Answer an old module name with a forwarding module (see :data:`MOVED`)."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname in MOVED:
+            return importlib.util.spec_from_loader(fullname, self)
+        return None
+
+    def create_module(self, spec):
+        return None  # the default module object
+
+    def exec_module(self, module):
+        new = MOVED[module.__name__]
+        warnings.warn(f"{module.__name__} moved to {new}; import it from there (the old name goes in 0.3)",
+                      DeprecationWarning, stacklevel=_caller_level())
+        target = importlib.import_module(new)
+        module.__getattr__ = lambda name: getattr(target, name)
+        module.__dir__ = lambda: dir(target)
+        module.__doc__ = f"Deprecated alias of :mod:`{new}`."
+        module.__all__ = list(getattr(target, "__all__", ()))
+
+
+def _caller_level() -> int:
+    # point the warning at the first frame outside importlib and this module
+    frame, level = sys._getframe(1), 1
+    while frame is not None and (frame.f_code.co_filename.startswith("<frozen")
+                                 or frame.f_code.co_filename == __file__):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def install() -> None:
+    """Put the finder on ``sys.meta_path`` once."""
+    if not any(isinstance(f, _MovedFinder) for f in sys.meta_path):
+        sys.meta_path.append(_MovedFinder())
+
+
+__all__ = ["MOVED", "install"]

@@ -1,0 +1,1 @@
+"""Analyses of products: realism, drought, importance, uncertainty, experiments."""

@@ -1,0 +1,260 @@
+"""Experiments behind the paper's choices: window caps, windows versus a global model, clustering.
+
+- :func:`window_sensitivity` — the sensitivity grid of section 3.4: every
+  pair of caps (sw_max 3-10 cells, nd_max 1-5 days), scored against an
+  independent reference (the synthetic truth), on one block of days. Inputs
+  are read once with the largest halo and every configuration reuses them.
+- :func:`relative_bias_by_quantile` — Fig. S7: the bias of a product
+  relative to the reference within quantile bins of the reference.
+- :func:`compare_strategies` — the window strategy against the global
+  model (one model per zone and day) by that measure.
+- :func:`compare_clustering` — BMA fitted per zone against one fit for the
+  whole domain (Fig. S6), against the stations and the truth.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+
+def window_sensitivity(
+    coarse: xr.Dataset,
+    fine: xr.Dataset,
+    truth: xr.Dataset,
+    *,
+    days: slice,
+    sw_caps=range(3, 11),
+    nd_caps=range(1, 6),
+    learner: str = "xgb",
+    params: dict | None = None,
+    progress: bool = True,
+    **options,
+) -> pd.DataFrame:
+    """Score every pair of window caps against the 1-km truth.
+
+    Parameters
+    ----------
+    coarse, fine : xarray.Dataset
+        Coarse ``sm`` (m3 m-3) and fine covariates.
+    truth : xarray.Dataset
+        The 1-km truth ``sm`` (m3 m-3).
+    days : slice
+        Days to produce (one block, e.g. 16 days; neighbouring days of the
+        input serve as window days).
+    sw_caps, nd_caps : iterable of int
+        Caps of the spatial size (cells) and duration (days); the paper: 3-10 and 1-5.
+    learner : str
+        One learner (the grid multiplies the cost).
+    params : dict, optional
+        Its hyperparameters.
+    progress : bool
+    **options
+        Other :class:`smkit.engine.Config` fields (``growth``, ``aggregation``, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by (sw_max, nd_max): ``r``, ``ubrmse`` (m3 m-3), ``r_anomaly``
+        against the truth, ``complete`` (share of cell-days whose window
+        reached the sample target), ``mean_count`` (samples per window) and
+        ``mean_sw``, ``mean_nd`` of the chosen windows.
+    """
+    from smkit.engine import Config, load_inputs, process_chunk
+    from smkit.core.grid import Grid, nesting_factor
+    from smkit.engine.learners import resolve_params
+    from smkit.validate import truth_skill
+
+    sw_caps, nd_caps = list(sw_caps), list(nd_caps)
+    cgrid = Grid.from_dataset(coarse)
+    factor = nesting_factor(cgrid, Grid.from_dataset(fine))
+    sl = coarse.indexes["time"].slice_indexer(days.start, days.stop)
+    t0, t1 = sl.start or 0, sl.stop if sl.stop is not None else coarse.sizes["time"]
+    if t1 <= t0:
+        raise ValueError(f"no days of the input fall in {days}")
+    ny, nx = cgrid.shape
+    base = Config(learners=(learner,), params={learner: resolve_params(learner, (params or {}).get(learner))},
+                  sw_max=max(sw_caps), nd_max=max(nd_caps), **options)
+    ht, hs = base.nd_max // 2, base.sw_max // 2
+    y_all = coarse["sm"].transpose("time", "lat", "lon").values.astype(np.float64)
+    inputs = load_inputs((t0, t1, 0, ny, 0, nx), y_all, fine, base.covariates, None, base, factor,
+                          ht, hs, y_all.shape[0])
+    truth_days = truth.isel(time=slice(t0, t1))
+    rows = []
+    grid = list(itertools.product(sw_caps, nd_caps))
+    it = grid
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(grid, desc="window caps")
+    for sw, nd in it:
+        cfg = Config(**{**base.__dict__, "sw_max": sw, "nd_max": nd})
+        res = process_chunk(inputs, cfg, factor)
+        product = xr.Dataset(
+            {"sm": (("method", "time", "lat", "lon"), res["sm"])},
+            coords={"method": [learner], "time": truth_days["time"], "lat": truth_days["lat"],
+                    "lon": truth_days["lon"]},
+        )
+        sk = truth_skill(product, truth_days, factor=factor, common=False).loc[learner]
+        complete = ~((res["flag"] & 1) > 0)
+        rows.append({"sw_max": sw, "nd_max": nd, "r": sk["r"], "ubrmse": sk["ubrmse"],
+                     "r_anomaly": sk["r_anomaly"], "complete": float(complete.mean()),
+                     "mean_count": float(res["count"].mean()), "mean_sw": float(res["sw"].mean()),
+                     "mean_nd": float(res["nd"].mean())})
+    return pd.DataFrame(rows).set_index(["sw_max", "nd_max"])
+
+
+def figure_sensitivity(table: pd.DataFrame, metrics=("r", "ubrmse", "complete")):
+    """Heat maps of the sensitivity grid, one panel per metric, the best cell marked."""
+    import matplotlib.pyplot as plt
+
+    labels = {"r": "R vs truth", "ubrmse": "ubRMSE vs truth [m3 m-3]", "r_anomaly": "sub-grid R",
+              "complete": "share of full windows", "mean_count": "samples per window"}
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 3.8), squeeze=False)
+    for ax, m in zip(axes[0], metrics, strict=True):
+        grid = table[m].unstack("nd_max")
+        im = ax.imshow(grid.values, origin="lower", aspect="auto",
+                       cmap="viridis_r" if m == "ubrmse" else "viridis")
+        ax.set_xticks(range(grid.shape[1]), grid.columns)
+        ax.set_yticks(range(grid.shape[0]), grid.index)
+        ax.set_xlabel("nd_max [days]")
+        ax.set_ylabel("sw_max [cells]")
+        best = np.nanargmin(grid.values) if m == "ubrmse" else np.nanargmax(grid.values)
+        bi, bj = np.unravel_index(best, grid.shape)
+        ax.plot(bj, bi, "r*", ms=12)
+        ax.set_title(labels.get(m, m))
+        fig.colorbar(im, ax=ax)
+    fig.suptitle("Window caps: sensitivity (★ best)")
+    fig.tight_layout()
+    return fig
+
+
+def relative_bias_by_quantile(product: xr.DataArray, reference: xr.DataArray,
+                              quantiles=(0.1, 0.25, 0.5, 0.75, 0.9)) -> pd.Series:
+    """Bias of a product relative to the reference within the reference's quantile bins.
+
+    Parameters
+    ----------
+    product, reference : xarray.DataArray
+        Same shape (any dims), m3 m-3; pairs where both are finite count.
+    quantiles : sequence of float
+        For each q, the bin holds the pairs whose reference value lies within
+        ±5 percentage points of its q-quantile (q = 0.1 takes the 5 %-15 %
+        band). ``all`` is every pair.
+
+    Returns
+    -------
+    pandas.Series
+        ``mean(product - reference) / mean(reference)`` (1) per bin, indexed
+        by ``all`` and the quantiles.
+    """
+    p = np.asarray(product.values, dtype=float).ravel()
+    r = np.asarray(reference.values, dtype=float).ravel()
+    ok = np.isfinite(p) & np.isfinite(r)
+    p, r = p[ok], r[ok]
+    if p.size == 0:
+        raise ValueError("no pair where both the product and the reference have a value")
+    out = {"all": (p - r).mean() / r.mean()}
+    for q in quantiles:
+        lo, hi = np.quantile(r, [max(q - 0.05, 0), min(q + 0.05, 1)])
+        sel = (r >= lo) & (r <= hi)
+        out[q] = (p[sel] - r[sel]).mean() / r[sel].mean() if sel.any() else np.nan
+    return pd.Series(out, name="relative bias")
+
+
+def compare_strategies(window: xr.Dataset, global_: xr.Dataset, reference: xr.DataArray, *,
+                       methods=None, quantiles=(0.1, 0.25, 0.5, 0.75, 0.9)) -> pd.DataFrame:
+    """Relative bias by quantile of the window and the global strategy (Fig. S7).
+
+    Both products are scored on the pixel-days where both have a value.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows (method, strategy), columns ``all`` and the quantiles: relative
+        bias (1); plus rows (method, "|window| / |global| - 1"): the relative
+        change of the absolute bias (negative = the window strategy has less bias).
+    """
+    methods = methods or [str(m) for m in window["method"].values if m in global_["method"].values]
+    rows = {}
+    for m in methods:
+        w = window["sm"].sel({"method": m})
+        g = global_["sm"].sel({"method": m})
+        both = w.notnull() & g.notnull()
+        rw = relative_bias_by_quantile(w.where(both), reference.where(both), quantiles)
+        rg = relative_bias_by_quantile(g.where(both), reference.where(both), quantiles)
+        rows[(m, "window")] = rw
+        rows[(m, "global")] = rg
+        rows[(m, "|window| / |global| - 1")] = rw.abs() / rg.abs() - 1
+    return pd.DataFrame(rows).T
+
+
+def figure_strategies(table: pd.DataFrame):
+    """Relative bias by quantile, window versus global, one line pair per method (Fig. S7)."""
+    import matplotlib.pyplot as plt
+
+    methods = list(dict.fromkeys(table.index.get_level_values(0)))
+    cols = [c for c in table.columns if c != "all"]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for k, m in enumerate(methods):
+        colour = f"C{k}"
+        ax.plot(cols, 100 * table.loc[(m, "window"), cols].astype(float), "-o", color=colour,
+                label=f"{m.upper()} window")
+        ax.plot(cols, 100 * table.loc[(m, "global"), cols].astype(float), "--s", color=colour,
+                label=f"{m.upper()} global", alpha=0.7)
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xlabel("quantile of the reference soil moisture")
+    ax.set_ylabel("relative bias [%]")
+    ax.set_title("Relative bias by quantile: adaptive windows vs. global model")
+    ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def compare_clustering(clustered, unclustered, *, truth: xr.Dataset | None = None,
+                       period: slice | None = None) -> pd.DataFrame:
+    """BMA fitted per zone against one fit for the whole domain (Fig. S6).
+
+    Parameters
+    ----------
+    clustered, unclustered : smkit.workflow.study.Study
+        Studies opened with ``clustered=True`` and ``False`` (same base product).
+    truth : xarray.Dataset, optional
+        1-km truth for a second, gap-free score.
+    period : slice, optional
+        Days scored against the truth (default: the validation years).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows: network scores over the validation years (R, RMSE, MAE,
+        ubRMSE, N) for "clustered" and "unclustered", and (if ``truth``) the
+        truth skill; a column ``improvement [%]`` = relative reduction of the
+        error (RMSE, MAE, ubRMSE) or increase of R with clusters.
+    """
+    from smkit.validate import score_networks, truth_skill
+
+    rows = []
+    for name, st in (("clustered", clustered), ("unclustered", unclustered)):
+        sc = score_networks(st.test(), methods=["bma"])
+        for _, r in sc.reset_index().iterrows():
+            rows.append({"reference": f"stations {r['network']}", "bma": name,
+                         **{k: r[k] for k in ("n", "r", "rmse", "mae", "ubrmse")}})
+        if truth is not None:
+            yrs = [str(y) for y in st.test_years]
+            sel = period or slice(f"{yrs[0]}-01-01", f"{yrs[-1]}-12-31")
+            p = st.product["sm"].sel({"method": ["bma"]}).sel(time=sel)
+            sk = truth_skill(p, truth, factor=int(st.product.attrs["factor"]), common=False).loc["bma"]
+            rows.append({"reference": "1-km truth", "bma": name, "n": sk["n"], "r": sk["r"],
+                         "rmse": sk["rmse"], "mae": np.nan, "ubrmse": sk["ubrmse"]})
+    df = pd.DataFrame(rows).set_index(["reference", "bma"])
+    out = []
+    for ref in dict.fromkeys(df.index.get_level_values(0)):
+        c, u = df.loc[(ref, "clustered")], df.loc[(ref, "unclustered")]
+        imp = {"r": 100 * (c["r"] - u["r"]) / abs(u["r"]),
+               **{k: 100 * (u[k] - c[k]) / u[k] for k in ("rmse", "mae", "ubrmse")}}
+        out.append(pd.Series(imp, name=(ref, "improvement [%]")))
+    return pd.concat([df, pd.DataFrame(out)]).sort_index(level=0, sort_remaining=False)

@@ -1,0 +1,1 @@
+"""The data model: vocabulary, grids, schema checks."""

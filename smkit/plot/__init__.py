@@ -1,0 +1,1 @@
+"""Every figure function of smkit."""

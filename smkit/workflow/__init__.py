@@ -1,0 +1,1 @@
+"""The notebooks' base: study, report, caches, reproduce, benchmarks."""
