@@ -5,7 +5,8 @@ still works: a finder on ``sys.meta_path`` answers the old name with a thin
 module that forwards every attribute to the new home, after a
 ``DeprecationWarning`` that names the new place.
 
->>> import warnings
+>>> import sys, warnings
+>>> _ = sys.modules.pop("smkit.grid", None)  # as in a fresh interpreter
 >>> with warnings.catch_warnings(record=True) as caught:
 ...     warnings.simplefilter("always")
 ...     from smkit.grid import Grid
