@@ -76,10 +76,40 @@ def _caller_level() -> int:
     return level
 
 
+def moved_names(module: str, moved: dict[str, str]):
+    """A module ``__getattr__`` that serves names moved to another module, with a warning.
+
+    Parameters
+    ----------
+    module : str
+        The module the names used to live in (for the message).
+    moved : dict of str to str
+        Name -> the module it lives in now.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> getter = moved_names("smkit.example", {"Grid": "smkit.core.grid"})
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     getter("Grid").__name__, str(caught[0].message)
+    ('Grid', 'smkit.example.Grid moved to smkit.core.grid.Grid; import it from there (the old name goes in 0.3)')
+    """
+
+    def __getattr__(name):
+        if name in moved:
+            warnings.warn(f"{module}.{name} moved to {moved[name]}.{name}; import it from there "
+                          "(the old name goes in 0.3)", DeprecationWarning, stacklevel=2)
+            return getattr(importlib.import_module(moved[name]), name)
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return __getattr__
+
+
 def install() -> None:
     """Put the finder on ``sys.meta_path`` once."""
     if not any(isinstance(f, _MovedFinder) for f in sys.meta_path):
         sys.meta_path.append(_MovedFinder())
 
 
-__all__ = ["MOVED", "install"]
+__all__ = ["MOVED", "install", "moved_names"]
