@@ -23,7 +23,7 @@ from smkit.core.grid import Grid, nesting_factor
 __all__ = [
     "REQUIRED", "OPTIONAL", "InputError", "NormalisationWarning", "normalise", "check_units",
     "check_coarse", "check_fine", "check_stations", "relative_to_volumetric",
-    "stations_to_volumetric", "encode_group",
+    "stations_to_volumetric", "encode_group", "require_dataset", "SM_VARIABLES",
 ]
 
 KINDS = ("coarse", "fine", "stations")
@@ -152,22 +152,46 @@ def check_units(kind: str, name: str, da: xr.DataArray, expected: str) -> None:
     raise InputError(kind, name, f"has units '{units}' but '{expected}' is expected", fix)
 
 
-def _value_ranges(ds: xr.Dataset, names: list[str]) -> dict[str, tuple[float, float]]:
-    """NaN-skipping min and max of several variables in one (dask-friendly) compute."""
-    red = xr.Dataset({f"{k}{n}": getattr(ds[n], k)() for n in names for k in ("min", "max")})
+def _value_ranges(ds: xr.Dataset, names: list[str]) -> dict[str, tuple[float, float, bool]]:
+    """NaN-skipping min, max and "any infinite" of several variables in one (dask-friendly) compute."""
+    red = {}
+    for n in names:
+        finite = ds[n].where(np.isfinite(ds[n])) if ds[n].dtype.kind == "f" else ds[n]
+        red.update({f"min{n}": finite.min(), f"max{n}": finite.max(), f"inf{n}": np.isinf(ds[n]).any()})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN inputs
-        red = red.compute()
-    return {n: (float(red[f"min{n}"]), float(red[f"max{n}"])) for n in names}
+        red = xr.Dataset(red).compute()
+    return {n: (float(red[f"min{n}"]), float(red[f"max{n}"]), bool(red[f"inf{n}"])) for n in names}
+
+
+#: Variables holding soil moisture as a volume fraction (m3 m-3), physically in [0, 1].
+SM_VARIABLES = ("sm", "sm_uncertainty")
+
+
+def _check_sm_values(kind: str, name: str, lo: float, hi: float, dtype) -> None:
+    span = f"values range {lo:g} to {hi:g}"
+    if np.issubdtype(dtype, np.integer) or hi > 100:
+        raise InputError(kind, name, f"{span} ({np.dtype(dtype).name}) with units m3 m-3: these look "
+                         "like raw stored counts, not a volume fraction",
+                         "decode the file with its scale_factor/add_offset (xr.open_dataset(..., "
+                         "mask_and_scale=True) or xr.decode_cf(ds)) before passing it")
+    if hi > 1:
+        raise InputError(kind, name, f"{span} with units m3 m-3: above 1, looks like percent",
+                         "divide by 100 and keep units 'm3 m-3'" + (_RSM_HINT if kind == "stations" else ""))
+    if lo < 0:
+        raise InputError(kind, name, f"{span} with units m3 m-3: soil moisture cannot be negative",
+                         f"mask the invalid values, e.g. ds['{name}'] = ds['{name}'].where(ds['{name}'] >= 0)"
+                         ", after checking the file's fill value and scaling")
 
 
 def _check_values(kind: str, ds: xr.Dataset, names: list[str]) -> None:
-    for name, (lo, hi) in _value_ranges(ds, names).items():
+    for name, (lo, hi, has_inf) in _value_ranges(ds, names).items():
+        if has_inf:
+            raise InputError(kind, name, "holds infinite values (inf or -inf)",
+                             f"replace them with NaN: ds['{name}'] = ds['{name}'].where(np.isfinite(ds['{name}']))")
         span = f"values range {lo:g} to {hi:g}"
-        if name in ("sm", "sm_uncertainty") and hi > 1:
-            raise InputError(kind, name, f"{span} with units m3 m-3: above 1, looks like percent",
-                             "divide by 100 and keep units 'm3 m-3'"
-                             + (_RSM_HINT if kind == "stations" else ""))
+        if name in SM_VARIABLES:
+            _check_sm_values(kind, name, lo, hi, ds[name].dtype)
         if name == "lst" and lo < 150:
             raise InputError(kind, name, f"{span} with units K: below 150 K, looks like Celsius",
                              "add 273.15 to convert degrees Celsius to K")
@@ -181,6 +205,44 @@ def _check_values(kind: str, ds: xr.Dataset, names: list[str]) -> None:
 
 
 # ------------------------------------------------------------------ normalisation
+def _crosses_antimeridian(lon: np.ndarray) -> bool:
+    # contiguous in 0..360 but split in two once mapped to -180..180
+    before = np.diff(np.sort(lon[np.isfinite(lon)]))
+    after = np.diff(np.sort(np.where(lon > 180, lon - 360, lon)[np.isfinite(lon)]))
+    if before.size == 0:
+        return False
+    step = np.median(before)
+    return bool(after.max() > 1.5 * step and before.max() <= 1.5 * step)
+
+
+def require_dataset(ds, kind: str) -> xr.Dataset:
+    """Return ``ds`` if it is an :class:`xarray.Dataset`, else raise an :class:`InputError` saying what to pass.
+
+    Parameters
+    ----------
+    ds : object
+        What the caller passed.
+    kind : {"coarse", "fine", "stations"}
+        Which part of the data model ``ds`` should be.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> require_dataset(xr.DataArray([0.2], dims="time", name="sm"), "coarse")
+    Traceback (most recent call last):
+    ...
+    smkit.core.schema.InputError: coarse dataset, variable 'sm': got an xarray.DataArray, not a Dataset. Fix: wrap it: da.to_dataset(name='sm')
+    """
+    if isinstance(ds, xr.Dataset):
+        return ds
+    first = next(iter(REQUIRED.get(kind, {"sm": None})))
+    if isinstance(ds, xr.DataArray):
+        raise InputError(kind, str(ds.name or first), "got an xarray.DataArray, not a Dataset",
+                         f"wrap it: da.to_dataset(name='{ds.name or first}')")
+    raise InputError(kind, first, f"got {type(ds).__name__}, not an xarray.Dataset",
+                     "open the data with xarray (xr.open_dataset / xr.open_zarr) or smkit.open_scenario")
+
+
 def normalise(ds: xr.Dataset, kind: str) -> xr.Dataset:
     """Apply safe layout fixes, announcing each with a :class:`NormalisationWarning`.
 
@@ -214,6 +276,11 @@ def normalise(ds: xr.Dataset, kind: str) -> xr.Dataset:
     if "lon" in out.coords:
         lon = np.asarray(out["lon"].values, dtype=float)
         if np.nanmax(lon, initial=-np.inf) > 180:
+            if gridded and _crosses_antimeridian(lon):
+                raise InputError(kind, "lon", f"the grid spans {np.nanmin(lon):g} to {np.nanmax(lon):g} "
+                                 "degrees east, across the 180 degree meridian, which a -180..180 grid "
+                                 "cannot hold contiguously", "split the domain at 180 degrees and "
+                                 "downscale each side on its own")
             new = np.where(lon > 180, lon - 360, lon).astype(out["lon"].dtype)
             out = out.assign_coords(lon=out["lon"].copy(data=new))
             if gridded and "lon" in out.dims:
@@ -314,6 +381,14 @@ def _check_time(kind: str, ds: xr.Dataset) -> pd.DatetimeIndex:
     if len(off):
         raise InputError(kind, "time", f"is not daily: {off[0]} is not at midnight",
                          "floor to days: ds.assign_coords(time=ds.indexes['time'].floor('D'))")
+    if kind != "stations" and len(t) > 1:
+        gaps = np.flatnonzero(np.diff(t.asi8) != 86_400 * 10**9)
+        if gaps.size:
+            i = int(gaps[0])
+            raise InputError(kind, "time", f"is not one step per day: {t[i + 1].date()} follows "
+                             f"{t[i].date()} ({(t[i + 1] - t[i]).days} days; {gaps.size} such step(s))",
+                             "put the data on a gap-free daily axis, missing days as NaN: ds.reindex("
+                             "time=pd.date_range(ds.time[0].values, ds.time[-1].values, freq='D'))")
     return t
 
 
@@ -339,7 +414,7 @@ def check_coarse(ds: xr.Dataset, *, check_values: bool = True) -> xr.Dataset:
     InputError
         If ``ds`` does not follow the data model.
     """
-    ds = normalise(ds, "coarse")
+    ds = normalise(require_dataset(ds, "coarse"), "coarse")
     _check_variables("coarse", ds, REQUIRED["coarse"])
     _check_grid("coarse", ds)
     _check_time("coarse", ds)
@@ -373,7 +448,7 @@ def check_fine(ds: xr.Dataset, coarse: xr.Dataset | None = None, *,
     InputError
         If ``ds`` does not follow the data model or does not match ``coarse``.
     """
-    ds = normalise(ds, "fine")
+    ds = normalise(require_dataset(ds, "fine"), "fine")
     _check_variables("fine", ds, REQUIRED["fine"])
     grid = _check_grid("fine", ds)
     t = _check_time("fine", ds)
@@ -432,7 +507,10 @@ def check_stations(ds: xr.Dataset, grid: Grid | None = None, on_outside: str = "
     if on_outside not in ("raise", "drop", "keep"):
         raise ValueError(f"on_outside must be 'raise', 'drop' or 'keep', not {on_outside!r}")
     kind = "stations"
-    ds = normalise(ds, kind)
+    ds = normalise(require_dataset(ds, kind), kind)
+    if ds.sizes.get("station", 0) == 0:
+        raise InputError(kind, "station", "the dataset holds no stations (dimension 'station' is empty "
+                         "or missing)", "pass at least one station, or leave the stations out")
     if "sm" not in ds.data_vars and "rsm" not in ds.data_vars:
         raise InputError(kind, "sm", f"missing (and no 'rsm'); variables found: "
                          f"{sorted(map(str, ds.data_vars))}", "provide volumetric 'sm' (m3 m-3) "

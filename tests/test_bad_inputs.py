@@ -1,0 +1,165 @@
+"""A corpus of bad inputs: each gives one clear InputError (what, where, the fix), never a silent result.
+
+Every case mutates the tiny scenario in one way and goes through the schema checks that every entry
+point runs (``check_coarse`` / ``check_fine`` / ``check_stations``).
+"""
+
+import warnings
+
+import cftime
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from smkit.core.schema import InputError, NormalisationWarning, check_coarse, check_fine, check_stations
+
+
+@pytest.fixture(scope="module")
+def sc():
+    from smkit.synth import make_scenario
+
+    return make_scenario("tiny", seed=0)
+
+
+def _days(ds, step=1):
+    return ds.isel(time=slice(0, 20, step))
+
+
+def _set(ds, name, values=None, **attrs):
+    ds = ds.copy()
+    if values is not None:
+        ds[name] = ds[name].copy(data=values)
+    ds[name].attrs.update(attrs)
+    return ds
+
+
+def _sm(ds, f):
+    return _set(ds, "sm", f(ds["sm"].values))
+
+
+def _julian(ds):
+    t = [cftime.DatetimeJulian(d.year, d.month, d.day) for d in pd.DatetimeIndex(ds.time.values)]
+    return ds.assign_coords(time=t)
+
+
+def _crossing(ds):
+    lon = np.arange(ds.sizes["lon"]) * 0.25 + 179.125
+    return ds.assign_coords(lon=("lon", lon, ds["lon"].attrs))
+
+
+def _counts(ds):
+    return _set(ds, "sm", np.nan_to_num(ds["sm"].values * 10000).astype("int16"))
+
+
+COARSE = {
+    "percent values": (lambda c: _sm(c, lambda v: v * 100), "looks like percent"),
+    "percent units": (lambda c: _set(c, "sm", units="%"), "divide by 100"),
+    "no units": (lambda c: _set(c, "sm").assign(sm=c["sm"].copy().assign_attrs(units=None)
+                                                .drop_attrs()), "no 'units'"),
+    "negative": (lambda c: _sm(c, lambda v: v - 0.3), "cannot be negative"),
+    "inf": (lambda c: _sm(c, lambda v: np.where(v > 0.2, np.inf, v)), "infinite"),
+    "-inf": (lambda c: _sm(c, lambda v: np.where(v > 0.2, -np.inf, v)), "infinite"),
+    "raw int16 counts": (_counts, "raw stored counts"),
+    "duplicated day": (lambda c: xr.concat([c.isel(time=[0]), c.isel(time=slice(0, 10))], "time"),
+                       "duplicate time"),
+    "shuffled days": (lambda c: c.isel(time=np.random.default_rng(0).permutation(20)), "not increasing"),
+    "two-day step": (lambda c: _days(c, 2), "one step per day"),
+    "gap in days": (lambda c: c.isel(time=[0, 1, 2, 5, 6]), "one step per day"),
+    "no time coordinate": (lambda c: c.drop_vars("time"), "time"),
+    "julian calendar": (_julian, "datetime64"),
+    "sub-daily time": (lambda c: c.assign_coords(time=c.time + np.timedelta64(6, "h")), "midnight"),
+    "a DataArray": (lambda c: c["sm"], "DataArray"),
+    "a numpy array": (lambda c: c["sm"].values, "ndarray"),
+    "latitude/longitude names": (lambda c: c.rename(lat="latitude", lon="longitude"), "rename"),
+    "across 180 degrees": (_crossing, "180 degree meridian"),
+    "no sm": (lambda c: c.rename(sm="soil_moisture"), "missing"),
+    "sm without time": (lambda c: c.assign(sm=c["sm"].isel(time=0, drop=True)), "dims"),
+    "lat without units": (lambda c: c.assign_coords(lat=("lat", c.lat.values)), "units"),
+    "irregular lon": (lambda c: c.assign_coords(lon=("lon", c.lon.values + np.r_[0, 0.01, np.zeros(6)],
+                                                     c.lon.attrs)), "irregular"),
+    "one latitude": (lambda c: c.isel(lat=[0]), "at least 2"),
+    "lat in radians": (lambda c: c.assign_coords(lat=("lat", np.deg2rad(c.lat.values), {"units": "radians"})),
+                       "units"),
+    "uncertainty in percent": (lambda c: _set(c, "sm_uncertainty", c["sm_uncertainty"].values * 100),
+                               "looks like percent"),
+}
+
+
+@pytest.mark.parametrize("case", COARSE)
+def test_bad_coarse_gives_one_clear_error(sc, case):
+    mutate, match = COARSE[case]
+    bad = mutate(_days(sc.coarse))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NormalisationWarning)
+        with pytest.raises(InputError, match=match) as err:
+            check_coarse(bad)
+    assert err.value.fix, "every error says how to fix it"
+
+
+FINE = {
+    "lst in Celsius": (lambda f: _set(f, "lst", f["lst"].values - 273.15), "Celsius"),
+    "lst -inf": (lambda f: _set(f, "lst", np.where(f["lst"].values > 290, -np.inf, f["lst"].values)),
+                 "infinite"),
+    "ndvi integers": (lambda f: _set(f, "ndvi", f["ndvi"].values * 10000), "scale factor 0.0001"),
+    "albedo percent": (lambda f: _set(f, "albedo", f["albedo"].values * 100), "scale factor"),
+    "precip per hour": (lambda f: _set(f, "precip", units="mm h-1"), "multiply by 24"),
+    "precip per second": (lambda f: _set(f, "precip", units="kg m-2 s-1"), "86400"),
+    "dem in km": (lambda f: _set(f, "dem", units="km"), "multiply by 1000"),
+    "no dem": (lambda f: f.drop_vars("dem"), "missing"),
+    "dem with time": (lambda f: f.assign(dem=f["dem"].expand_dims(time=f.time)), "static"),
+    "two-day step": (lambda f: f.isel(time=slice(0, 20, 2)), "one step per day"),
+}
+
+
+@pytest.mark.parametrize("case", FINE)
+def test_bad_fine_gives_one_clear_error(sc, case):
+    mutate, match = FINE[case]
+    with pytest.raises(InputError, match=match) as err:
+        check_fine(mutate(_days(sc.fine)))
+    assert err.value.fix
+
+
+def test_fine_missing_a_coarse_day_and_not_nesting(sc):
+    coarse, fine = _days(sc.coarse), _days(sc.fine)
+    with pytest.raises(InputError, match="coarse date"):
+        check_fine(fine.isel(time=slice(1, None)).pipe(lambda f: f.isel(time=slice(0, 10))), coarse=coarse)
+    shifted = fine.assign_coords(lon=fine.lon + 0.003)
+    with pytest.raises(InputError, match="does not nest"):
+        check_fine(shifted, coarse=coarse)
+
+
+STATIONS = {
+    "empty": (lambda s: s.isel(station=[]), "no stations"),
+    "percent values": (lambda s: _sm(s, lambda v: v * 100), "looks like percent"),
+    "negative": (lambda s: _sm(s, lambda v: v - 0.5), "cannot be negative"),
+    "inf": (lambda s: _sm(s, lambda v: np.where(v > 0.2, np.inf, v)), "infinite"),
+    "no coordinates": (lambda s: s.assign_coords(lat=s.lat.where(s.station != 0)), "without coordinates"),
+    "rsm without soil properties": (lambda s: s.drop_vars("field_capacity"), "field_capacity"),
+    "field capacity in percent": (lambda s: s.assign_coords(field_capacity=s.field_capacity * 100), "percent"),
+    "no network": (lambda s: s.drop_vars("network"), "network"),
+    "a DataArray": (lambda s: s["sm"], "DataArray"),
+}
+
+
+@pytest.mark.parametrize("case", STATIONS)
+def test_bad_stations_give_one_clear_error(sc, case):
+    mutate, match = STATIONS[case]
+    with pytest.raises(InputError, match=match) as err:
+        check_stations(mutate(sc.stations))
+    assert err.value.fix
+
+
+def test_a_station_outside_the_grid_is_named(sc):
+    from smkit.core.grid import Grid
+
+    moved = sc.stations.assign_coords(lon=sc.stations.lon.where(sc.stations.station != 0, 120.0))
+    with pytest.raises(InputError, match="outside the grid"):
+        check_stations(moved, grid=Grid.from_dataset(sc.coarse))
+
+
+def test_descending_latitude_is_flagged_and_fixed_not_refused(sc):
+    flipped = _days(sc.coarse).isel(lat=slice(None, None, -1))
+    with pytest.warns(NormalisationWarning, match="descending"):
+        out = check_coarse(flipped)
+    xr.testing.assert_identical(out, _days(sc.coarse))
