@@ -17,6 +17,30 @@ bench_app = typer.Typer(help="Benchmarks; results go to reports/benchmarks/.", n
 app.add_typer(bench_app, name="bench")
 
 
+def _message(err: BaseException) -> str:
+    # KeyError quotes its message and OSError keeps the errno in args[0]: say the sentence itself
+    if isinstance(err, KeyError) and err.args:
+        return str(err.args[0])
+    if isinstance(err, OSError) and err.filename is not None:
+        return f"{err.strerror}: {err.filename}"
+    return str(err)
+
+
+def _open_scenario(path: Path):
+    """Open a scenario/cube store, or exit with a message saying what the path holds instead."""
+    from smkit.synth import open_scenario
+
+    if not path.exists():
+        raise typer.BadParameter(f"no such file or store: {path}")
+    try:
+        return open_scenario(path)
+    except Exception as err:  # noqa: BLE001 - any failure to open is reported, never a traceback
+        typer.echo(f"error: {path} could not be opened as a scenario (groups coarse, fine, stations): "
+                   f"{type(err).__name__}: {_message(err)}. Is it a product store or an incomplete copy? "
+                   "Scenario stores are written by `smkit synth` or `smkit ingest`.", err=True)
+        raise typer.Exit(1) from None
+
+
 def _preset_names() -> list[str]:
     from smkit.synth import PRESETS
 
@@ -61,8 +85,8 @@ def reproduce(
     names = [x.strip() for x in only.split(",") if x.strip()] if only else None
     try:
         res = run(preset, out, params=params, only=names, cache_dir=cache, html=html)
-    except (NotebookFailed, KeyError, ValueError, FileNotFoundError) as err:
-        typer.echo(f"error: {err.args[0] if err.args else err}", err=True)
+    except (NotebookFailed, KeyError, ValueError, OSError) as err:
+        typer.echo(f"error: {_message(err)}", err=True)
         raise typer.Exit(1) from None
     total = sum(res.seconds.values())
     typer.echo(f"report: {out / 'README.md'} (and index.html); {len(res.executed)} notebooks in {total:.0f} s")
@@ -76,9 +100,8 @@ def check(
     """Check a scenario's coarse, fine and station data against smkit's data model."""
     from smkit.core import schema as io
     from smkit.core.grid import Grid
-    from smkit.synth import open_scenario
 
-    sc = open_scenario(path)
+    sc = _open_scenario(path)
     try:
         io.check_coarse(sc.coarse)
         io.check_fine(sc.fine, coarse=sc.coarse)
@@ -98,11 +121,12 @@ def downscale_cmd(
     backend: Annotated[str | None, typer.Option(help="fast (default) or reference")] = None,
     start: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD)")] = None,
     end: Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD)")] = None,
-    time_chunk: Annotated[int | None, typer.Option(help="Days per chunk")] = None,
-    tile: Annotated[int | None, typer.Option(help="Coarse cells per chunk side")] = None,
+    time_chunk: Annotated[int | None, typer.Option(min=1, help="Days per chunk")] = None,
+    tile: Annotated[int | None, typer.Option(min=1, help="Coarse cells per chunk side")] = None,
     aggregation: Annotated[str | None, typer.Option(help="mean (default) or cubic")] = None,
     tune: Annotated[bool, typer.Option(help="Tune hyperparameters by 10-fold CV first")] = False,
-    workers: Annotated[int | None, typer.Option(help="Chunks processed at once (default: cores, at most 4)")] = None,
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="Chunks processed at once (default: cores, at most 4)")] = None,
     scheduler: Annotated[str | None, typer.Option(
         help="threads (default), synchronous, processes, or a dask scheduler address tcp://HOST:PORT")] = None,
     seed: Annotated[int, typer.Option(help="Scenario and forest seed")] = 0,
@@ -111,9 +135,9 @@ def downscale_cmd(
 
     A killed run restarted with the same arguments resumes where it stopped.
     """
-    from smkit.workflow.cache import cached_scenario
     from smkit.engine import downscale
-    from smkit.synth import PRESETS, open_scenario
+    from smkit.synth import PRESETS
+    from smkit.workflow.cache import cached_scenario
 
     if scenario in PRESETS:
         sc, _ = cached_scenario(scenario, seed)
@@ -121,9 +145,8 @@ def downscale_cmd(
         path = Path(scenario)
         if not path.exists():
             raise typer.BadParameter(f"{scenario!r} is neither a preset ({_preset_names()}) nor a path")
-        sc = open_scenario(path)
-    sel = {"time": slice(start, end)}
-    coarse, fine = sc.coarse.sel(sel), sc.fine.sel(sel)
+        sc = _open_scenario(path)
+    coarse, fine = _period(sc, start, end)
     # only what the user gave: every default lives in smkit.engine.Config and downscale's signature
     given = {"strategy": strategy, "backend": backend, "aggregation": aggregation, "time_chunk": time_chunk,
              "params": "tune" if tune else None,
@@ -131,10 +154,29 @@ def downscale_cmd(
     try:
         downscale(coarse, fine, out=out, seed=seed, tile=tile, workers=workers, scheduler=scheduler,
                   **{k: v for k, v in given.items() if v is not None})
-    except (KeyError, ValueError) as err:
-        typer.echo(f"error: {err.args[0] if err.args else err}", err=True)
+    except (KeyError, ValueError, OSError) as err:
+        typer.echo(f"error: {_message(err)}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"product written to {out}")
+
+
+def _period(sc, start: str | None, end: str | None):
+    """The scenario's coarse and fine data from ``start`` to ``end``, refusing an empty or reversed period."""
+    import pandas as pd
+
+    first, last = (pd.Timestamp(sc.coarse.time.values[i]).date() for i in (0, -1))
+    try:
+        t0, t1 = (None if d is None else pd.Timestamp(d) for d in (start, end))
+    except ValueError as err:
+        raise typer.BadParameter(f"{err}; give dates as YYYY-MM-DD") from None
+    if t0 is not None and t1 is not None and t0 > t1:
+        raise typer.BadParameter(f"--start {t0.date()} is after --end {t1.date()}")
+    sel = {"time": slice(start, end)}
+    coarse, fine = sc.coarse.sel(sel), sc.fine.sel(sel)
+    if coarse.sizes["time"] == 0:
+        raise typer.BadParameter(f"no days between --start {start} and --end {end}: the data run from "
+                                 f"{first} to {last}")
+    return coarse, fine
 
 
 @app.command("ingest")
@@ -161,7 +203,7 @@ def serve_cmd(
     scenario: Annotated[str, typer.Option(help="Preset name (tiny, demo) or a scenario store path")] = "demo",
     product: Annotated[Path | None, typer.Option(help="Product store (.zarr) to show; default: the cached "
                                                       "full product, else a quick MLR one")] = None,
-    port: Annotated[int, typer.Option(help="Port")] = 5006,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port")] = 5006,
     address: Annotated[str, typer.Option(help="Address to bind (127.0.0.1: this machine only)")] = "127.0.0.1",
     show: Annotated[bool, typer.Option(help="Open a browser tab")] = False,
     seed: Annotated[int, typer.Option(help="Scenario seed")] = 0,

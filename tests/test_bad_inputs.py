@@ -4,6 +4,7 @@ Every case mutates the tiny scenario in one way and goes through the schema chec
 point runs (``check_coarse`` / ``check_fine`` / ``check_stations``).
 """
 
+import re
 import warnings
 
 import cftime
@@ -163,3 +164,68 @@ def test_descending_latitude_is_flagged_and_fixed_not_refused(sc):
     with pytest.warns(NormalisationWarning, match="descending"):
         out = check_coarse(flipped)
     xr.testing.assert_identical(out, _days(sc.coarse))
+
+
+# ------------------------------------------------------------------ the command line
+@pytest.fixture(scope="module")
+def tiny_store(tmp_path_factory, sc):
+    path = tmp_path_factory.mktemp("cli") / "tiny.zarr"
+    sc.to_zarr(path, progress=False)
+    return path
+
+
+def _cli(*args):
+    from typer.testing import CliRunner
+
+    from smkit.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+CLI = {
+    "check a missing store": (lambda p, t: ("check", t / "nowhere.zarr"), "no such file"),
+    "check a corrupt store": (lambda p, t: ("check", _corrupt(t)), "could not be opened as a scenario"),
+    "check a product store": (lambda p, t: ("check", _product_like(t)), "could not be opened as a scenario"),
+    "serve on port 99999": (lambda p, t: ("serve", "--port", 99999), "65535"),
+    "reproduce with missing params": (lambda p, t: ("reproduce", "--preset", "tiny", "--params",
+                                                    t / "missing.yaml", "--out", t / "r"), "missing.yaml"),
+    "downscale start after end": (lambda p, t: ("downscale", "--scenario", p, "--out", t / "o.zarr",
+                                                "--start", "2009-06-10", "--end", "2009-06-01"), "after --end"),
+    "downscale outside the data": (lambda p, t: ("downscale", "--scenario", p, "--out", t / "o.zarr",
+                                                 "--start", "2001-01-01", "--end", "2001-01-05"),
+                                   "the data run from 2009-04-01 to 2010-09-30"),
+    "downscale a bad date": (lambda p, t: ("downscale", "--scenario", p, "--out", t / "o.zarr",
+                                           "--start", "2009-13-45"), "YYYY-MM-DD"),
+    "downscale time chunk 0": (lambda p, t: ("downscale", "--scenario", p, "--out", t / "o.zarr",
+                                             "--time-chunk", 0), "time-chunk"),
+    "downscale tile 0": (lambda p, t: ("downscale", "--scenario", p, "--out", t / "o.zarr", "--tile", 0),
+                         "tile"),
+    "downscale workers 0": (lambda p, t: ("downscale", "--scenario", p, "--out", t / "o.zarr",
+                                          "--workers", 0), "workers"),
+    "downscale unknown scenario": (lambda p, t: ("downscale", "--scenario", "atlantis", "--out", t / "o.zarr"),
+                                   "neither a preset"),
+}
+
+
+def _corrupt(tmp):
+    path = tmp / "corrupt.zarr"
+    path.mkdir()
+    (path / "zarr.json").write_text("{not json")
+    return path
+
+
+def _product_like(tmp):
+    path = tmp / "product.zarr"
+    xr.Dataset({"sm": (("time",), np.zeros(3))}).to_zarr(path)
+    return path
+
+
+@pytest.mark.parametrize("case", CLI)
+def test_bad_command_lines_end_in_one_message_not_a_traceback(tiny_store, tmp_path, case):
+    make, match = CLI[case]
+    result = _cli(*make(tiny_store, tmp_path))
+    assert result.exit_code != 0
+    text = " ".join(re.sub("[│╭╮╰╯─]", " ", result.output).split())  # unwrap rich's error box
+    assert match in text, text
+    assert "Traceback" not in text and not isinstance(result.exception, Exception) or \
+        isinstance(result.exception, SystemExit), result.exception

@@ -369,6 +369,8 @@ def _check_time(kind: str, ds: xr.Dataset) -> pd.DatetimeIndex:
     if not isinstance(t, pd.DatetimeIndex):
         raise InputError(kind, "time", f"has type {type(t).__name__}, expected datetime64",
                          "decode with xr.decode_cf(ds) or ds.convert_calendar('standard')")
+    if len(t) == 0:
+        raise InputError(kind, "time", "holds no days", "select a period inside the data")
     dup = t[t.duplicated()]
     if len(dup):
         raise InputError(kind, "time", f"duplicate time {dup[0].date()} (first of {len(dup)} "
