@@ -1,0 +1,75 @@
+"""The one crash-safe store protocol: atomic creation, the request on record, part markers, one writer."""
+
+import errno
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from smkit.core import store as st
+
+
+def test_a_killed_creation_leaves_no_store_and_is_rebuilt(tmp_path):
+    target = tmp_path / "p.zarr"
+
+    def dies(tmp):
+        tmp.mkdir()
+        (tmp / "half").write_text("x")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        st.write_atomically(target, dies)
+    assert not target.exists() and (tmp_path / "p.zarr.partial").exists()
+    st.write_atomically(target, lambda tmp: (tmp.mkdir(), (tmp / "whole").write_text("y")))
+    assert sorted(p.name for p in target.iterdir()) == ["whole"]
+    assert not (tmp_path / "p.zarr.partial").exists()
+    with pytest.raises(st.StoreError, match="exists already"):
+        st.write_atomically(target, lambda tmp: tmp.mkdir())
+
+
+def test_a_different_request_is_refused_naming_each_difference(tmp_path):
+    stored = {"start": "2009-06-01", "end": "2009-06-30", "tile": 24}
+    attrs = {st.REQUEST_ATTR: json.dumps(stored)}
+    st.check_request(tmp_path, st.request_of(attrs), dict(stored))  # same: fine
+    with pytest.raises(st.StoreMismatch, match="start: the store has '2009-06-01', this run asks for "
+                       "'2009-06-09'") as err:
+        st.check_request(tmp_path, st.request_of(attrs), {**stored, "start": "2009-06-09"})
+    assert err.value.differences == {"start": ("2009-06-01", "2009-06-09")}
+    with pytest.raises(st.StoreMismatch, match="without a recorded request"):
+        st.check_request(tmp_path, st.request_of({}), stored)
+
+
+def test_parts_are_marked_only_when_asked_and_reset_forgets_them(tmp_path):
+    parts = st.Parts(tmp_path / "p.zarr")
+    assert not parts.done("a")
+    parts.mark("a")
+    assert parts.done("a") and (tmp_path / "p.zarr.done" / "a").exists()
+    parts.reset()
+    assert not parts.done("a")
+
+
+def test_a_second_live_writer_is_stopped_and_a_dead_ones_lock_taken_over(tmp_path):
+    target = tmp_path / "p.zarr"
+    with st.lock(target):
+        with pytest.raises(st.StoreLocked, match=f"pid {os.getpid()}"):
+            with st.lock(target):
+                pass
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    import socket
+
+    (tmp_path / "p.zarr.lock").write_text(json.dumps({"pid": int(dead.stdout), "host": socket.gethostname()}))
+    with st.lock(target) as held:
+        assert json.loads(held.read_text())["pid"] == os.getpid()
+    assert not (tmp_path / "p.zarr.lock").exists()
+
+
+def test_disk_full_is_reported_as_such(tmp_path):
+    with pytest.raises(st.StoreError, match="the disk is full while writing .*finished parts are kept"):
+        with st.reporting_disk_full(tmp_path / "p.zarr"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+    with pytest.raises(PermissionError):  # other errors pass unchanged
+        with st.reporting_disk_full(tmp_path / "p.zarr"):
+            raise PermissionError(errno.EACCES, "denied")
