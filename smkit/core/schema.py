@@ -23,7 +23,7 @@ from smkit.core.grid import Grid, nesting_factor
 __all__ = [
     "REQUIRED", "OPTIONAL", "InputError", "NormalisationWarning", "normalise", "check_units",
     "check_coarse", "check_fine", "check_stations", "relative_to_volumetric",
-    "stations_to_volumetric", "encode_group", "require_dataset", "SM_VARIABLES",
+    "stations_to_volumetric", "encode_group", "require_dataset", "SM_VARIABLES", "check_soil_moisture",
 ]
 
 KINDS = ("coarse", "fine", "stations")
@@ -184,13 +184,13 @@ def _check_sm_values(kind: str, name: str, lo: float, hi: float, dtype) -> None:
                          ", after checking the file's fill value and scaling")
 
 
-def _check_values(kind: str, ds: xr.Dataset, names: list[str]) -> None:
+def _check_values(kind: str, ds: xr.Dataset, names: list[str], sm_names=SM_VARIABLES) -> None:
     for name, (lo, hi, has_inf) in _value_ranges(ds, names).items():
         if has_inf:
             raise InputError(kind, name, "holds infinite values (inf or -inf)",
                              f"replace them with NaN: ds['{name}'] = ds['{name}'].where(np.isfinite(ds['{name}']))")
         span = f"values range {lo:g} to {hi:g}"
-        if name in SM_VARIABLES:
+        if name in sm_names:
             _check_sm_values(kind, name, lo, hi, ds[name].dtype)
         if name == "lst" and lo < 150:
             raise InputError(kind, name, f"{span} with units K: below 150 K, looks like Celsius",
@@ -562,6 +562,56 @@ def check_stations(ds: xr.Dataset, grid: Grid | None = None, on_outside: str = "
             warnings.warn(f"stations: dropped {what}", UserWarning, stacklevel=2)
             ds = ds.isel(station=np.flatnonzero(~outside))
     return ds
+
+
+def check_soil_moisture(da: xr.DataArray, kind: str, name: str | None = None, *,
+                        check_values: bool = True) -> xr.DataArray:
+    """Validate soil moisture that is about to be scored or mixed (a product, the truth, BMA members).
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        Volumetric soil moisture, units ``m3 m-3`` (or an alias), values in [0, 1], NaN = missing.
+    kind : str
+        What ``da`` is, for the message (e.g. ``"product"``, ``"truth"``, ``"members"``).
+    name : str, optional
+        Its name in the message (default ``da.name``).
+    check_values : bool, default True
+        Also check the values (one min/max reduction; cheap on dask).
+
+    Returns
+    -------
+    xarray.DataArray
+        ``da`` unchanged.
+
+    Raises
+    ------
+    InputError
+        If ``da`` is not a DataArray, has other units, or holds percent, negative,
+        infinite or raw integer values.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> pct = xr.DataArray([21.0, 35.0], dims="time", name="sm", attrs={"units": "m3 m-3"})
+    >>> check_soil_moisture(pct, "truth")
+    Traceback (most recent call last):
+    ...
+    smkit.core.schema.InputError: truth dataset, variable 'sm': values range 21 to 35 with units m3 m-3: above 1, looks like percent. Fix: divide by 100 and keep units 'm3 m-3'
+    """
+    name = str(name or getattr(da, "name", None) or "sm")
+    if isinstance(da, xr.Dataset):
+        if "sm" not in da.data_vars:
+            raise InputError(kind, name, f"got a Dataset without 'sm'; variables found: {sorted(map(str, da))}",
+                             "pass the soil-moisture DataArray, e.g. ds['sm']")
+        da = da["sm"]
+    if not isinstance(da, xr.DataArray):
+        raise InputError(kind, name, f"got {type(da).__name__}, not an xarray.DataArray",
+                         "pass soil moisture as an xarray.DataArray with units 'm3 m-3'")
+    check_units(kind, name, da, "m3 m-3")
+    if check_values:
+        _check_values(kind, da.to_dataset(name=name), [name], sm_names=(name,))
+    return da
 
 
 # ------------------------------------------------------------------ conversions
