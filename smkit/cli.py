@@ -133,13 +133,16 @@ def downscale_cmd(
 ):
     """Downscale a scenario's coarse soil moisture to its fine grid, streaming to Zarr.
 
-    A killed run restarted with the same arguments resumes where it stopped.
+    A killed run restarted with the same arguments resumes where it stopped. With --start or --end a
+    preset is built lazily: only the asked days (and the spin-up they need) are computed, nothing cached.
     """
     from smkit.engine import downscale
-    from smkit.synth import PRESETS
+    from smkit.synth import PRESETS, make_scenario
     from smkit.workflow.cache import cached_scenario
 
-    if scenario in PRESETS:
+    if scenario in PRESETS and (start or end):
+        sc = make_scenario(scenario, seed)  # lazy: only the asked days (and their halo) are ever built
+    elif scenario in PRESETS:
         sc, _ = cached_scenario(scenario, seed)
     else:
         path = Path(scenario)
