@@ -10,6 +10,7 @@ import pytest
 import xarray as xr
 
 from smkit.core.grid import Grid
+from smkit.plot.validate import plot_model_comparison, plot_scatter, plot_station_map, plot_station_series
 from smkit.validate import (
     StationMatchWarning,
     compare_models,
@@ -18,10 +19,6 @@ from smkit.validate import (
     method_label,
     network_table,
     period_bounds,
-    plot_model_comparison,
-    plot_scatter,
-    plot_station_map,
-    plot_station_series,
     score_networks,
     score_seasons,
     score_stations,
