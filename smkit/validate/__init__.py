@@ -6,9 +6,8 @@ One module per piece, as in pytesmo (matchers, scores and metrics apart):
   observing period at its pixel (:func:`match_stations`, :func:`to_pairs`,
   :func:`period_bounds`, :func:`period_means`, :func:`station_cadences`);
 - :mod:`~smkit.validate.scores`: scores of the matched pairs per station,
-  network and season, and their tables (:func:`score_stations`,
-  :func:`score_networks`, :func:`score_seasons`, :func:`network_table`,
-  :func:`write_report_tables`);
+  network and season, and Table 4 (:func:`score_stations`,
+  :func:`score_networks`, :func:`score_seasons`, :func:`network_table`);
 - :mod:`~smkit.validate.splits`: train/test designs (:func:`split_years`,
   :func:`split_stations`);
 - :mod:`~smkit.validate.truth`: skill against the 1-km truth, seams and the
@@ -40,7 +39,6 @@ from smkit.validate.scores import (  # noqa: F401
     score_networks,
     score_seasons,
     score_stations,
-    write_report_tables,
 )
 from smkit.validate.splits import split_stations, split_years  # noqa: F401
 from smkit.validate.truth import interpolation_baselines, seam_ratio, truth_skill  # noqa: F401
@@ -74,5 +72,4 @@ __all__ = [
     "station_cadences",
     "to_pairs",
     "truth_skill",
-    "write_report_tables",
 ]

@@ -2,9 +2,8 @@
 
 :func:`score_stations` scores every method at every station,
 :func:`score_networks` per network (and sub-period), :func:`score_seasons` in
-the monsoon season and the rest of the year; :func:`network_table` lays the
-network scores out like the paper's Table 4 and :func:`write_report_tables`
-writes the tables as CSV and Markdown. All take the output of
+the monsoon season and the rest of the year, and :func:`network_table` lays
+the network scores out like the paper's Table 4. All take the output of
 :func:`smkit.validate.match_stations`.
 
 Units: soil moisture in m3 m-3 throughout; R dimensionless; N a count.
@@ -13,7 +12,6 @@ Units: soil moisture in m3 m-3 throughout; R dimensionless; N a count.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,7 +23,6 @@ from smkit.validate.products import select_methods
 
 __all__ = [
     "network_table", "score_networks", "score_seasons", "score_stations", "scoring_arrays",
-    "write_report_tables",
 ]
 
 
@@ -274,95 +271,4 @@ def network_table(
         index=pd.MultiIndex.from_tuples(index, names=["metric", *keys]),
         dtype=None if same_n else object,
     )
-    return out
-
-
-_table4 = network_table  # reachable where a parameter shadows the name
-
-
-def _markdown(df: pd.DataFrame, floatfmt: str) -> str:
-    """Markdown of a table: index levels as columns, integers as integers, NaN blank."""
-    flat = df.reset_index() if not isinstance(df.index, pd.RangeIndex) else df
-
-    def fmt(v):
-        if isinstance(v, (bool, np.bool_)):
-            return str(bool(v))
-        if isinstance(v, (int, np.integer)):
-            return str(int(v))
-        if isinstance(v, (float, np.floating)):
-            return "" if not np.isfinite(v) else format(float(v), floatfmt)
-        return str(v)
-
-    def numeric(col):
-        return all(
-            isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-            for v in col
-        )
-
-    align = ["right" if numeric(flat[c].tolist()) else "left" for c in flat.columns]
-    cells = flat.astype(object).map(fmt)
-    return cells.to_markdown(index=False, colalign=align, disable_numparse=True)
-
-
-def write_report_tables(
-    folder,
-    *,
-    network_table: pd.DataFrame | None = None,
-    truth_table: pd.DataFrame | None = None,
-    station_table: pd.DataFrame | None = None,
-    season_table: pd.DataFrame | None = None,
-    floatfmt: str = ".3f",
-) -> dict[str, str]:
-    """Write the validation tables as CSV and Markdown.
-
-    Parameters
-    ----------
-    folder : str or Path
-        Output folder (created if needed).
-    network_table : pandas.DataFrame, optional
-        Table 4: output of :func:`score_networks` (laid out with
-        :func:`network_table`) or an already laid-out table; written as
-        ``table4_networks``.
-    truth_table : pandas.DataFrame, optional
-        Output of :func:`smkit.validate.truth_skill`; written as ``truth_skill``.
-    station_table : pandas.DataFrame, optional
-        Output of :func:`score_stations`; written as ``station_scores``.
-    season_table : pandas.DataFrame, optional
-        Output of :func:`score_seasons` (laid out with :func:`network_table`);
-        written as ``seasons``.
-    floatfmt : str, default ".3f"
-        Format of floating-point values in the Markdown (the CSV keeps full
-        precision).
-
-    Returns
-    -------
-    dict
-        ``{name: markdown}`` of the tables written, each also in
-        ``folder/<name>.csv`` and ``folder/<name>.md``.
-    """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-
-    def laid_out(df):
-        return _table4(df) if {"network", "method"} <= set(df.columns) else df
-
-    tables = {}
-    if network_table is not None:
-        tables["table4_networks"] = laid_out(network_table)
-    if season_table is not None:
-        tables["seasons"] = laid_out(season_table)
-    if station_table is not None:
-        tables["station_scores"] = station_table
-    if truth_table is not None:
-        tables["truth_skill"] = truth_table
-    if not tables:
-        raise ValueError(
-            "no table given: pass network_table=, truth_table=, station_table= or season_table="
-        )
-    out = {}
-    for name, df in tables.items():
-        df.to_csv(folder / f"{name}.csv", index=not isinstance(df.index, pd.RangeIndex))
-        md = _markdown(df, floatfmt)
-        (folder / f"{name}.md").write_text(md + "\n")
-        out[name] = md
     return out
