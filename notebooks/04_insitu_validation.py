@@ -47,6 +47,7 @@ from smkit.validate import skill
 from smkit.workflow import study
 
 from smkit import validate
+from smkit.plot.validate import plot_scatter, plot_station_map, plot_station_series
 from smkit.workflow.report import Report
 
 report = Report(output_dir, "04_insitu_validation", "Validation against in-situ networks and the truth")
@@ -95,9 +96,9 @@ print("\n".join(verdicts))
 # ## Per station (Fig. 7) and per network (Fig. 8)
 
 # %%
-report.figure(validate.plot_station_map(scores, ("r", "mae"), outline=sc.fine["dem"]), "station_map",
+report.figure(plot_station_map(scores, ("r", "mae"), outline=sc.fine["dem"]), "station_map",
               "R and MAE of BMA per station, validation years")
-report.figure(validate.plot_scatter(test, ("cci", "bma")), "scatter", "CCI and BMA against the stations")
+report.figure(plot_scatter(test, ("cci", "bma")), "scatter", "CCI and BMA against the stations")
 
 # %%
 networks = validate.score_networks(test)
@@ -112,7 +113,7 @@ report.table(validate.score_seasons(test), "seasons", "Monsoon (M1, May-Sep) vs 
 ok = test["status"].values == "ok"
 names = pd.Series(test["name"].values[ok], index=test["network"].values[ok]).groupby(level=0).first()
 for name in list(names.values)[:series_stations]:
-    report.figure(validate.plot_station_series(test, name), f"series_{name}", f"Station {name}")
+    report.figure(plot_station_series(test, name), f"series_{name}", f"Station {name}")
 
 # %% [markdown]
 # ## Does BMA beat the best single learner? (per network)

@@ -35,6 +35,7 @@ tune = True  # tune the learners once on the training years (10 spatial folds, c
 # %%
 from smkit.workflow import study
 from smkit import validate
+from smkit.plot.validate import plot_model_comparison
 from smkit.workflow.report import Report
 
 report = Report(output_dir, "05_model_intercomparison", "Comparison with model fields")
@@ -46,7 +47,7 @@ refs = {name: ds for name, ds in (("ERA5", sc.era5), ("Noah", sc.noah)) if ds is
 result = {name: ds.compute() for name, ds in validate.compare_models(st.product, refs, method="bma").items()}
 
 # %%
-report.figure(validate.plot_model_comparison(result), "maps", "Per-pixel R and MAE of BMA against the model fields")
+report.figure(plot_model_comparison(result), "maps", "Per-pixel R and MAE of BMA against the model fields")
 
 # %%
 summary = study.comparison_summary(result)

@@ -10,6 +10,7 @@ import pytest
 import xarray as xr
 
 from smkit.core.grid import Grid
+from smkit.plot.validate import plot_model_comparison, plot_scatter, plot_station_map, plot_station_series
 from smkit.validate import (
     StationMatchWarning,
     compare_models,
@@ -18,17 +19,12 @@ from smkit.validate import (
     method_label,
     network_table,
     period_bounds,
-    plot_model_comparison,
-    plot_scatter,
-    plot_station_map,
-    plot_station_series,
     score_networks,
     score_seasons,
     score_stations,
     split_stations,
     split_years,
     to_pairs,
-    write_report_tables,
 )
 
 GRID = Grid(100.0, 101.0, 38.0, 39.0, 0.1)  # 10 x 10 pixels
@@ -393,39 +389,6 @@ def test_seasons_split_by_month(paper_matched):
     )
     table = network_table(se)
     assert table.index.names == ["metric", "network", "period"]
-
-
-def test_write_report_tables(tmp_path, paper_matched, truth_product, tiny):
-    from smkit.validate import truth_skill
-
-    skill = truth_skill(truth_product.isel(time=slice(0, 20)), tiny.truth, factor=10)
-    md = write_report_tables(
-        tmp_path,
-        network_table=score_networks(paper_matched),
-        truth_table=skill,
-        season_table=score_seasons(paper_matched),
-        station_table=score_stations(paper_matched),
-    )
-    assert set(md) == {"table4_networks", "truth_skill", "seasons", "station_scores"}
-    for name in md:
-        assert (tmp_path / f"{name}.csv").is_file() and (tmp_path / f"{name}.md").is_file()
-    assert md["table4_networks"].splitlines()[0].split("|")[1:-1] == [
-        " metric          ",
-        " network   ",
-        "    N ",
-        "   CCI ",
-        "    RF ",
-        "   MLR ",
-        "   SVR ",
-        "    XG ",
-        "   BMA ",
-    ]
-    back = pd.read_csv(tmp_path / "table4_networks.csv", index_col=[0, 1])
-    assert back.loc[("R", "QXZ"), "BMA"] == pytest.approx(
-        network_table(score_networks(paper_matched)).loc[("R", "QXZ"), "BMA"]
-    )
-    with pytest.raises(ValueError, match="no table"):
-        write_report_tables(tmp_path)
 
 
 # --------------------------------------------------------------------------- model comparison

@@ -1,33 +1,54 @@
-"""Validation: station matching, scores, splits, truth skill, model comparison."""
+"""Validation: station matching, scores, splits, truth skill, model comparison.
 
+One module per piece, as in pytesmo (matchers, scores and metrics apart):
+
+- :mod:`~smkit.validate.matching`: products brought to each station's
+  observing period at its pixel (:func:`match_stations`, :func:`to_pairs`,
+  :func:`period_bounds`, :func:`period_means`, :func:`station_cadences`);
+- :mod:`~smkit.validate.scores`: scores of the matched pairs per station,
+  network and season, and Table 4 (:func:`score_stations`,
+  :func:`score_networks`, :func:`score_seasons`, :func:`network_table`);
+- :mod:`~smkit.validate.splits`: train/test designs (:func:`split_years`,
+  :func:`split_stations`);
+- :mod:`~smkit.validate.truth`: skill against the 1-km truth, seams and the
+  interpolation baselines (:func:`truth_skill`, :func:`seam_ratio`,
+  :func:`interpolation_baselines`);
+- :mod:`~smkit.validate.comparison`: agreement with other models
+  (:func:`compare_models`);
+- :mod:`~smkit.validate.labels` (the paper's labels and orders),
+  :mod:`~smkit.validate.products` (reading a product, locating points),
+  :mod:`~smkit.validate.metrics` and :mod:`~smkit.validate.skill`.
+
+The figures are in :mod:`smkit.plot.validate`.
+"""
+
+from smkit._compat import moved_names
+from smkit.core.vocabulary import CADENCES, METHOD_LABELS, NETWORK_CADENCE  # noqa: F401
+from smkit.validate.comparison import compare_models  # noqa: F401
+from smkit.validate.labels import MONSOON_MONTHS, method_label  # noqa: F401
 from smkit.validate.matching import (  # noqa: F401
-    CADENCES,
-    METHOD_LABELS,
-    MONSOON_MONTHS,
-    NETWORK_CADENCE,
     StationMatchWarning,
-    compare_models,
-    interpolation_baselines,
     match_stations,
-    method_label,
-    network_table,
     period_bounds,
     period_means,
-    plot_model_comparison,
-    plot_scatter,
-    plot_station_map,
-    plot_station_series,
+    station_cadences,
+    to_pairs,
+)
+from smkit.validate.scores import (  # noqa: F401
+    network_table,
     score_networks,
     score_seasons,
     score_stations,
-    seam_ratio,
-    split_stations,
-    split_years,
-    station_cadences,
-    to_pairs,
-    truth_skill,
-    write_report_tables,
 )
+from smkit.validate.splits import split_stations, split_years  # noqa: F401
+from smkit.validate.truth import interpolation_baselines, seam_ratio, truth_skill  # noqa: F401
+
+__getattr__ = moved_names("smkit.validate", {
+    "plot_model_comparison": "smkit.plot.validate",
+    "plot_scatter": "smkit.plot.validate",
+    "plot_station_map": "smkit.plot.validate",
+    "plot_station_series": "smkit.plot.validate",
+})
 
 __all__ = [
     "CADENCES",
@@ -42,10 +63,6 @@ __all__ = [
     "network_table",
     "period_bounds",
     "period_means",
-    "plot_model_comparison",
-    "plot_scatter",
-    "plot_station_map",
-    "plot_station_series",
     "score_networks",
     "score_seasons",
     "score_stations",
@@ -55,5 +72,4 @@ __all__ = [
     "station_cadences",
     "to_pairs",
     "truth_skill",
-    "write_report_tables",
 ]
