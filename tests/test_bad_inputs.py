@@ -229,3 +229,45 @@ def test_bad_command_lines_end_in_one_message_not_a_traceback(tiny_store, tmp_pa
     assert match in text, text
     assert "Traceback" not in text and not isinstance(result.exception, Exception) or \
         isinstance(result.exception, SystemExit), result.exception
+
+
+# ------------------------------------------------------------------ validation
+def _truth_product(sc):
+    days = {"time": slice("2009-07-01", "2009-07-20")}
+    prod = sc.truth["sm"].sel(days).expand_dims(method=["truth"]).to_dataset(name="sm")
+    prod.attrs["factor"] = 10
+    return prod, sc.truth.sel(days)
+
+
+VALIDATION = {
+    "truth in percent": (lambda p, t, s: ("truth", p, t.assign(sm=t["sm"] * 100)), "looks like percent"),
+    "truth without units": (lambda p, t, s: ("truth", p, t.assign(sm=t["sm"].drop_attrs())), "no 'units'"),
+    "product in percent units": (lambda p, t, s: ("truth", p.assign(sm=p["sm"].assign_attrs(units="%")), t),
+                                 "divide by 100"),
+    "product in percent values": (lambda p, t, s: ("truth", p.assign(sm=p["sm"] * 100), t), "looks like percent"),
+    "stations in percent": (lambda p, t, s: ("stations", p, s.assign(sm=s["sm"] * 100)), "looks like percent"),
+    "product in percent at stations": (lambda p, t, s: ("stations", p.assign(sm=p["sm"].assign_attrs(units="%")),
+                                                        s), "divide by 100"),
+}
+
+
+@pytest.mark.parametrize("case", VALIDATION)
+def test_validation_refuses_what_it_cannot_score(sc, case):
+    from smkit.validate import match_stations, truth_skill
+
+    prod, truth = _truth_product(sc)
+    kind, p, x = VALIDATION[case][0](prod, truth, sc.stations)
+    with pytest.raises(InputError, match=VALIDATION[case][1]):
+        if kind == "truth":
+            truth_skill(p, x)
+        else:
+            match_stations(p, x)
+
+
+def test_truth_skill_takes_the_factor_from_smkits_product(sc):
+    from smkit.validate import truth_skill
+
+    prod, truth = _truth_product(sc)
+    assert truth_skill(prod, truth).loc["truth", "r"] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="give factor="):
+        truth_skill(prod.assign_attrs(factor=0), truth)

@@ -168,7 +168,7 @@ def _value_ranges(ds: xr.Dataset, names: list[str]) -> dict[str, tuple[float, fl
 SM_VARIABLES = ("sm", "sm_uncertainty")
 
 
-def _check_sm_values(kind: str, name: str, lo: float, hi: float, dtype) -> None:
+def _check_sm_values(kind: str, name: str, lo: float, hi: float, dtype, negative_ok: bool = False) -> None:
     span = f"values range {lo:g} to {hi:g}"
     if np.issubdtype(dtype, np.integer) or hi > 100:
         raise InputError(kind, name, f"{span} ({np.dtype(dtype).name}) with units m3 m-3: these look "
@@ -178,20 +178,21 @@ def _check_sm_values(kind: str, name: str, lo: float, hi: float, dtype) -> None:
     if hi > 1:
         raise InputError(kind, name, f"{span} with units m3 m-3: above 1, looks like percent",
                          "divide by 100 and keep units 'm3 m-3'" + (_RSM_HINT if kind == "stations" else ""))
-    if lo < 0:
+    if lo < 0 and not negative_ok:
         raise InputError(kind, name, f"{span} with units m3 m-3: soil moisture cannot be negative",
                          f"mask the invalid values, e.g. ds['{name}'] = ds['{name}'].where(ds['{name}'] >= 0)"
                          ", after checking the file's fill value and scaling")
 
 
-def _check_values(kind: str, ds: xr.Dataset, names: list[str], sm_names=SM_VARIABLES) -> None:
+def _check_values(kind: str, ds: xr.Dataset, names: list[str], sm_names=SM_VARIABLES,
+                  negative_ok: bool = False) -> None:
     for name, (lo, hi, has_inf) in _value_ranges(ds, names).items():
         if has_inf:
             raise InputError(kind, name, "holds infinite values (inf or -inf)",
                              f"replace them with NaN: ds['{name}'] = ds['{name}'].where(np.isfinite(ds['{name}']))")
         span = f"values range {lo:g} to {hi:g}"
         if name in sm_names:
-            _check_sm_values(kind, name, lo, hi, ds[name].dtype)
+            _check_sm_values(kind, name, lo, hi, ds[name].dtype, negative_ok)
         if name == "lst" and lo < 150:
             raise InputError(kind, name, f"{span} with units K: below 150 K, looks like Celsius",
                              "add 273.15 to convert degrees Celsius to K")
@@ -565,7 +566,7 @@ def check_stations(ds: xr.Dataset, grid: Grid | None = None, on_outside: str = "
 
 
 def check_soil_moisture(da: xr.DataArray, kind: str, name: str | None = None, *,
-                        check_values: bool = True) -> xr.DataArray:
+                        check_values: bool = True, negative_ok: bool = False) -> xr.DataArray:
     """Validate soil moisture that is about to be scored or mixed (a product, the truth, BMA members).
 
     Parameters
@@ -578,6 +579,9 @@ def check_soil_moisture(da: xr.DataArray, kind: str, name: str | None = None, *,
         Its name in the message (default ``da.name``).
     check_values : bool, default True
         Also check the values (one min/max reduction; cheap on dask).
+    negative_ok : bool, default False
+        Accept negative values (a product under test may have them; percent and raw
+        counts are refused all the same).
 
     Returns
     -------
@@ -610,7 +614,7 @@ def check_soil_moisture(da: xr.DataArray, kind: str, name: str | None = None, *,
                          "pass soil moisture as an xarray.DataArray with units 'm3 m-3'")
     check_units(kind, name, da, "m3 m-3")
     if check_values:
-        _check_values(kind, da.to_dataset(name=name), [name], sm_names=(name,))
+        _check_values(kind, da.to_dataset(name=name), [name], sm_names=(name,), negative_ok=negative_ok)
     return da
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from smkit.core.schema import stations_to_volumetric
+from smkit.core.schema import check_soil_moisture, stations_to_volumetric
 from smkit.core.vocabulary import CADENCES, NETWORK_CADENCE
 from smkit.validate.products import as_product, locate, regular_axis, select_methods
 
@@ -228,7 +228,9 @@ def match_stations(product, stations: xr.Dataset, *, coarse=None, methods=None) 
     0.142
     """
     sm = select_methods(as_product(product), methods)
+    check_soil_moisture(sm, "product", check_values=False)  # units; its values are the user's to score
     st = _volumetric_stations(stations)
+    check_soil_moisture(st["sm"], "stations")
     cadence = station_cadences(st)
     slat = np.asarray(st["lat"].values, dtype=np.float64)
     slon = np.asarray(st["lon"].values, dtype=np.float64)
@@ -246,6 +248,7 @@ def match_stations(product, stations: xr.Dataset, *, coarse=None, methods=None) 
                 "the product already has a method 'cci'; rename it or do not pass coarse="
             )
         cpred, cell = _coarse_means(coarse, slat, slon, days, cadence, out_times)
+        check_soil_moisture(coarse["sm"], "coarse", check_values=False)
         pred = np.concatenate([cpred, pred], axis=0)
         all_methods = ["cci", *prod_methods]
     pred = np.where(np.isfinite(obs)[None], pred, np.nan)

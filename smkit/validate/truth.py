@@ -17,6 +17,7 @@ import pandas as pd
 import xarray as xr
 
 from smkit.core.grid import Grid, block_mean, nesting_factor
+from smkit.core.schema import check_soil_moisture
 from smkit.core.vocabulary import SM_ATTRS
 
 __all__ = ["interpolation_baselines", "seam_ratio", "truth_skill"]
@@ -170,7 +171,8 @@ def truth_skill(
         The 1-km truth ``sm(time, lat, lon)``, m3 m-3, same grid.
     factor : int, optional
         Fine pixels per coarse cell, for the within-cell anomalies; inferred
-        from ``product.attrs["factor"]`` or must be given.
+        from the product's ``attrs["factor"]`` (smkit's products carry it) or
+        from ``coarse``, else it must be given.
 
     Returns
     -------
@@ -194,10 +196,16 @@ def truth_skill(
     """
     p = product["sm"] if isinstance(product, xr.Dataset) else product
     t = truth["sm"] if isinstance(truth, xr.Dataset) else truth
+    # units, and values on the first block: percent or raw counts are refused, a product may dip below 0
+    check_soil_moisture(p.isel(time=slice(0, block_days)), "product", negative_ok=True)
+    check_soil_moisture(t.isel(time=slice(0, block_days)), "truth")
+    if factor is None:  # smkit's products carry it on the dataset (and the coarse grid gives it)
+        factor = int(p.attrs.get("factor", 0) or getattr(product, "attrs", {}).get("factor", 0)) or None
+    if factor is None and coarse is not None:
+        factor = nesting_factor(Grid.from_dataset(coarse), Grid.from_dataset(t))
     if factor is None:
-        factor = int(p.attrs.get("factor", 0)) or None
-    if factor is None:
-        raise ValueError("give factor= (fine pixels per coarse cell) for the within-cell anomalies")
+        raise ValueError("give factor= (fine pixels per coarse cell) for the within-cell anomalies, or "
+                         "coarse= to infer it")
     t = t.sel(time=p["time"])
     if not (np.array_equal(p["lat"], t["lat"]) and np.array_equal(p["lon"], t["lon"])):
         raise ValueError("product and truth are not on the same fine grid")
