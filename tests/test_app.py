@@ -341,8 +341,8 @@ def test_cli_serve_help():
 
 
 def test_cached_product_prefers_the_most_complete_store(tmp_path, product):
-    from smkit.app.explorer import _cached_product
     from smkit.synth import WORLD_VERSION
+    from smkit.workflow.explorer_data import cached_product
 
     w = f"w{WORLD_VERSION}"
     sm = product[["sm"]]
@@ -351,10 +351,10 @@ def test_cached_product_prefers_the_most_complete_store(tmp_path, product):
     sm.to_zarr(tmp_path / f"tiny-seed1-{w}-product-0123abcd.zarr", consolidated=False)  # other seed
     sm.to_zarr(tmp_path / "tiny-seed0-product-4567cdef.zarr", consolidated=False)  # an older world
     (tmp_path / f"tiny-seed0-{w}-product-broken.zarr").mkdir()  # not a store
-    path, ds = _cached_product(tmp_path, "tiny", 0)
+    path, ds = cached_product(tmp_path, "tiny", 0)
     assert path.name == f"tiny-seed0-{w}-product-0123abcd.zarr"
     assert list(ds["method"].values) == ["mlr", "xgb"]
-    assert _cached_product(tmp_path, "demo", 0) is None
+    assert cached_product(tmp_path, "demo", 0) is None
 
 
 def test_domain_box_zones_and_outline_are_drawn(product, zones):

@@ -1,0 +1,254 @@
+"""Serving the map explorer: what a served or notebook explorer shows, and the server.
+
+:func:`load` opens what :func:`serve` (``smkit serve``) and
+:func:`open_explorer` show, through :mod:`smkit.workflow.explorer_data` (the
+app computes nothing itself): for a preset, the scenario from the cache
+(:func:`smkit.workflow.cache.cached_scenario`) and the most complete product
+that ``smkit reproduce`` left beside it; without one, a quick product -- MLR
+over three summer months (:func:`smkit.workflow.explorer_data.quick_days`),
+computed once (about 15 s for ``demo``) and kept in the cache. A real product
+store is shown with ``smkit serve --scenario demo --product PATH.zarr`` (any
+``sm(method, time, lat, lon)`` store on the scenario's fine grid, e.g. from
+``smkit downscale``). :func:`prepare` builds all this ahead (Binder's
+``postBuild``); :func:`open_explorer` does it in a notebook. :func:`serve`
+starts a Panel/Bokeh server on 127.0.0.1; the app reads no path typed into it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import panel as pn
+import xarray as xr
+
+from smkit.app.explorer import Explorer, explorer
+from smkit.workflow.explorer_data import (
+    baseline_product,
+    cached_product,
+    open_explorer_scenario,
+    open_product,
+    quick_days,
+    quick_product,
+    scenario_layers,
+)
+
+if TYPE_CHECKING:
+    from smkit.synth import Scenario
+
+__all__ = ["AppData", "load", "open_explorer", "prepare", "serve"]
+
+
+@dataclass
+class AppData:
+    """What :func:`serve` and :func:`open_explorer` show.
+
+    Attributes
+    ----------
+    product : xarray.Dataset
+        ``sm(method, time, lat, lon)``.
+    coarse, truth, stations : xarray.Dataset or None
+    references : dict
+        ``{"ERA5": ..., "Noah": ...}``.
+    zones : xarray.DataArray or None
+        Zone labels on the coarse grid.
+    description : str
+        What the product is (shown in the app).
+    product_path : Path or None
+        The product store, when the product comes from one.
+    """
+
+    product: xr.Dataset
+    coarse: xr.Dataset | None = None
+    truth: xr.Dataset | None = None
+    stations: xr.Dataset | None = None
+    references: dict = field(default_factory=dict)
+    zones: xr.DataArray | None = None
+    description: str = ""
+    product_path: Path | None = None
+
+    def kwargs(self) -> dict:
+        """Keyword arguments of :func:`explorer`."""
+        return {
+            "coarse": self.coarse,
+            "truth": self.truth,
+            "stations": self.stations,
+            "references": self.references,
+            "zones": self.zones,
+            "description": self.description,
+        }
+
+
+def load(scenario: str | Path | Scenario = "demo", *, product: str | Path | None = None, seed: int = 0,
+         cache_dir: str | Path | None = None, quick: str = "mlr", days: slice | None = None,
+         zones: int | None = 7, progress: bool = False) -> AppData:
+    """Open a scenario and a product for the explorer.
+
+    Parameters
+    ----------
+    scenario : str, Path or Scenario
+        A preset name (``tiny``, ``demo``; built into the cache on first use
+        by :func:`smkit.workflow.cache.cached_scenario`), a scenario store
+        (``.zarr``/``.nc``) written by :meth:`smkit.synth.Scenario.to_zarr`,
+        or a :class:`smkit.synth.Scenario` already open.
+    product : str or Path, optional
+        A product store (``.zarr`` from ``smkit downscale``, or ``.nc``) with
+        ``sm(method, time, lat, lon)`` on the scenario's fine grid. Default:
+        for a preset, the most complete product ``smkit reproduce`` left in
+        the cache, else a quick product (below).
+    seed : int
+        Scenario seed (presets).
+    cache_dir : str or Path, optional
+        Scenario cache (default ``$SMKIT_CACHE`` or ``.smkit-cache``).
+    quick : {"mlr", "rf", "svr", "xgb", "baselines"}
+        The quick product: one learner run by :func:`smkit.engine.downscale`
+        over :func:`quick_days` (three summer months; stored in the cache for
+        a preset, so later starts are instant; kept in memory otherwise), or
+        ``baselines``: the coarse
+        retrieval interpolated to the fine grid (nearest and bilinear, all
+        days, nothing to compute).
+    days : slice, optional
+        Period of the quick product (default :func:`quick_days`).
+    zones : int or None, default 7
+        Number of k-means zones of the coarse retrieval to outline
+        (:func:`smkit.bma.zones.kmeans_zones`, the paper's k = 7); None for none.
+    progress : bool
+        Progress bars while building.
+
+    Returns
+    -------
+    AppData
+    """
+    sc, store, name = open_explorer_scenario(scenario, seed, cache_dir, progress=progress)
+    common = scenario_layers(sc, zones, seed)
+    if product is not None:
+        ds = open_product(Path(product))
+        return AppData(
+            ds,
+            **common,
+            product_path=Path(product),
+            description=f"Product {Path(product).name} over {name}",
+        )
+    if store is not None:
+        found = cached_product(store.parent, str(scenario), seed)
+        if found is not None:
+            path, ds = found
+            return AppData(
+                ds,
+                **common,
+                product_path=path,
+                description=f"Downscaled product of {name} ({path.name})",
+            )
+    if quick == "baselines":
+        return AppData(
+            baseline_product(sc),
+            **common,
+            description=f"Coarse retrieval of {name} interpolated to 1 km "
+            "(nearest, bilinear): no downscaled product yet",
+        )
+    days = days or quick_days(sc.coarse["time"].values)
+    ds, out = quick_product(sc, quick, days, store=store, seed=seed, progress=progress)
+    desc = (
+        f"Quick {quick.upper()} product of {name}, {days.start} to {days.stop} "
+        "(run `smkit reproduce` for all learners, or give --product)"
+    )
+    return AppData(ds, **common, product_path=out, description=desc)
+
+
+def prepare(scenario: str = "demo", *, seed: int = 0, cache_dir: str | Path | None = None,
+            quick: str = "mlr", progress: bool = True) -> AppData:
+    """Build a preset's scenario and quick product into the cache ahead of time (Binder).
+
+    Parameters
+    ----------
+    scenario : str
+        Preset name (``tiny``, ``demo``).
+    seed, cache_dir, quick, progress
+        As for :func:`load`.
+
+    Returns
+    -------
+    AppData
+        What :func:`load` will find from now on (``product_path`` is the quick
+        product's store, or the full product already in the cache).
+    """
+    return load(
+        scenario, seed=seed, cache_dir=cache_dir, quick=quick, zones=None, progress=progress
+    )
+
+
+def open_explorer(scenario: str | Path | Scenario = "tiny", *, product: str | Path | None = None,
+                  seed: int = 0, cache_dir: str | Path | None = None, quick: str = "mlr",
+                  zones: int | None = 7, template: bool = False):
+    """Load a scenario and a product and return the explorer's layout (for notebooks).
+
+    Parameters
+    ----------
+    scenario, product, seed, cache_dir, quick, zones
+        As for :func:`load`.
+    template : bool
+        As for :func:`explorer`.
+
+    Returns
+    -------
+    panel.Row or panel.template.BootstrapTemplate
+        :func:`explorer`'s layout.
+    """
+    data = load(scenario, product=product, seed=seed, cache_dir=cache_dir, quick=quick, zones=zones)
+    return explorer(data.product, template=template, **data.kwargs())
+
+
+def serve(scenario: str | Path | Scenario = "demo", *, product: str | Path | None = None, port: int = 5006,
+          address: str = "127.0.0.1", show: bool = False, seed: int = 0, cache_dir: str | Path | None = None,
+          quick: str = "mlr", zones: int | None = 7, threaded: bool = False,
+          on_session: Callable[[Explorer], None] | None = None, progress: bool = True, **kwargs):
+    """Serve the map explorer of a scenario with Panel's (Bokeh's) server.
+
+    The data are opened once (:func:`load`) and shared by every browser
+    session. Paths come only from the arguments: the app has no field that
+    reads a file.
+
+    Parameters
+    ----------
+    scenario, product, seed, cache_dir, quick, zones
+        As for :func:`load`: a preset shows the cached full product of
+        ``smkit reproduce`` if there is one, else a quick one-learner product
+        of three summer months (computed once, about 10 s for ``demo``).
+    port : int, default 5006
+    address : str, default "127.0.0.1"
+        Interface to bind; the default accepts connections from this
+        machine only (use "0.0.0.0" deliberately to expose it).
+    show : bool
+        Open a browser tab.
+    threaded : bool
+        Run the server in a background thread and return it (call
+        ``.stop()``); otherwise block until interrupted.
+    on_session : callable, optional
+        Called with each new session's :class:`Explorer` (tests use it to
+        read the server-side state).
+    progress : bool
+        Progress bars while building data.
+    **kwargs
+        Passed on to :func:`panel.serve`.
+
+    Returns
+    -------
+    panel.io.server.StoppableThread or bokeh.server.server.Server
+    """
+    data = load(scenario, product=product, seed=seed, cache_dir=cache_dir, quick=quick, zones=zones,
+                progress=progress)
+
+    def page():
+        ex = Explorer(data.product, **data.kwargs())
+        if on_session is not None:
+            on_session(ex)
+        return ex.template()
+
+    origins = [f"{address}:{port}"]
+    if address in ("127.0.0.1", "localhost"):
+        origins += [f"localhost:{port}", f"127.0.0.1:{port}"]
+    return pn.serve(page, port=port, address=address, show=show, threaded=threaded,
+                    websocket_origin=sorted(set(origins)), title="smkit map explorer", verbose=False,
+                    **kwargs)
