@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -140,7 +141,8 @@ def downscale_cmd(
     from smkit.synth import PRESETS, make_scenario
     from smkit.workflow.cache import cached_scenario
 
-    if scenario in PRESETS and (start or end):
+    lazy = scenario in PRESETS and bool(start or end)
+    if lazy:
         sc = make_scenario(scenario, seed)  # lazy: only the asked days (and their halo) are ever built
     elif scenario in PRESETS:
         sc, _ = cached_scenario(scenario, seed)
@@ -150,6 +152,8 @@ def downscale_cmd(
             raise typer.BadParameter(f"{scenario!r} is neither a preset ({_preset_names()}) nor a path")
         sc = _open_scenario(path)
     coarse, fine = _period(sc, start, end)
+    if lazy:
+        coarse, fine = _build_once(coarse, fine)
     # only what the user gave: every default lives in smkit.engine.Config and downscale's signature
     given = {"strategy": strategy, "backend": backend, "aggregation": aggregation, "time_chunk": time_chunk,
              "params": "tune" if tune else None,
@@ -161,6 +165,23 @@ def downscale_cmd(
         typer.echo(f"error: {_message(err)}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"product written to {out}")
+
+
+#: Largest period (bytes of fine fields) of a lazily built preset that is built once in memory before
+#: downscaling; a longer one streams, each chunk building its own inputs.
+BUILD_ONCE_BYTES = 4 * 2**30
+
+
+def _build_once(coarse, fine):
+    """Build a short period of a synthetic preset once, in memory (chunks would each rebuild their halo)."""
+    import dask
+    from dask.diagnostics import ProgressBar
+
+    if fine.nbytes + coarse.nbytes > BUILD_ONCE_BYTES:
+        return coarse, fine
+    typer.echo(f"building the period's inputs ({(fine.nbytes + coarse.nbytes) / 2**20:.0f} MB) ...", err=True)
+    with ProgressBar(out=sys.stderr):
+        return dask.persist(coarse, fine)
 
 
 def _period(sc, start: str | None, end: str | None):
