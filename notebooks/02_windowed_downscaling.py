@@ -49,6 +49,7 @@ from smkit.validate import skill
 from smkit.workflow import study
 
 from smkit.bma import zones
+from smkit.plot import report as report_plots
 from smkit.workflow import report as rp
 
 report = rp.Report(output_dir, "02_windowed_downscaling", "Windowed downscaling")
@@ -65,22 +66,22 @@ year = map_year or st.test_years[0]
 report.figure(zones.plot_zones(st.zones, sc.stations).figure, "zones", f"k-means zones (k = {k}) and stations")
 
 # %%
-report.figure(rp.figure_windows(st.product), "windows", "Chosen windows, training samples and flags")
+report.figure(report_plots.figure_windows(st.product), "windows", "Chosen windows, training samples and flags")
 
 # %% [markdown]
 # ## Maps on the 15th of April-October (Fig. 5)
 
 # %%
-report.figure(rp.figure_month_maps(sc.coarse, st.product, year), "maps", f"Soil moisture on the 15th, {year}")
+report.figure(report_plots.figure_month_maps(sc.coarse, st.product, year), "maps", f"Soil moisture on the 15th, {year}")
 
 # %% [markdown]
 # ## Distributions (Fig. 6)
 
 # %%
-report.figure(rp.figure_histograms(sc.coarse, st.product, period=str(year)), "histograms",
+report.figure(report_plots.figure_histograms(sc.coarse, st.product, period=str(year)), "histograms",
               f"Distributions of all values in {year}")
-report.figure(rp.figure_monthly_boxes(sc.coarse, st.product), "monthly", "Monthly box plots, CCI vs BMA")
-report.figure(rp.figure_wetness_boxes(sc.coarse, st.product), "wetness", "By dryness class, CCI vs BMA")
+report.figure(report_plots.figure_monthly_boxes(sc.coarse, st.product), "monthly", "Monthly box plots, CCI vs BMA")
+report.figure(report_plots.figure_wetness_boxes(sc.coarse, st.product), "wetness", "By dryness class, CCI vs BMA")
 
 # %% [markdown]
 # ## Sensitivity to the window caps (section 3.4)
