@@ -43,6 +43,7 @@ sensitivity_learner = "xgb"
 import pandas as pd
 
 from smkit.analysis import experiments
+from smkit.plot import experiments as experiment_plots
 
 from smkit.validate import skill
 
@@ -94,7 +95,7 @@ if study.has_truth(sc):
     sens = experiments.window_sensitivity(sc.coarse, sc.fine, sc.truth, days=days, sw_caps=sensitivity_sw,
                                           nd_caps=sensitivity_nd, learner=sensitivity_learner)
     report.table(sens, "sensitivity", f"Window caps vs skill ({sensitivity_learner}, {days.start.date()} + {sensitivity_days} days)")
-    report.figure(experiments.figure_sensitivity(sens), "sensitivity", "Sensitivity of the skill to the caps")
+    report.figure(experiment_plots.figure_sensitivity(sens), "sensitivity", "Sensitivity of the skill to the caps")
     best = sens["ubrmse"].idxmin()
     report.metrics(best_caps_by_ubrmse={"sw_max": int(best[0]), "nd_max": int(best[1])},
                    paper_caps={"sw_max": 5, "nd_max": 3})
