@@ -109,22 +109,12 @@ def sample_reduction(st: Study, fractions=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5), repeat
                      progress: bool = True) -> pd.DataFrame:
     """BMA's station scores after removing a share of the study's training pairs at random (Fig. 12b).
 
-    Parameters
-    ----------
-    st : smkit.workflow.study.Study
-    fractions : sequence of float
-        Shares (0-1) of the training-year pairs removed.
-    repeats : int
-        Random draws per share (one for 0, which removes nothing).
-    seed : int
-    progress : bool
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per (fraction, repeat, network): ``n``, ``r``, ``rmse``,
-        ``mae``, ``ubrmse``, ``n_train`` (pairs left to fit); see
-        :func:`smkit.analysis.uncertainty.sample_reduction_scores`.
+    The study's pairs, learners, years and BMA given to
+    :func:`smkit.analysis.uncertainty.sample_reduction_scores`, which
+    describes ``fractions`` (shares 0-1 of the training-year pairs removed),
+    ``repeats``, ``seed`` and the table returned: one row per (fraction,
+    repeat, network) with ``n``, ``r`` (1), ``rmse``, ``mae``, ``ubrmse``
+    (m3 m-3) and ``n_train``.
     """
     return sample_reduction_scores(st.pairs, st.learners, st.train_years, st.test_years, fractions=fractions,
                                    repeats=repeats, seed=seed, progress=progress, **_study_bma(st))
