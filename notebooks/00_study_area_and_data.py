@@ -37,7 +37,8 @@ sc
 # ## Domain and stations (Fig. 1)
 
 # %%
-report.figure(report_plots.figure_domain(sc), "domain", "Elevation of the domain and the in-situ stations by network")
+report.figure(report_plots.figure_domain(sc), "domain",
+              "Elevation of the domain and the in-situ stations by network")
 
 # %%
 report.table(study.stations_table(sc.stations), "stations", "In-situ stations", floatfmt=".2f")
@@ -49,7 +50,8 @@ report.table(study.stations_table(sc.stations), "stations", "In-situ stations", 
 report.table(study.data_table(sc), "data", "Datasets: variables, units, grids and cadence")
 
 # %%
-report.figure(report_plots.figure_covariates(sc, map_date), "covariates", f"Covariates and retrieval on {map_date}")
+report.figure(report_plots.figure_covariates(sc, map_date), "covariates",
+              f"Covariates and retrieval on {map_date}")
 
 # %% [markdown]
 # ## Does the synthetic world behave like the region?

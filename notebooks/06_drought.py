@@ -58,7 +58,8 @@ if int(regions.max()) > 0:
                                      coarse=sc.coarse["sm"], stations=stations_to_volumetric(sc.stations))
     skill = drought.regional_skill(series)
     report.table(skill, "skill", "Regional series against the stations (or the product where no station)")
-    report.figure(drought_plots.figure_series(series, skill, rolling=rolling_days), "series", "Regional mean series")
+    report.figure(drought_plots.figure_series(series, skill, rolling=rolling_days), "series",
+                  "Regional mean series")
     report.metrics(n_regions=int(regions.max()), skill=skill.round(3))
 else:
     report.text("No region passes the thresholds in this scenario.")

@@ -58,7 +58,8 @@ reference = sc.truth["sm"].sel(time=days) if study.has_truth(sc) else None
 if reference is not None:
     strategies = experiments.compare_strategies(window, glob, reference)
     report.table(strategies, "strategies", f"Relative bias by quantile of the truth, {days.start} to {days.stop}")
-    report.figure(experiment_plots.figure_strategies(strategies), "strategies", "Window vs global strategy (Fig. S7)")
+    report.figure(experiment_plots.figure_strategies(strategies), "strategies",
+                  "Window vs global strategy (Fig. S7)")
     report.metrics(strategies=strategies.round(4))
 
 # %%

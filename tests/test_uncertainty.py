@@ -7,18 +7,14 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from smkit.analysis import experiments
-from smkit.plot import experiments as experiment_plots
-
-
-
-from smkit.workflow import study
-
-from smkit.analysis import uncertainty as uncertainty_scores
-from smkit.plot import uncertainty as uncertainty_plots
-from smkit.workflow import uncertainty
-
 from smkit import validate
+from smkit.analysis import experiments
+from smkit.analysis import uncertainty as uncertainty_scores
+from smkit.plot import experiments as experiment_plots
+from smkit.plot import uncertainty as uncertainty_plots
+from smkit.workflow import study, uncertainty
+
+
 @pytest.fixture(scope="module")
 def st(tmp_path_factory):
     cache = tmp_path_factory.mktemp("cache")

@@ -54,7 +54,8 @@ def figure_covariates(sc: Scenario, date: str):
     for ax, (name, da, cmap) in zip(axes.ravel(), panels, strict=False):
         units = da.attrs.get("units", "")
         da.plot(ax=ax, cmap=cmap, cbar_kwargs={"label": f"{name} [{units}]"})
-        ax.set_title(f"{name} ({REAL_SOURCES[name][0].split(' v')[0]}-like)" if name in REAL_SOURCES else name)
+        source = REAL_SOURCES[name][0].split(" v")[0] if name in REAL_SOURCES else None
+        ax.set_title(f"{name} ({source}-like)" if source is not None else name)
         ax.set_xlabel("longitude [°E]")
         ax.set_ylabel("latitude [°N]")
     for ax in axes.ravel()[len(panels):]:

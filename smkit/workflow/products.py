@@ -136,8 +136,8 @@ def product_store(sc: Scenario, *, learners=DEFAULT_LEARNERS, cache_dir: str | P
     select what is produced (``zones``, ``days``, ``cells``) or how the store
     is chunked (``time_chunk``, ``tile``), when given.
     """
-    from smkit.workflow.cache import DEFAULT_CACHE
     from smkit.engine import OPTIONS, Config
+    from smkit.workflow.cache import DEFAULT_CACHE
 
     root = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE
     unknown = set(options) - set(OPTIONS) - set(_RUN_KEYED) - set(_NOT_PRODUCT)
@@ -172,8 +172,8 @@ def tuned_params(sc: Scenario, learners, train_years, *, cache_dir: str | Path |
     dict
         ``{learner: {param: value}}``, ready for ``params=``.
     """
-    from smkit.workflow.cache import DEFAULT_CACHE
     from smkit.engine import tune_params
+    from smkit.workflow.cache import DEFAULT_CACHE
 
     root = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE
     years = sorted(int(y) for y in train_years)

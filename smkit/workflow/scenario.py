@@ -42,8 +42,8 @@ def load_scenario(scenario: str | Path = "tiny", *, seed: int = 0,
     Scenario
         Lazy (dask-backed) datasets; ``truth`` is None for real data.
     """
-    from smkit.workflow.cache import cached_scenario
     from smkit.synth import open_scenario
+    from smkit.workflow.cache import cached_scenario
 
     if str(scenario) in PRESETS:
         sc, _ = cached_scenario(str(scenario), seed, cache_dir, progress=progress)

@@ -64,8 +64,8 @@ def station_holdout(st: Study, n_folds: int = 5, seed: int = 0) -> pd.DataFrame:
     import warnings
 
     from smkit.bma import BMAWarning
-    from smkit.validate.metrics import all_metrics
     from smkit.validate import split_stations
+    from smkit.validate.metrics import all_metrics
     from smkit.workflow.study import bma_at_pairs, fit_bma  # the study's BMA (study imports this module)
 
     pairs = st.pairs[np.isfinite(st.pairs[st.learners + ["obs"]].to_numpy()).all(axis=1)].copy()
@@ -191,8 +191,8 @@ def station_scorecard(st: Study, *, n_boot: int = 300, seed: int = 0) -> pd.Data
     whose training-year data fitted the sub-grid model and BMA: the years are
     held out, the places are not (:func:`station_holdout` holds out places).
     """
-    from smkit.validate.skill import station_scores
     from smkit.validate import match_stations, split_years
+    from smkit.validate.skill import station_scores
 
     test = st.test()
     if st.windowed is not None:
@@ -222,9 +222,9 @@ def station_holdout_scorecard(st: Study, *, n_folds: int = 4, n_boot: int = 300,
     Columns as :func:`station_scorecard`; the learners and ``bma`` here never
     saw the scored stations' data (the BMA weights did, as four numbers per zone).
     """
-    from smkit.validate.skill import station_scores
     from smkit.engine.subgrid import feature_names, fit_subgrid, station_table
     from smkit.validate import split_stations, split_years
+    from smkit.validate.skill import station_scores
 
     if st.windowed is None:
         raise ValueError("the study was opened without the sub-grid model (subgrid=False)")
