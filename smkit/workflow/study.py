@@ -68,9 +68,8 @@ __all__ = [
     "comparison_summary", "data_table", "default_years", "fit_bma", "has_truth", "load_scenario",
     "open_study", "overview_table", "product_store", "realism_table", "scenario_key", "scorecard_summary",
     "station_holdout", "station_holdout_scorecard", "station_pairs", "station_scorecard", "stations_table",
-    "strategy_pair",
-    "subgrid_product", "truth_scorecard", "truth_table", "tuned_params", "tuning_comparison",
-    "variant_products",
+    "strategy_pair", "subgrid_product", "truth_scorecard", "truth_table", "tuned_params",
+    "tuning_comparison", "variant_products",
 ]
 
 #: Figures that moved to :mod:`smkit.plot` (the old name works, with a warning, until 0.3).
