@@ -25,6 +25,7 @@ cache_dir = ".smkit-cache"
 map_date = "2009-07-15"
 
 # %%
+from smkit.plot import report as report_plots
 from smkit.workflow import report as rp
 from smkit.workflow import study
 
@@ -36,10 +37,11 @@ sc
 # ## Domain and stations (Fig. 1)
 
 # %%
-report.figure(rp.figure_domain(sc), "domain", "Elevation of the domain and the in-situ stations by network")
+report.figure(report_plots.figure_domain(sc), "domain",
+              "Elevation of the domain and the in-situ stations by network")
 
 # %%
-report.table(rp.stations_table(sc.stations), "stations", "In-situ stations", floatfmt=".2f")
+report.table(study.stations_table(sc.stations), "stations", "In-situ stations", floatfmt=".2f")
 
 # %% [markdown]
 # ## Explanatory factors and target (Table 1)
@@ -48,7 +50,8 @@ report.table(rp.stations_table(sc.stations), "stations", "In-situ stations", flo
 report.table(study.data_table(sc), "data", "Datasets: variables, units, grids and cadence")
 
 # %%
-report.figure(study.figure_covariates(sc, map_date), "covariates", f"Covariates and retrieval on {map_date}")
+report.figure(report_plots.figure_covariates(sc, map_date), "covariates",
+              f"Covariates and retrieval on {map_date}")
 
 # %% [markdown]
 # ## Does the synthetic world behave like the region?

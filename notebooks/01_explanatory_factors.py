@@ -29,6 +29,7 @@ max_samples = 2000  # cell-days per slice
 
 # %%
 from smkit.analysis import importance
+from smkit.plot import importance as importance_plots
 from smkit.workflow import study
 from smkit.workflow.report import Report
 
@@ -41,7 +42,7 @@ imp = importance.factor_importance(sc.coarse, sc.fine, learners=learners, by=by,
 # ## Random forest (Fig. 3)
 
 # %%
-report.figure(importance.figure_importance(imp, "rf"), "importance_rf",
+report.figure(importance_plots.figure_importance(imp, "rf"), "importance_rf",
               f"Importance and correlation of the covariates, random forest, spread over {by}s")
 
 # %%
@@ -53,7 +54,7 @@ report.table(summary, "summary", f"Importance shares and Pearson r, mean and sd 
 
 # %%
 for measure in ("permutation", "shap"):
-    report.figure(importance.figure_learners(imp, measure), f"learners_{measure}",
+    report.figure(importance_plots.figure_learners(imp, measure), f"learners_{measure}",
                   f"{measure} importance by learner")
 
 # %%

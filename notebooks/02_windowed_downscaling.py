@@ -43,12 +43,14 @@ sensitivity_learner = "xgb"
 import pandas as pd
 
 from smkit.analysis import experiments
+from smkit.plot import experiments as experiment_plots
 
 from smkit.validate import skill
 
 from smkit.workflow import study
 
 from smkit.bma import zones
+from smkit.plot import report as report_plots
 from smkit.workflow import report as rp
 
 report = rp.Report(output_dir, "02_windowed_downscaling", "Windowed downscaling")
@@ -65,22 +67,26 @@ year = map_year or st.test_years[0]
 report.figure(zones.plot_zones(st.zones, sc.stations).figure, "zones", f"k-means zones (k = {k}) and stations")
 
 # %%
-report.figure(rp.figure_windows(st.product), "windows", "Chosen windows, training samples and flags")
+report.figure(report_plots.figure_windows(st.product), "windows",
+              "Chosen windows, training samples and flags")
 
 # %% [markdown]
 # ## Maps on the 15th of April-October (Fig. 5)
 
 # %%
-report.figure(rp.figure_month_maps(sc.coarse, st.product, year), "maps", f"Soil moisture on the 15th, {year}")
+report.figure(report_plots.figure_month_maps(sc.coarse, st.product, year), "maps",
+              f"Soil moisture on the 15th, {year}")
 
 # %% [markdown]
 # ## Distributions (Fig. 6)
 
 # %%
-report.figure(rp.figure_histograms(sc.coarse, st.product, period=str(year)), "histograms",
+report.figure(report_plots.figure_histograms(sc.coarse, st.product, period=str(year)), "histograms",
               f"Distributions of all values in {year}")
-report.figure(rp.figure_monthly_boxes(sc.coarse, st.product), "monthly", "Monthly box plots, CCI vs BMA")
-report.figure(rp.figure_wetness_boxes(sc.coarse, st.product), "wetness", "By dryness class, CCI vs BMA")
+report.figure(report_plots.figure_monthly_boxes(sc.coarse, st.product), "monthly",
+              "Monthly box plots, CCI vs BMA")
+report.figure(report_plots.figure_wetness_boxes(sc.coarse, st.product), "wetness",
+              "By dryness class, CCI vs BMA")
 
 # %% [markdown]
 # ## Sensitivity to the window caps (section 3.4)
@@ -93,7 +99,8 @@ if study.has_truth(sc):
     sens = experiments.window_sensitivity(sc.coarse, sc.fine, sc.truth, days=days, sw_caps=sensitivity_sw,
                                           nd_caps=sensitivity_nd, learner=sensitivity_learner)
     report.table(sens, "sensitivity", f"Window caps vs skill ({sensitivity_learner}, {days.start.date()} + {sensitivity_days} days)")
-    report.figure(experiments.figure_sensitivity(sens), "sensitivity", "Sensitivity of the skill to the caps")
+    report.figure(experiment_plots.figure_sensitivity(sens), "sensitivity",
+                  "Sensitivity of the skill to the caps")
     best = sens["ubrmse"].idxmin()
     report.metrics(best_caps_by_ubrmse={"sw_max": int(best[0]), "nd_max": int(best[1])},
                    paper_caps={"sw_max": 5, "nd_max": 3})

@@ -38,6 +38,7 @@ rolling_days = 5
 
 # %%
 from smkit.analysis import drought
+from smkit.plot import drought as drought_plots
 from smkit.workflow import study
 from smkit.core.schema import stations_to_volumetric
 from smkit.workflow.report import Report
@@ -49,7 +50,7 @@ st = study.open_study(scenario, seed=seed, cache_dir=cache_dir, learners=learner
 sc = st.scenario
 regions = drought.drought_regions(sc.pdsi, threshold=pdsi_threshold, fraction=drought_share,
                                   min_pixels=min_pixels)
-report.figure(drought.figure_regions(regions, sc.fine["dem"]), "regions", "Drought-prone regions")
+report.figure(drought_plots.figure_regions(regions, sc.fine["dem"]), "regions", "Drought-prone regions")
 
 # %%
 if int(regions.max()) > 0:
@@ -57,7 +58,8 @@ if int(regions.max()) > 0:
                                      coarse=sc.coarse["sm"], stations=stations_to_volumetric(sc.stations))
     skill = drought.regional_skill(series)
     report.table(skill, "skill", "Regional series against the stations (or the product where no station)")
-    report.figure(drought.figure_series(series, skill, rolling=rolling_days), "series", "Regional mean series")
+    report.figure(drought_plots.figure_series(series, skill, rolling=rolling_days), "series",
+                  "Regional mean series")
     report.metrics(n_regions=int(regions.max()), skill=skill.round(3))
 else:
     report.text("No region passes the thresholds in this scenario.")

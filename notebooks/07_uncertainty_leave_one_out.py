@@ -35,7 +35,8 @@ leave_out = None  # covariates left out in turn (None: every covariate)
 
 # %%
 from smkit.workflow import study
-from smkit.analysis import uncertainty
+from smkit.workflow import uncertainty
+from smkit.plot import uncertainty as uncertainty_plots
 from smkit.workflow.report import Report
 
 report = Report(output_dir, "07_uncertainty_leave_one_out", "Leave-one-covariate-out")
@@ -47,5 +48,5 @@ loo = uncertainty.leave_one_out(st, leave_out)
 report.table(loo, "scores", "R, RMSE and MAE of BMA per network: all covariates and without each")
 
 # %%
-report.figure(uncertainty.figure_leave_one_out(loo), "figure", "Skill without each covariate")
+report.figure(uncertainty_plots.figure_leave_one_out(loo), "figure", "Skill without each covariate")
 report.metrics(scores=loo.round(4))

@@ -36,7 +36,9 @@ repeats = 10
 
 # %%
 from smkit.workflow import study
-from smkit.analysis import uncertainty
+from smkit.workflow import uncertainty
+from smkit.analysis.uncertainty import summarise_reduction
+from smkit.plot import uncertainty as uncertainty_plots
 from smkit.workflow.report import Report
 
 report = Report(output_dir, "08_uncertainty_sample_reduction", "Sample reduction")
@@ -45,9 +47,9 @@ st = study.open_study(scenario, seed=seed, cache_dir=cache_dir, learners=learner
                       test_years=test_years, subgrid=subgrid, tune=tune)
 sc = st.scenario
 red = uncertainty.sample_reduction(st, fractions=fractions, repeats=repeats, seed=seed)
-summary = uncertainty.summarise_reduction(red)
+summary = summarise_reduction(red)
 report.table(summary, "scores", "BMA scores by share of pairs removed: mean and sd over repeats")
 
 # %%
-report.figure(uncertainty.figure_sample_reduction(red), "figure", "Skill as pairs are removed")
+report.figure(uncertainty_plots.figure_sample_reduction(red), "figure", "Skill as pairs are removed")
 report.metrics(scores=summary.round(4))

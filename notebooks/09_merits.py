@@ -36,6 +36,7 @@ global_days = 92  # days of the validation period compared with the global strat
 
 # %%
 from smkit.analysis import experiments
+from smkit.plot import experiments as experiment_plots
 from smkit.workflow import study
 from smkit.workflow.report import Report
 
@@ -57,7 +58,8 @@ reference = sc.truth["sm"].sel(time=days) if study.has_truth(sc) else None
 if reference is not None:
     strategies = experiments.compare_strategies(window, glob, reference)
     report.table(strategies, "strategies", f"Relative bias by quantile of the truth, {days.start} to {days.stop}")
-    report.figure(experiments.figure_strategies(strategies), "strategies", "Window vs global strategy (Fig. S7)")
+    report.figure(experiment_plots.figure_strategies(strategies), "strategies",
+                  "Window vs global strategy (Fig. S7)")
     report.metrics(strategies=strategies.round(4))
 
 # %%

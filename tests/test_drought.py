@@ -3,7 +3,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from smkit.analysis.drought import drought_regions, figure_regions, figure_series, regional_series, regional_skill
+from smkit.analysis.drought import drought_regions, regional_series, regional_skill
+from smkit.plot.drought import figure_regions, figure_series
 
 
 def _pdsi(values):

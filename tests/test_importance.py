@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from smkit.analysis.importance import factor_importance, figure_importance, figure_learners, summarise
+from smkit.analysis.importance import factor_importance, summarise
+from smkit.plot.importance import figure_importance, figure_learners
 
 
 @pytest.fixture(scope="module")

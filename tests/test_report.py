@@ -7,7 +7,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import xarray as xr  # noqa: E402
 
-from smkit.workflow import report  # noqa: E402
+from smkit.plot import report  # noqa: E402
 
 
 def _fields(days, empty):

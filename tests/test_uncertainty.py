@@ -7,15 +7,14 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from smkit.analysis import experiments
-
-
-
-from smkit.workflow import study
-
-from smkit.analysis import uncertainty
-
 from smkit import validate
+from smkit.analysis import experiments
+from smkit.analysis import uncertainty as uncertainty_scores
+from smkit.plot import experiments as experiment_plots
+from smkit.plot import uncertainty as uncertainty_plots
+from smkit.workflow import study, uncertainty
+
+
 @pytest.fixture(scope="module")
 def st(tmp_path_factory):
     cache = tmp_path_factory.mktemp("cache")
@@ -36,15 +35,15 @@ def test_station_cells_hold_the_matched_pixels(st):
 
 def test_removing_nothing_reproduces_the_base_bma(st):
     red = uncertainty.sample_reduction(st, fractions=(0.0, 0.3), repeats=2, progress=False)
-    base = uncertainty._bma_scores(st, st.pairs).set_index("network")
+    base = uncertainty.bma_scores(st, st.pairs).set_index("network")
     zero = red.xs(0.0, level="fraction").droplevel("repeat")
     pd.testing.assert_frame_equal(zero[base.columns], base, check_exact=True)
     assert len(red.xs(0.3, level="fraction").index.unique("repeat")) == 2
     cut = red.xs(0.3, level="fraction")["n_train"].iloc[0]
     assert cut == pytest.approx(0.7 * red.xs(0.0, level="fraction")["n_train"].iloc[0], abs=1)
-    s = uncertainty.summarise_reduction(red)
+    s = uncertainty_scores.summarise_reduction(red)
     assert {"r_mean", "r_std", "rmse_mean"} <= set(s.columns)
-    uncertainty.figure_sample_reduction(red)
+    uncertainty_plots.figure_sample_reduction(red)
     with pytest.raises(ValueError, match="fractions"):
         uncertainty.sample_reduction(st, fractions=(1.0,), progress=False)
 
@@ -57,11 +56,11 @@ def test_leave_one_out_structure(st):
     assert (loo["n"] > 0).all()
     # every case is the windowed stage: "all" is the BMA of the windowed learners, refitted
     _, pairs = study.station_pairs(st.windowed, st.scenario, st.zones)
-    want = uncertainty._bma_scores(st, pairs).set_index("network")
+    want = uncertainty.bma_scores(st, pairs).set_index("network")
     for net, row in loo.loc["all"].iterrows():
         assert row["n"] == want.loc[net, "n"]
         assert row["r"] == pytest.approx(want.loc[net, "r"]) and row["rmse"] == pytest.approx(want.loc[net, "rmse"])
-    uncertainty.figure_leave_one_out(loo)
+    uncertainty_plots.figure_leave_one_out(loo)
 
 
 def test_leave_one_out_all_is_table4_without_the_subgrid_stage(tmp_path):
@@ -96,7 +95,7 @@ def test_window_sensitivity_on_tiny(st):
     # larger caps never leave more windows short of the sample target
     assert table.loc[(5, 3), "complete"] >= table.loc[(3, 1), "complete"]
     assert (table["mean_sw"] <= np.array([3, 3, 5, 5])).all()
-    experiments.figure_sensitivity(table)
+    experiment_plots.figure_sensitivity(table)
 
 
 def test_strategies_and_clustering(st):
@@ -104,7 +103,7 @@ def test_strategies_and_clustering(st):
     assert glob.attrs["strategy"] == "global" and window.sizes["time"] == glob.sizes["time"] == 5
     table = experiments.compare_strategies(window, glob, st.scenario.truth["sm"].sel(time=days))
     assert ("mlr", "window") in table.index and "all" in table.columns
-    experiments.figure_strategies(table)
+    experiment_plots.figure_strategies(table)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         flat = study.open_study("tiny", cache_dir=st.params["cache_dir"], learners=("mlr", "xgb"),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 __all__ = [
     "CADENCES", "COVARIATES", "CUBE_GROUPS", "LEARNER_ORDER", "METHOD_LABELS", "NETWORK_CADENCE",
-    "NETWORK_COLOURS", "SCENARIO_GROUPS", "SM_ATTRS", "SM_UNITS",
+    "NETWORK_COLOURS", "REAL_SOURCES", "SCENARIO_GROUPS", "SM_ATTRS", "SM_UNITS",
 ]
 
 #: Units of volumetric soil moisture everywhere in smkit.
@@ -38,6 +38,15 @@ CADENCES = ("daily", "pentad", "dekad")
 NETWORK_CADENCE = {"QXZ": "daily", "CERN": "pentad", "NZW": "dekad"}
 #: Colour of each network in figures.
 NETWORK_COLOURS = {"QXZ": "tab:red", "CERN": "tab:orange", "NZW": "tab:purple"}
+#: The real archive each variable of a scenario stands for, and what it measures (tables, figure titles).
+REAL_SOURCES = {
+    "sm": ("ESA CCI SM v0X COMBINED", "soil moisture retrieval"),
+    "lst": ("MODIS MOD11A1", "land surface temperature"),
+    "ndvi": ("MODIS MOD13A2", "NDVI (16-day composites)"),
+    "albedo": ("MODIS MCD43C3", "white-sky albedo"),
+    "precip": ("GPM IMERG", "precipitation"),
+    "dem": ("SRTM", "elevation"),
+}
 
 #: Groups of an ingested data cube (real archives: no truth).
 CUBE_GROUPS = ("coarse", "fine", "stations", "era5", "noah", "pdsi")

@@ -954,7 +954,7 @@ def downscale(
         for gap filling. Default: every day of the input.
     cells : xarray.DataArray, optional
         Boolean mask on the coarse grid (lat, lon) of the cells to produce,
-        e.g. the cells holding stations (:func:`smkit.workflow.study.station_cells`);
+        e.g. the cells holding stations (:func:`smkit.workflow.uncertainty.station_cells`);
         the others stay NaN and are flagged skipped, and chunks without a
         requested cell are not computed at all. Their neighbours still serve
         as training samples. Default: every cell.

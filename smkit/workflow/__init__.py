@@ -1,1 +1,1 @@
-"""The notebooks' base: study, report, caches, reproduce, benchmarks."""
+"""The notebooks' base: study, products, scorecards, uncertainty reruns, report, caches, reproduce, bench."""

@@ -205,15 +205,12 @@ def run_engine(out: str | Path = "reports/benchmarks", preset_day: str = "three-
     rows.append({"case": "cost of blending (2 workers)",
                  "fast": round(day_res["2 workers (default)"]["wall"] / day_res["2 workers, no blending"]["wall"], 2)})
     df = pd.DataFrame(rows).set_index("case")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     meta = {
         "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": _machine(),
         "mean_samples_per_window": r["mean_samples"],
         "mean_pixels_per_window": r["mean_pixels"],
     }
-    (out / "engine.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
     md = (
         f"# Benchmark: the window engine\n\n{meta['date']}, {meta['machine']}. Run with "
         f"`smkit bench engine`. Windows hold {r['mean_samples']:.0f} samples on average and each "
@@ -221,7 +218,7 @@ def run_engine(out: str | Path = "reports/benchmarks", preset_day: str = "three-
         "fresh process, its inputs read from a Zarr store (generated once, not timed), output "
         "written to Zarr.\n\n" + df.to_markdown() + "\n"
     )
-    (out / "engine.md").write_text(md)
+    _write_results(out, "engine", meta, rows, md)
     return df
 
 
@@ -239,19 +236,13 @@ def run_synth(out: str | Path = "reports/benchmarks", cases: list[str] | None = 
                      "target": LIMITS.get(name, "")})
         print(f"{name}: {wall:.1f} s, {peak:.0f} MB", flush=True)
     df = pd.DataFrame(rows).set_index("case")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-    }
-    (out / "synth.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    meta = {"date": time.strftime("%Y-%m-%d"), "machine": _machine()}
     md = (
         f"# Benchmark: scenario generation\n\n{meta['date']}, {meta['machine']}. "
         "Run with `smkit bench synth`. Each case runs in a fresh process; wall time includes "
         "the imports of the case.\n\n" + df.to_markdown() + "\n"
     )
-    (out / "synth.md").write_text(md)
+    _write_results(out, "synth", meta, rows, md)
     return df
 
 
@@ -302,12 +293,8 @@ def run_options(out: str | Path = "reports/benchmarks", preset: str = "tiny",
         rows.append({"variant": "baseline", "method": m, "r": r["r"], "ubrmse": r["ubrmse"],
                      "bias": r["bias"], "r_anomaly": r["r_anomaly"], "n": int(r["n"]), "wall [s]": 0.0})
     df = pd.DataFrame(rows).set_index(["variant", "method"])
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     meta = {"date": time.strftime("%Y-%m-%d"), "preset": preset, "period": list(period),
             "machine": f"{platform.machine()}, {os.cpu_count()} cores"}
-    (out / "options.json").write_text(json.dumps(
-        {"meta": meta, "rows": df.reset_index().to_dict(orient="records")}, indent=2) + "\n")
     md = (
         f"# Engine options against the synthetic truth\n\n{meta['date']}, `{preset}` scenario, "
         f"{period[0]} to {period[1]}, window strategy, fast backend. Run with `smkit bench options`. "
@@ -315,8 +302,21 @@ def run_options(out: str | Path = "reports/benchmarks", preset: str = "tiny",
         "(`r_anomaly`: correlation of within-cell anomalies, the sub-grid pattern).\n\n"
         + df.to_markdown(floatfmt=("", ".4f", ".4f", ".4f", ".4f", ".0f", ".1f")) + "\n"
     )
-    (out / "options.md").write_text(md)
+    _write_results(out, "options", meta, df.reset_index().to_dict(orient="records"), md)
     return df
+
+
+def _machine() -> str:
+    """The machine a benchmark ran on: architecture, cores and Python version."""
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def _write_results(out: str | Path, name: str, meta: dict, rows: list, md: str) -> None:
+    """Write a suite's results as ``out/NAME.json`` (meta and rows) and ``out/NAME.md``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    (out / f"{name}.md").write_text(md)
 
 
 def nesting_factor_of(sc) -> int:

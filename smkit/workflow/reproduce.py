@@ -30,7 +30,6 @@ optional YAML file with a ``defaults`` mapping for every notebook and a
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -322,10 +321,3 @@ def write_index(out: Path, result: RunResult) -> None:
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}"
         "img{max-width:100%}</style></head><body>" + html + "</body></html>\n"
     )
-
-
-def clean(out: str | Path) -> None:
-    """Remove a run folder's artefacts that are not committed (notebooks, HTML)."""
-    out = Path(out)
-    for sub in ("notebooks", "html"):
-        shutil.rmtree(out / sub, ignore_errors=True)
