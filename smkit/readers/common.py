@@ -25,7 +25,7 @@ from smkit.core.schema import InputError
 
 __all__ = [
     "IO_LOCK", "SM_UNIT_ALIASES", "ReadError", "guarded", "as_files", "day_index", "time_coord",
-    "as_bbox", "extent_text", "warn_missing", "norm_units",
+    "as_bbox", "extent_text", "warn_missing", "norm_units", "read_text",
 ]
 
 #: Units strings that mean volumetric soil moisture (m3 m-3), after :func:`norm_units`.
@@ -181,3 +181,31 @@ def norm_units(u) -> str:
     """A units attribute lower-cased with single spaces ("" for None), to compare with known units."""
     return re.sub(r"\s+", " ", str(u).strip().lower()) if u is not None else ""
 
+
+def read_text(path: str, kind: str, problem: str, fix: str, *, first_line: bool = False,
+              **open_kwargs) -> str:
+    """The text of a file (or only its first line), or a ReadError naming it.
+
+    Parameters
+    ----------
+    path : str
+        The file.
+    kind : str
+        The format, for the message.
+    problem, fix : str
+        The message's problem (``{err}`` stands for the error) and fix.
+    first_line : bool, default False
+        Read only the first line.
+    **open_kwargs
+        For :func:`open` (``encoding``, ``errors``, ``newline``).
+
+    Raises
+    ------
+    ReadError
+        If the file cannot be opened or decoded.
+    """
+    try:
+        with open(path, **open_kwargs) as f:
+            return f.readline() if first_line else f.read()
+    except (OSError, UnicodeDecodeError) as err:
+        raise ReadError(path, kind, None, problem.format(err=err), fix) from err

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from smkit.readers.common import ReadError, as_files, guarded
+from smkit.readers.common import ReadError, as_files, guarded, read_text
 from smkit.readers.stations import Station, stations_dataset
 
 __all__ = ["read_ismn"]
@@ -28,12 +28,8 @@ _ISMN_NAME = re.compile(r"_(?P<var>[a-z]+)_(?P<d0>-?\d+\.\d+)_(?P<d1>-?\d+\.\d+)
 
 def _ismn_header(path: str) -> dict:
     kind = "ISMN"
-    try:
-        with open(path, encoding="ascii", errors="strict") as f:
-            first = f.readline()
-    except (OSError, UnicodeDecodeError) as err:
-        raise ReadError(path, kind, None, f"cannot be read as text ({err}): corrupt file",
-                        "download the file again") from err
+    first = read_text(path, kind, "cannot be read as text ({err}): corrupt file",
+                      "download the file again", first_line=True, encoding="ascii", errors="strict")
     tok = first.split()
     if len(tok) < 8:
         raise ReadError(path, kind, None, f"the header line has {len(tok)} field(s), not the "

@@ -16,7 +16,7 @@ import pandas as pd
 import xarray as xr
 
 from smkit.core.vocabulary import NETWORK_CADENCE
-from smkit.readers.common import ReadError, as_files
+from smkit.readers.common import ReadError, as_files, read_text
 from smkit.readers.stations import Station, stations_dataset
 
 __all__ = ["NZW_COLUMNS", "VOLUMETRIC_COLUMNS", "read_station_csv", "read_nzw", "read_cern",
@@ -30,12 +30,8 @@ VOLUMETRIC_COLUMNS = ("station_id", "name", "lat", "lon", "elevation", "land_cov
 
 
 def _read_csv_rows(path: str, columns: Sequence[str], kind: str) -> pd.DataFrame:
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            text = f.read()
-    except (OSError, UnicodeDecodeError) as err:
-        raise ReadError(path, kind, None, f"cannot be read as UTF-8 text ({err}): corrupt file?",
-                        "save the table as UTF-8 CSV") from err
+    text = read_text(path, kind, "cannot be read as UTF-8 text ({err}): corrupt file?",
+                     "save the table as UTF-8 CSV", newline="", encoding="utf-8-sig")
     reader = csv.reader(_stdio.StringIO(text))
     try:
         header = [h.strip() for h in next(reader)]
