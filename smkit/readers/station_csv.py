@@ -189,13 +189,17 @@ def read_station_csv(files, network: str, *, time=None, cadence: str | None = No
     return stations_dataset(stations, time, f"{network} stations (smkit CSV template)")
 
 
-def read_nzw(files, *, time=None) -> xr.Dataset:
-    """Read NZW stations (relative soil moisture, ten-day) from the NZW CSV template.
+def _network_reader(network: str, summary: str, template: str, returns: str):
+    """:func:`read_station_csv` with ``network`` bound, named and documented for that network."""
+
+    def reader(files, *, time=None) -> xr.Dataset:
+        return read_station_csv(files, network, time=time)
+
+    reader.__name__ = reader.__qualname__ = f"read_{network.lower()}"
+    reader.__doc__ = f"""{summary}
 
     See :func:`read_station_csv` for the template
-    (``station_id,name,lat,lon,elevation,land_cover,date,rsm,field_capacity,bulk_density``;
-    ``rsm`` percent of field capacity, ``field_capacity`` g g-1,
-    ``bulk_density`` g cm-3).
+    ({template}).
 
     Parameters
     ----------
@@ -207,48 +211,23 @@ def read_nzw(files, *, time=None) -> xr.Dataset:
     Returns
     -------
     xarray.Dataset
-        Stations with ``rsm`` (percent), ``field_capacity``, ``bulk_density``.
+        {returns}
     """
-    return read_station_csv(files, "NZW", time=time)
+    return reader
 
 
-def read_cern(files, *, time=None) -> xr.Dataset:
-    """Read CERN stations (volumetric, five-day) from the volumetric CSV template.
-
-    See :func:`read_station_csv` (``station_id,name,lat,lon,elevation,land_cover,date,sm``;
-    ``sm`` m3 m-3).
-
-    Parameters
-    ----------
-    files : str, path, or sequence of them
-        CSV files, folders or globs.
-    time : array-like of dates, optional
-        Daily axis of the result.
-
-    Returns
-    -------
-    xarray.Dataset
-        Stations with ``sm`` (m3 m-3), cadence "pentad".
-    """
-    return read_station_csv(files, "CERN", time=time)
-
-
-def read_qxz(files, *, time=None) -> xr.Dataset:
-    """Read QXZ stations (volumetric, daily) from the volumetric CSV template.
-
-    See :func:`read_station_csv` (``station_id,name,lat,lon,elevation,land_cover,date,sm``;
-    ``sm`` m3 m-3; sub-daily rows are averaged per day).
-
-    Parameters
-    ----------
-    files : str, path, or sequence of them
-        CSV files, folders or globs.
-    time : array-like of dates, optional
-        Daily axis of the result.
-
-    Returns
-    -------
-    xarray.Dataset
-        Stations with ``sm`` (m3 m-3), cadence "daily".
-    """
-    return read_station_csv(files, "QXZ", time=time)
+read_nzw = _network_reader(
+    "NZW", "Read NZW stations (relative soil moisture, ten-day) from the NZW CSV template.",
+    "``station_id,name,lat,lon,elevation,land_cover,date,rsm,field_capacity,bulk_density``;\n"
+    "    ``rsm`` percent of field capacity, ``field_capacity`` g g-1,\n"
+    "    ``bulk_density`` g cm-3",
+    "Stations with ``rsm`` (percent), ``field_capacity``, ``bulk_density``.")
+read_cern = _network_reader(
+    "CERN", "Read CERN stations (volumetric, five-day) from the volumetric CSV template.",
+    "``station_id,name,lat,lon,elevation,land_cover,date,sm``; ``sm`` m3 m-3",
+    'Stations with ``sm`` (m3 m-3), cadence "pentad".')
+read_qxz = _network_reader(
+    "QXZ", "Read QXZ stations (volumetric, daily) from the volumetric CSV template.",
+    "``station_id,name,lat,lon,elevation,land_cover,date,sm``;\n"
+    "    ``sm`` m3 m-3; sub-daily rows are averaged per day",
+    'Stations with ``sm`` (m3 m-3), cadence "daily".')
