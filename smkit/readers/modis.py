@@ -313,12 +313,9 @@ def read_mod13a2(files, grid: Grid, *, time=None, reliability: Sequence[int] | N
 
     Parameters
     ----------
-    files : str, path, or sequence of them
-        Files, folders (searched for ``*MOD13A2*``) or globs.
-    grid : smkit.core.grid.Grid
-        Target (fine) grid.
-    time : array-like of dates, optional
-        Daily axis of the result. Default: the composites' days.
+    files, grid, time
+        As for :func:`read_mod11a1`; folders are searched for ``*MOD13A2*``,
+        and the default days are the composites'.
     reliability : sequence of int, optional
         Keep pixels whose ``1_km_16_days_pixel_reliability`` is one of these
         (0 good, 1 marginal, 2 snow/ice, 3 cloudy); needs that layer. ``None``
@@ -354,12 +351,8 @@ def read_mcd43c3(files, grid: Grid, *, time=None, layer: str = "Albedo_WSA_short
 
     Parameters
     ----------
-    files : str, path, or sequence of them
-        Files, folders (searched for ``*MCD43C3*``) or globs.
-    grid : smkit.core.grid.Grid
-        Target (fine) grid.
-    time : array-like of dates, optional
-        Daily axis of the result. Default: the files' days.
+    files, grid, time
+        As for :func:`read_mod11a1`; folders are searched for ``*MCD43C3*``.
     layer : {"Albedo_WSA_shortwave", "Albedo_BSA_shortwave"}
         White-sky (default) or black-sky shortwave albedo.
     max_quality : int, optional
