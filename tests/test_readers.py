@@ -24,7 +24,7 @@ import xarray as xr
 rioxarray = pytest.importorskip("rioxarray")
 
 from smkit import readers  # noqa: E402
-from smkit.readers import archives  # noqa: E402
+from smkit.readers import ingestion, ismn, raster, registry  # noqa: E402
 from smkit.core.grid import Grid  # noqa: E402
 from smkit.readers import ReadError  # noqa: E402
 
@@ -628,7 +628,7 @@ def test_modis_errors_name_the_file(tmp_path):
     inside = interior(la, lo)
     np.testing.assert_allclose(lst.values[inside], f_lst(la, lo, 0)[inside], atol=0.01)
     # a native HDF4 granule, where rasterio's GDAL has no HDF4 driver (PyPI wheels)
-    if not archives._hdf4_available():
+    if not raster._hdf4_available():
         hdf = tmp_path / "hdf" / "MOD11A1.A2009182.h25v05.061.2021201000000.hdf"
         hdf.parent.mkdir()
         hdf.write_bytes(b"\x0e\x03\x13\x01" + bytes(100))
@@ -850,7 +850,7 @@ def test_ismn_reader(archive, tmp_path):
     hours = np.array([h for h in range(24) if h != 5])  # the D01-flagged hour is dropped
     expect = [0.20 + 0.01 * d.day + 0.001 * hours.mean() for d in DAYS]
     np.testing.assert_allclose(st["sm"].values[0], expect, rtol=1e-5)
-    if archives._ismn_engine("auto") == "ismn":
+    if ismn._ismn_engine("auto") == "ismn":
         with pytest.warns(UserWarning, match="skipped"):
             other = readers.read_ismn(dirs["ismn"], time=DAYS, engine="ismn")
         xr.testing.assert_identical(other.drop_attrs(), st.drop_attrs())
@@ -861,7 +861,7 @@ def test_ismn_reader(archive, tmp_path):
         text = f.read()
     with open(p, "w") as f:
         f.write(text[: text.rindex("0.2000")])
-    for engine in ("builtin", archives._ismn_engine("auto")):
+    for engine in ("builtin", ismn._ismn_engine("auto")):
         with pytest.raises(ReadError, match=os.path.basename(p) + ".*truncated"):
             readers.read_ismn(p, engine=engine)
     with open(p, "w") as f:
@@ -1049,7 +1049,7 @@ def test_ingest_resumes_after_an_interruption(archive, cube, tmp_path, monkeypat
     out = tmp_path / "cube.zarr"
     cfg = make_config(root)
     cfg["validate"] = False  # checked in test_ingest_cube_opens_as_scenario_and_downscales
-    real_write = archives._write_block
+    real_write = ingestion._write_block
     calls = []
 
     def interrupted(path, group, part, region):
@@ -1058,7 +1058,7 @@ def test_ingest_resumes_after_an_interruption(archive, cube, tmp_path, monkeypat
         calls.append((group, region["time"].start))
         real_write(path, group, part, region)
 
-    monkeypatch.setattr(archives, "_write_block", interrupted)
+    monkeypatch.setattr(ingestion, "_write_block", interrupted)
     with pytest.raises(KeyboardInterrupt), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         readers.ingest(cfg, out, progress=False)
@@ -1073,9 +1073,9 @@ def test_ingest_resumes_after_an_interruption(archive, cube, tmp_path, monkeypat
 
     built = []
     real_cci = readers.read_esacci
-    monkeypatch.setattr(archives, "_write_block", spy)
-    monkeypatch.setattr(archives, "read_esacci", functools.wraps(real_cci)(
-        lambda *a, **k: built.append(1) or real_cci(*a, **k)))
+    monkeypatch.setattr(ingestion, "_write_block", spy)
+    monkeypatch.setitem(registry.SOURCES, "coarse", (functools.wraps(real_cci)(
+        lambda *a, **k: built.append(1) or real_cci(*a, **k)), *registry.SOURCES["coarse"][1:]))
     calls.clear()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -1100,13 +1100,13 @@ def test_ingest_redoes_changed_groups_only(archive, cube, tmp_path, monkeypatch)
     cfg = make_config(root)
     cfg["validate"] = False
     calls = []
-    real_write = archives._write_block
+    real_write = ingestion._write_block
 
     def spy(path, group, part, region):
         calls.append(group)
         real_write(path, group, part, region)
 
-    monkeypatch.setattr(archives, "_write_block", spy)
+    monkeypatch.setattr(ingestion, "_write_block", spy)
     readers.ingest(cfg, out, progress=False)
     assert calls == []
     # a changed option redoes its group only

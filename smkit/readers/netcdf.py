@@ -1,0 +1,442 @@
+"""NetCDF-4/HDF5 and NetCDF-3 files of gridded products: opening, scanning, reading.
+
+Owns what every NetCDF reader (:mod:`~smkit.readers.esacci`,
+:mod:`~smkit.readers.imerg`, :mod:`~smkit.readers.models`) does the same way: open a
+file with netCDF4 (else h5netcdf) and check its variables, lat/lon grid, CRS and
+time once (:func:`scan_nc` -> :class:`NcLayout`); select the cells of a region or
+grid (:func:`select_cover`, :func:`select_grid` -> :class:`Selection`); read them
+in a dask task (:func:`read_nc`, :func:`lazy_stack`); and bring sub-daily steps to
+daily values (:func:`to_daily`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import dask
+import dask.array as da
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from smkit.core.grid import LAT_ATTRS, LON_ATTRS, Grid
+from smkit.readers.common import IO_LOCK, ReadError, guarded, time_coord, warn_missing
+
+__all__ = [
+    "NcLayout", "Selection", "scan_nc", "read_nc", "select_cover", "select_grid",
+    "check_same_grid", "check_unique_times", "lazy_stack", "to_daily", "grid_coords",
+]
+
+_LAT_NAMES = ("lat", "latitude", "Latitude", "nav_lat")
+_LON_NAMES = ("lon", "longitude", "Longitude", "nav_lon")
+_TIME_NAMES = ("time", "valid_time", "Time")
+
+
+def _open_engine(path: str, engine: str, group: str | None = None) -> xr.Dataset:
+    kw = {"phony_dims": "sort"} if engine == "h5netcdf" else {}
+    return xr.open_dataset(path, engine=engine, group=group, cache=False, chunks=None,
+                           decode_timedelta=False, **kw)
+
+
+def _open_nc(path: str, kind: str) -> tuple[xr.Dataset, str]:
+    """Open a NetCDF-4/HDF5 or NetCDF-3 file (netCDF4, else h5netcdf), or raise a ReadError.
+
+    netCDF4 comes first: it opens files about ten times faster than h5netcdf
+    here; all reads are serialised with a lock (see ``IO_LOCK``).
+    """
+    errors = []
+    for engine in ("netcdf4", "h5netcdf"):
+        try:
+            with IO_LOCK:
+                return _open_engine(path, engine), engine
+        except Exception as err:  # noqa: BLE001 - all reported below
+            errors.append(f"{engine}: {type(err).__name__}: {err}")
+    raise ReadError(path, kind, None, "cannot be opened as NetCDF-4/HDF5 or NetCDF-3; the file is "
+                    "corrupt, truncated or not NetCDF (" + " | ".join(errors) + ")",
+                    "download the file again")
+
+
+def _find(ds: xr.Dataset, names: Sequence[str]) -> str | None:
+    return next((n for n in names if n in ds.variables), None)
+
+
+@dataclass(frozen=True)
+class NcLayout:
+    """What reading one NetCDF/HDF5 file needs, found when it was opened.
+
+    The file's ``path``, the ``engine`` and ``group`` that open it, the variable
+    ``names`` to read, the dimensions playing time (``tdim``, None for a
+    file without one), latitude and longitude, the ``extra`` length-1
+    dimensions, the file's ``times`` (``datetime64[ns]``), ``lat``/``lon``
+    centres (degrees, as stored), each variable's ``units`` and whether it is
+    stored as integers without a CF ``scale_factor`` (``raw_int``).
+    """
+
+    path: str
+    engine: str
+    group: str | None
+    names: tuple[str, ...]
+    tdim: str | None
+    ydim: str
+    xdim: str
+    extra: tuple[str, ...]
+    times: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    units: dict = field(default_factory=dict)
+    raw_int: dict = field(default_factory=dict)
+
+
+def _check_nc_crs(ds: xr.Dataset, var: xr.DataArray, path: str, kind: str, name: str):
+    """Raise a ReadError unless ``var`` is on a lat/lon grid in degrees."""
+    gm = var.attrs.get("grid_mapping") or var.encoding.get("grid_mapping")
+    if gm and gm in ds.variables:
+        mapping = ds[gm].attrs.get("grid_mapping_name", "")
+        if mapping and mapping != "latitude_longitude":
+            raise ReadError(path, kind, name, f"is on a '{mapping}' projection (grid_mapping "
+                            f"'{gm}'), not a regular latitude/longitude grid (wrong CRS)",
+                            "use the product's native lat/lon files or regrid to EPSG:4326")
+        wkt = str(ds[gm].attrs.get("crs_wkt", ds[gm].attrs.get("spatial_ref", "")))
+        if wkt.lstrip().upper().startswith(("PROJCS", "PROJCRS")):
+            raise ReadError(path, kind, name, "has a projected CRS in its grid mapping (wrong "
+                            "CRS); a geographic lat/lon grid is expected",
+                            "use the product's native lat/lon files or regrid to EPSG:4326")
+
+
+def scan_nc(path: str, kind: str, required: Sequence[str], optional: Sequence[str] = (),
+            groups: Sequence[str] = (), date: pd.Timestamp | None = None) -> NcLayout:
+    """Open a gridded NetCDF/HDF5 file and check its variables, lat/lon grid and time.
+
+    Parameters
+    ----------
+    path : str
+        The file.
+    kind : str
+        The product, for the messages.
+    required : sequence of str
+        Variables the file must hold (looked for in ``groups`` too when the
+        first is not at the root).
+    optional : sequence of str
+        Variables read when present.
+    groups : sequence of str
+        HDF5 groups to look in.
+    date : pandas.Timestamp, optional
+        The file's day when it has no time coordinate (from its name).
+
+    Returns
+    -------
+    NcLayout
+
+    Raises
+    ------
+    ReadError
+        Naming the file: unreadable, a missing variable, no or projected or
+        curvilinear lat/lon, dimensions that cannot be matched, undecodable time.
+    """
+    with IO_LOCK:
+        return _scan_nc_locked(path, kind, required, optional, groups, date)
+
+
+def _scan_nc_locked(path, kind, required, optional, groups, date) -> NcLayout:
+    ds, engine = _open_nc(path, kind)
+    group = None
+    try:
+        if required[0] not in ds.variables:
+            ds, group = _open_group_holding(ds, path, engine, required[0], groups)
+        names = _variable_names(ds, path, kind, required, optional, groups)
+        var = ds[required[0]]
+        lat, lon = _lat_lon(ds, var, path, kind, required[0])
+        tname = _find(ds, _TIME_NAMES)
+        tdim, ydim, xdim, extra = _match_dims(ds, var, lat, lon, tname, path, kind, required[0])
+        for n in names[1:]:
+            if ds[n].dims != var.dims:
+                raise ReadError(path, kind, n, f"has dims {ds[n].dims}, unlike "
+                                f"'{required[0]}' {var.dims}", "check the file")
+        times = _nc_times(ds, tname, tdim, date, path, kind, required[0])
+        units = {n: ds[n].attrs.get("units") for n in names}
+        raw_int = {n: bool(np.issubdtype(ds[n].dtype, np.integer)
+                           and "scale_factor" not in ds[n].encoding) for n in names}
+        return NcLayout(path, engine, group, names, tdim, ydim, xdim, extra, times,
+                        np.asarray(lat.values, dtype=np.float64),
+                        np.asarray(lon.values, dtype=np.float64), units, raw_int)
+    finally:
+        ds.close()
+
+
+def _open_group_holding(ds, path, engine, name, groups) -> tuple[xr.Dataset, str | None]:
+    """The first of ``groups`` holding ``name`` (closing ``ds``), else ``ds`` itself."""
+    for g in groups:
+        try:
+            gds = _open_engine(path, engine, g)
+        except Exception:  # noqa: BLE001 - the group is absent
+            continue
+        if name in gds.variables:
+            ds.close()
+            return gds, g
+        gds.close()
+    return ds, None
+
+
+def _variable_names(ds, path, kind, required, optional, groups) -> tuple[str, ...]:
+    """The required variables and the optional ones present, or a ReadError for a missing one."""
+    missing = [v for v in required if v not in ds.variables]
+    if missing:
+        where = f" (also looked in group(s) {list(groups)})" if groups else ""
+        raise ReadError(path, kind, missing[0], f"missing{where}; variables found: "
+                        f"{sorted(map(str, ds.data_vars))}",
+                        "check that the file is the right product (and version)")
+    return tuple(required) + tuple(v for v in optional if v in ds.variables and v not in required)
+
+
+def _lat_lon(ds, var, path, kind, name) -> tuple[xr.DataArray, xr.DataArray]:
+    """The 1-D latitude and longitude of ``var`` in degrees, or a ReadError (wrong CRS, curvilinear)."""
+    latn, lonn = _find(ds, _LAT_NAMES), _find(ds, _LON_NAMES)
+    if latn is None or lonn is None:
+        proj = [n for n in ("x", "y", "xc", "yc", "easting", "northing") if n in ds.variables]
+        raise ReadError(path, kind, name, "has no latitude/longitude coordinates"
+                        + (f" but projected ones {proj} (wrong CRS)" if proj else "")
+                        + f"; variables found: {sorted(map(str, ds.variables))}",
+                        "smkit reads this product on its regular lat/lon grid; use the "
+                        "archive's file or regrid to EPSG:4326")
+    _check_nc_crs(ds, var, path, kind, name)
+    lat, lon = ds[latn], ds[lonn]
+    for c, axis in ((lat, "north"), (lon, "east")):
+        if c.ndim != 1:
+            raise ReadError(path, kind, c.name, f"is {c.ndim}-dimensional: a curvilinear grid",
+                            "regrid to a regular lat/lon grid")
+        units = str(c.attrs.get("units", "degrees")).lower()
+        if "degree" not in units:
+            raise ReadError(path, kind, c.name, f"has units '{c.attrs.get('units')}', not "
+                            f"degrees_{axis} (wrong CRS)",
+                            "regrid to a lat/lon grid in degrees")
+    return lat, lon
+
+
+def _match_dims(ds, var, lat, lon, tname, path, kind, name):
+    """``(tdim, ydim, xdim, extra)``: the dims of ``var`` playing time, lat, lon, and the others."""
+    sizes = dict(var.sizes)
+    dims = list(var.dims)
+    ydim, xdim = lat.dims[0], lon.dims[0]
+    tdim = ds[tname].dims[0] if tname is not None and ds[tname].ndim == 1 else None
+    if ydim not in dims or xdim not in dims:  # unnamed (phony) dimensions: match by size
+        ydim, xdim, tdim = _dims_by_size(ds, lat, lon, tname, sizes, dims, path, kind, name)
+    if tdim is not None and tdim not in dims:
+        tdim = None
+    extra = tuple(d for d in dims if d not in (tdim, ydim, xdim))
+    big = [d for d in extra if sizes[d] != 1]
+    if big:
+        raise ReadError(path, kind, name, f"has unexpected dimension(s) "
+                        f"{[(d, sizes[d]) for d in big]}", "select one level/member first")
+    return tdim, ydim, xdim, extra
+
+
+def _dims_by_size(ds, lat, lon, tname, sizes, dims, path, kind, name):
+    """``(ydim, xdim, tdim)`` of unnamed dimensions, told apart by their lengths."""
+    by_size = {lat.size: "y", lon.size: "x"}
+    if tname is not None:
+        by_size.setdefault(ds[tname].size, "t")
+    if len(by_size) < 2 + (tname is not None):
+        raise ReadError(path, kind, name, "its dimensions cannot be matched to "
+                        "lat/lon/time (equal lengths and no dimension names)",
+                        "write the file with named dimensions")
+    roles = {by_size.get(sizes[d]): d for d in dims}
+    ydim, xdim, tdim = roles.get("y"), roles.get("x"), roles.get("t")
+    if ydim is None or xdim is None:
+        raise ReadError(path, kind, name, f"dims {tuple(dims)} do not include "
+                        "the latitude and longitude axes", "check the file")
+    return ydim, xdim, tdim
+
+
+def _nc_times(ds, tname, tdim, date, path, kind, name) -> np.ndarray:
+    """The file's times (``datetime64[ns]``): its time coordinate, else ``date``."""
+    scalar_time = tname is not None and tdim is None and ds[tname].size == 1
+    if tdim is not None or scalar_time:
+        t = ds[tname]
+        if not np.issubdtype(t.dtype, np.datetime64):
+            raise ReadError(path, kind, str(tname), f"could not be decoded to dates "
+                            f"(units '{t.attrs.get('units', t.encoding.get('units'))}')",
+                            "check the time units of the file")
+        return np.asarray(t.values, dtype="datetime64[ns]")
+    if date is not None:
+        return np.array([np.datetime64(pd.Timestamp(date), "ns")])
+    raise ReadError(path, kind, name, "has no time coordinate and its name "
+                    "gives no date", "keep the archive's file names")
+
+
+def read_nc(lay: NcLayout, ysl: slice, xsl: slice, yidx: np.ndarray, xidx: np.ndarray
+            ) -> dict[str, np.ndarray]:
+    """Read the selected cells of every variable of ``lay``, as (time, lat, lon) arrays.
+
+    ``ysl``/``xsl`` cover the cells, ``yidx``/``xidx`` order them inside the
+    slices (see :class:`Selection`). Values are as stored (CF-decoded).
+    """
+    def load():
+        ds = _open_engine(lay.path, lay.engine, lay.group)
+        try:
+            out = {}
+            for n in lay.names:
+                v = ds[n].isel({**{d: 0 for d in lay.extra}, lay.ydim: ysl, lay.xdim: xsl})
+                order = ([lay.tdim] if lay.tdim else []) + [lay.ydim, lay.xdim]
+                a = np.asarray(v.transpose(*order).values)
+                if lay.tdim is None:
+                    a = a[None]
+                out[n] = a[:, yidx][:, :, xidx]
+            return out
+        finally:
+            ds.close()
+
+    with IO_LOCK:
+        return load()
+
+
+def _normal_lon(lon: np.ndarray) -> np.ndarray:
+    return np.where(lon >= 180.0, lon - 360.0, lon)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Cells of a file to read: covering slices and the index order inside them.
+
+    ``lat`` and ``lon`` are the selected centres (degrees), ascending, longitude
+    in -180..180.
+    """
+
+    ysl: slice
+    xsl: slice
+    yidx: np.ndarray
+    xidx: np.ndarray
+    lat: np.ndarray  # ascending
+    lon: np.ndarray  # ascending, -180..180
+
+
+def select_cover(lay: NcLayout, bbox, margin: float = 0.0, kind: str = "") -> Selection:
+    """Select the file's cells whose centres fall in ``bbox`` (+ ``margin`` degrees), ascending.
+
+    ``bbox`` is ``(west, south, east, north)`` in degrees, or None for every cell.
+
+    Raises
+    ------
+    ReadError
+        If no cell of the file falls inside.
+    """
+    lat, lon = lay.lat, _normal_lon(lay.lon)
+    if bbox is None:
+        yi, xi = np.arange(lat.size), np.arange(lon.size)
+    else:
+        w, s, e, n = bbox
+        eps = 1e-9
+        yi = np.flatnonzero((lat >= s - margin - eps) & (lat <= n + margin + eps))
+        xi = np.flatnonzero((lon >= w - margin - eps) & (lon <= e + margin + eps))
+    if yi.size < 1 or xi.size < 1:
+        raise ReadError(lay.path, kind, lay.names[0], f"covers lat {lat.min():g}..{lat.max():g}, "
+                        f"lon {lon.min():g}..{lon.max():g}: nothing inside the region {bbox}",
+                        "download the files for the region, or fix the bbox")
+    yi = yi[np.argsort(lat[yi], kind="stable")]
+    xi = xi[np.argsort(lon[xi], kind="stable")]
+    y0, x0 = int(yi.min()), int(xi.min())
+    return Selection(slice(y0, int(yi.max()) + 1), slice(x0, int(xi.max()) + 1), yi - y0, xi - x0,
+                     lat[yi], lon[xi])
+
+
+def select_grid(lay: NcLayout, grid: Grid, kind: str) -> Selection:
+    """Select the file's cells that are exactly the cells of ``grid`` (same centres).
+
+    Raises
+    ------
+    ReadError
+        If a cell of ``grid`` is not centred on a cell of the file.
+    """
+    lat, lon = lay.lat, _normal_lon(lay.lon)
+
+    def match(src, targets, axis):
+        order = np.argsort(src, kind="stable")
+        s = src[order]
+        k = np.searchsorted(s, targets)
+        k0, k1 = np.clip(k - 1, 0, s.size - 1), np.clip(k, 0, s.size - 1)
+        k = np.where(np.abs(s[k0] - targets) <= np.abs(s[k1] - targets), k0, k1)
+        off = np.abs(s[k] - targets)
+        if np.any(off > grid.res * 1e-3):
+            bad = targets[np.argmax(off)]
+            raise ReadError(lay.path, kind, lay.names[0], f"has no cell centred at {axis} "
+                            f"{bad:g} of the {grid.res:g}-degree target grid (file {axis} "
+                            f"{s.min():g}..{s.max():g})", "choose a bbox on whole cells of the "
+                            "product's grid, inside the file's coverage")
+        return order[k]
+
+    yi, xi = match(lat, grid.lat, "lat"), match(lon, grid.lon, "lon")
+    y0, x0 = int(yi.min()), int(xi.min())
+    return Selection(slice(y0, int(yi.max()) + 1), slice(x0, int(xi.max()) + 1), yi - y0, xi - x0,
+                     grid.lat, grid.lon)
+
+
+def check_same_grid(lays: Sequence[NcLayout], kind: str):
+    """Raise a ReadError naming the first file whose lat/lon differ from the first file's."""
+    first = lays[0]
+    for lay in lays[1:]:
+        if not (np.array_equal(lay.lat, first.lat) and np.array_equal(lay.lon, first.lon)):
+            raise ReadError(lay.path, kind, lay.names[0], f"has another grid than {first.path} "
+                            f"({lay.lat.size}x{lay.lon.size} vs {first.lat.size}x{first.lon.size} "
+                            "cells or other coordinates)", "use files of one product, version "
+                            "and region")
+
+
+def check_unique_times(lays: Sequence[NcLayout], kind: str):
+    """Raise a ReadError naming the file holding a time another file holds too."""
+    seen: dict = {}
+    for lay in lays:
+        for t in lay.times:
+            if t in seen:
+                raise ReadError(lay.path, kind, None, f"time {pd.Timestamp(t)} is also in "
+                                f"{seen[t]}", "remove duplicate files (e.g. two versions)")
+            seen[t] = lay.path
+
+
+def lazy_stack(lays, task, names, shape_yx, dtypes, kind, *args) -> dict[str, da.Array]:
+    """Dask arrays (time, y, x) of ``names``, one task per file, in the order of ``lays``.
+
+    ``task(lay, *args)`` reads one file and returns ``{name: array}``; a failure
+    becomes a :class:`~smkit.readers.common.ReadError` naming the file.
+    """
+    parts: dict[str, list] = {n: [] for n in names}
+    for lay in lays:
+        d = dask.delayed(guarded, pure=True)(task, lay.path, kind, None, lay, *args)
+        for n in names:
+            parts[n].append(da.from_delayed(d[n], (lay.times.size, *shape_yx), dtype=dtypes[n]))
+    return {n: da.concatenate(p, axis=0) for n, p in parts.items()}
+
+
+def to_daily(arr: xr.DataArray, days: pd.DatetimeIndex | None, kind: str, how: str = "mean"
+             ) -> xr.DataArray:
+    """Sub-daily or daily steps to daily values on ``days`` (NaN, with a warning, where no file).
+
+    ``how`` aggregates the steps of a day ("mean", NaN-skipping, or a resampler
+    method such as "first"); ``days`` None keeps the days with a file.
+    """
+    t = pd.DatetimeIndex(arr["time"].values)
+    order = np.argsort(t.values, kind="stable")
+    if not np.all(order == np.arange(t.size)):
+        arr = arr.isel(time=order)
+        t = t[order]
+    if np.all(t == t.normalize()):
+        out = arr
+    else:
+        if how == "mean":  # sum / count: no "mean of empty slice" warnings from dask tasks
+            total = arr.resample(time="1D").sum(skipna=True)
+            count = arr.notnull().resample(time="1D").sum()
+            out = total / count.where(count > 0)
+        else:
+            out = getattr(arr.resample(time="1D"), how)()
+        got = pd.DatetimeIndex(t.normalize().unique())
+        out = out.sel(time=got)
+    got = pd.DatetimeIndex(out["time"].values)
+    if days is not None:
+        warn_missing(kind, days.difference(got))
+        out = out.reindex(time=days)
+    return out.assign_coords(time=time_coord(out["time"].values))
+
+
+def grid_coords(lat, lon) -> dict[str, xr.Variable]:
+    """CF ``lat``/``lon`` coordinates (degrees, rounded to 1e-8) of the given centres."""
+    return {"lat": xr.Variable("lat", np.round(np.asarray(lat, np.float64), 8), LAT_ATTRS),
+            "lon": xr.Variable("lon", np.round(np.asarray(lon, np.float64), 8), LON_ATTRS)}

@@ -1,0 +1,84 @@
+"""SRTM elevation tiles (GeoTIFF or ``.hgt``): the static fine ``dem``.
+
+Owns the tiles' void value and the mosaic onto the grid; the raster mechanics are
+:mod:`smkit.readers.raster`'s.
+"""
+
+from __future__ import annotations
+
+import dask
+import dask.array as da
+import numpy as np
+import xarray as xr
+
+from smkit.core.grid import Grid
+from smkit.readers.common import IO_LOCK, as_files, extent_text
+from smkit.readers.raster import check_resampling, read_layer, scan_raster, warp_into
+
+__all__ = ["read_srtm"]
+
+
+def _srtm_mosaic(tiles: list[str], grid: Grid, resampling: str) -> np.ndarray:
+    with IO_LOCK:
+        return _srtm_mosaic_locked(tiles, grid, resampling)
+
+
+def _srtm_mosaic_locked(tiles: list[str], grid: Grid, resampling: str) -> np.ndarray:
+    kind = "SRTM"
+    out = np.full(grid.shape, np.nan, dtype=np.float32)
+    for path in tiles:
+        raw = read_layer(path, path, kind, "elevation")
+        v = np.asarray(raw.values).astype(np.float32)
+        bad = ~np.isfinite(v) | (v == -32768)
+        nod = raw.rio.nodata
+        if nod is not None and np.isfinite(nod):
+            bad |= v == np.float32(nod)
+        warp_into(out, raw.copy(data=np.where(bad, np.float32(np.nan), v)), grid, resampling,
+                   path, kind, "elevation")
+    return out
+
+
+def read_srtm(files, grid: Grid, *, resampling: str = "average") -> xr.Dataset:
+    """Mosaic SRTM elevation tiles and aggregate them onto a lat/lon grid.
+
+    Parameters
+    ----------
+    files : str, path, or sequence of them
+        GeoTIFF tiles (e.g. ``n38_e100_3arc_v2.tif`` or ``srtm_57_05.tif``,
+        geographic lat/lon, int16 metres, voids -32768) or unzipped ``.hgt``
+        tiles (``N38E100.SRTMGL3.hgt``, GDAL's SRTMHGT driver), folders
+        (searched for ``*.tif``, ``*.tiff``, ``*.hgt``) or globs.
+        Tiles not overlapping ``grid`` are skipped.
+    grid : smkit.core.grid.Grid
+        Target (fine) grid.
+    resampling : str, default "average"
+        GDAL resampling: "average" is the mean of the 90 m cells in each grid
+        cell (voids excluded).
+
+    Returns
+    -------
+    xarray.Dataset
+        Lazy static ``dem`` (m, float32), dims (lat, lon).
+
+    Raises
+    ------
+    ReadError
+        Naming the tile: unreadable, no CRS or a projected CRS.
+    """
+    kind = "SRTM"
+    check_resampling(resampling)
+    paths = as_files(files, kind, ("*.tif", "*.tiff", "*.hgt"))
+    tiles = []
+    for p in paths:
+        (w, s, e, n), _ = scan_raster(p, p, kind, "elevation", ("geographic",), "SRTM")
+        if e > grid.lon0 and w < grid.lon1 and n > grid.lat0 and s < grid.lat1:
+            tiles.append(p)
+    if not tiles:
+        raise FileNotFoundError(f"{kind}: none of the {len(paths)} tile(s) overlaps the grid "
+                                f"({extent_text(grid)})")
+    arr = da.from_delayed(dask.delayed(_srtm_mosaic, pure=True)(tiles, grid, resampling),
+                          grid.shape, dtype=np.float32)
+    dem = xr.DataArray(arr, dims=("lat", "lon"), coords=grid.coords(),
+                       attrs={"long_name": "elevation (SRTM)", "standard_name": "surface_altitude",
+                              "units": "m"})
+    return xr.Dataset({"dem": dem}, attrs={"source": "SRTM", "tiles": len(tiles)})
