@@ -1,10 +1,10 @@
 """The synthetic world: physics, presets and the scenario builder."""
 
+from smkit.core.scenario import GROUPS, Scenario, open_scenario  # noqa: F401
 from smkit.synth.world import (  # noqa: F401
     ALBEDO_RES,
     CELL,
     FREEZE,
-    GROUPS,
     HALO,
     IRRIGATION,
     LAPSE,
@@ -19,12 +19,10 @@ from smkit.synth.world import (  # noqa: F401
     STATION_TABLE,
     SUB,
     SURFACE_LOSS,
-    Scenario,
     StationErrors,
     WORLD_VERSION,
     World,
     make_scenario,
-    open_scenario,
 )
 
 __all__ = [

@@ -64,7 +64,6 @@ import operator
 import threading
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import dask
 import dask.array as da
@@ -78,11 +77,10 @@ from scipy.special import expit, ndtri
 from smkit import __version__
 from smkit.synth.noise import PlaneWaves, daily_waves, hash_normal, hash_uniform, rng
 from smkit.core.grid import TIME_ATTRS, Grid, block_mean
-from smkit.core.schema import encode_group
-from smkit.core.vocabulary import NETWORK_CADENCE, SCENARIO_GROUPS
+from smkit.core.scenario import Scenario
+from smkit.core.vocabulary import NETWORK_CADENCE
 
-__all__ = ["PRESETS", "Preset", "RetrievalErrors", "Scenario", "StationErrors", "World", "make_scenario",
-           "open_scenario"]
+__all__ = ["PRESETS", "Preset", "RetrievalErrors", "StationErrors", "World", "make_scenario"]
 
 #: Version of the world's equations: bumped whenever a change alters generated values, so that
 #: scenarios and products cached from an older world are never reused.
@@ -1146,104 +1144,6 @@ class World:
              float(np.round(lat[i], 3)))
             for k, i in enumerate(sorted(idx))
         ]
-
-
-# --------------------------------------------------------------------------- scenario
-GROUPS = SCENARIO_GROUPS
-
-
-@dataclass
-class Scenario:
-    """A synthetic (or ingested) world in smkit's data model.
-
-    Attributes
-    ----------
-    coarse, fine, truth, stations, era5, noah, pdsi : xarray.Dataset
-        See DESIGN.md, "Data model"; ``truth`` holds the 1-km ``sm`` (m3 m-3).
-    """
-
-    coarse: xr.Dataset
-    fine: xr.Dataset
-    truth: xr.Dataset
-    stations: xr.Dataset
-    era5: xr.Dataset
-    noah: xr.Dataset
-    pdsi: xr.Dataset
-
-    @property
-    def attrs(self) -> dict:
-        """Provenance of the scenario (preset, seed, version)."""
-        return dict(self.coarse.attrs)
-
-    def datasets(self) -> dict[str, xr.Dataset]:
-        """The seven datasets by name."""
-        return {g: getattr(self, g) for g in GROUPS}
-
-    def load(self) -> Scenario:
-        """Compute every lazy array (shared blocks are built once)."""
-        loaded = dask.compute(self.datasets())[0]
-        return Scenario(**loaded)
-
-    def to_zarr(self, path: str | Path, progress: bool = True) -> Path:
-        """Write all datasets to one Zarr store (one group each), computing blocks once."""
-        path = Path(path)
-        writes = []
-        for i, (name, ds) in enumerate(self.datasets().items()):
-            writes.append(
-                encode_group(ds).to_zarr(
-                    path, group=name, mode="w" if i == 0 else "a", compute=False, consolidated=False
-                )
-            )
-        _compute_with_progress(writes, progress, f"writing {path.name}")
-        return path
-
-    def to_netcdf(self, path: str | Path) -> Path:
-        """Write all datasets to one NetCDF-4 file (one group each)."""
-        path = Path(path)
-        for i, (name, ds) in enumerate(self.datasets().items()):
-            encode_group(ds).to_netcdf(path, group=name, mode="w" if i == 0 else "a", engine="h5netcdf")
-        return path
-
-    def __repr__(self) -> str:
-        a = self.attrs
-        dims = {g: dict(getattr(self, g).sizes) for g in GROUPS}
-        lines = [f"<smkit.Scenario preset={a.get('preset')!r} seed={a.get('seed')}>"]
-        lines += [f"  {g:9s} {d}" for g, d in dims.items()]
-        return "\n".join(lines)
-
-
-def _compute_with_progress(work, progress: bool, desc: str):
-    if progress:
-        from tqdm.dask import TqdmCallback
-
-        with TqdmCallback(desc=desc):
-            return dask.compute(*work)
-    return dask.compute(*work)
-
-
-def open_scenario(path: str | Path, chunks: dict | None = None) -> Scenario:
-    """Open a scenario written by :meth:`Scenario.to_zarr` or :meth:`Scenario.to_netcdf`.
-
-    Parameters
-    ----------
-    path : str or Path
-        A ``.zarr`` store or a ``.nc`` file.
-    chunks : dict, optional
-        Dask chunks; ``None`` opens lazily with the stored chunks.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no scenario at {path}")
-    out = {}
-    for g in GROUPS:
-        if path.suffix == ".nc":
-            ds = xr.open_dataset(path, group=g, engine="h5netcdf", chunks=chunks or {})
-        else:
-            ds = xr.open_zarr(
-                path, group=g, chunks=chunks if chunks is not None else {}, consolidated=False
-            )
-        out[g] = ds
-    return Scenario(**out)
 
 
 def _time_coord(times) -> xr.Variable:
