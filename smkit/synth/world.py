@@ -91,6 +91,7 @@ from smkit.synth.noise import PlaneWaves, daily_waves, hash_normal, hash_uniform
 from smkit.synth.physics import (
     day_numbers, day_of_year, loss_rate, ndvi_period_start, root_decay, temperature_climatology, windowed_store,
 )
+from smkit.synth.stations import station_dataset
 from smkit.synth.presets import (
     DEM_ANCHORS, FIXED_DROUGHTS, N_RANDOM_DROUGHTS, NOAH_POLYGON, PRESETS, STATION_TABLE, THREE_NORTH, Preset,
     RetrievalErrors, StationErrors,
@@ -705,112 +706,11 @@ class World:
 
     # ------------------------------------------------------------ stations
     def stations(self, preset: Preset) -> xr.Dataset:
-        """In-situ stations of the preset's domain with their cadences and errors."""
-        fine = preset.fine
-        rows = [r for r in STATION_TABLE if preset.coarse.contains(r[5], r[4])]
-        rows += self._nzw_sites(preset)
-        names = [r[0] for r in rows]
-        network = np.array([r[1] for r in rows])
-        slat = np.array([r[5] for r in rows], float)
-        slon = np.array([r[4] for r in rows], float)
-        i, j = np.searchsorted(fine.lat + fine.res / 2, slat), np.searchsorted(fine.lon + fine.res / 2, slon)
-        plat, plon = fine.lat[i], fine.lon[j]
-        days = day_numbers(preset.time)
-        ps = self.point_state(plat, plon, days, clim=False)
-        st = ps["static"]
-        gi, gj = fine.global_index(plat, plon)
-        theta = self.truth(st, ps["surface"], days, gi, gj)  # the station pixel's truth
-        t_air = ps["t_sl"] - LAPSE * st["dem"]
-        uid = np.array([sum(ord(c) * 131**k for k, c in enumerate(n)) % 2**31 for n in names])
-        e = self.station_errors
-        # the probe: 5-10 cm, so part of its signal is the slower root zone
-        deep = np.clip(self.theta(st, ps["root"][16:] / 4.0), 0.01, st["theta_s"])
-        lo, hi = e.depth_weight
-        depth = lo + (hi - lo) * hash_uniform(self.seed, S_STDEPTH, uid)
-        probe = (1.0 - depth) * theta + depth * deep
-        lo, hi = e.gain
-        gain = lo + (hi - lo) * hash_uniform(self.seed, S_STGAIN, uid)
-        offset = e.offset_sd * hash_normal(self.seed, S_STOFF, uid)
-        # drift: some sensors drift linearly from a random day of 2003-2010 on
-        drifts = hash_uniform(self.seed, S_STDRIFT, uid, 1) < e.drift_share
-        rate = e.drift_rate * (2.0 * hash_uniform(self.seed, S_STDRIFT, uid, 2) - 1.0) / 365.25
-        start = day_numbers(["2003-01-01"])[0] + (8 * 365 * hash_uniform(self.seed, S_STDRIFT, uid, 3)).astype(int)
-        drift = np.where(drifts, rate * np.maximum(days[:, None] - start, 0), 0.0)
-        noise = e.noise_sd * hash_normal(self.seed, S_STNOISE, days[:, None], uid)
-        obs = np.clip(0.2 + gain * (probe - 0.2) + offset + drift + noise, 0.01, 0.6)
-        gap = hash_uniform(self.seed, S_STGAP, days[:, None], uid) < e.gap_rate
-        down = hash_uniform(self.seed, S_STOUT, days[:, None] // 30, uid) < e.outage_rate
-        obs = np.where(gap | down, np.nan, obs)
-        sm = np.full(obs.shape, np.nan)
-        rsm = np.full(obs.shape, np.nan)
-        dates = pd.DatetimeIndex(preset.time)
-        fc = np.full(len(rows), np.nan)
-        bd = np.full(len(rows), np.nan)
-        for s, net in enumerate(network):
-            if net == "QXZ":
-                sm[:, s] = obs[:, s]
-            elif net == "CERN":  # pentads starting on days 1, 6, 11, 16, 21, 26
-                pent = np.minimum((dates.day - 1) // 5, 5)
-                key = dates.year * 1000 + dates.month * 10 + pent
-                series = pd.Series(obs[:, s]).groupby(key).transform("mean").to_numpy()
-                start = np.r_[True, key[1:] != key[:-1]]
-                sm[start, s] = series[start]
-            else:  # NZW: sampled on the 8th, 18th, 28th, stamped at the dekad start, not when frozen
-                # the soil that produced the relative moisture, and the published
-                # properties a user converts back with (they differ)
-                bd_true = 1.25 + 0.25 * hash_uniform(self.seed, S_NZW, uid[s], 2)
-                theta_fc = st["theta_r"][s] + 0.75 * (st["theta_s"][s] - st["theta_r"][s])
-                fc_true = theta_fc / bd_true  # gravimetric field capacity of the station's soil
-                fc[s] = fc_true * (1.0 + e.property_error * hash_normal(self.seed, S_NZW, uid[s], 3))
-                bd[s] = bd_true * (1.0 + 0.5 * e.property_error * hash_normal(self.seed, S_NZW, uid[s], 4))
-                for d in (8, 18, 28):
-                    take = np.flatnonzero(dates.day == d)
-                    ok = t_air[take, s] > FREEZE
-                    value = np.round(100.0 * obs[take, s] / (fc_true * bd_true), 1)
-                    rsm[take - 7, s] = np.where(ok, value, np.nan)
-        elev = np.array([r[3] if r[3] is not None else np.nan for r in rows], float)
-        elev = np.where(np.isnan(elev), st["dem"], elev)
-        ds = xr.Dataset(
-            {
-                "sm": (("time", "station"), sm.astype(np.float32), {
-                    "long_name": "in-situ volumetric soil moisture (5-10 cm)", "units": "m3 m-3"}),
-                "rsm": (("time", "station"), rsm.astype(np.float32), {
-                    "long_name": "relative soil moisture (10 cm), percent of field capacity",
-                    "units": "percent"}),
-            },
-            coords={
-                "time": ("time", dates.values.astype("datetime64[ns]"), TIME_ATTRS),
-                "station": ("station", np.arange(len(rows))),
-                "name": ("station", np.array(names, dtype=object)),
-                "network": ("station", network.astype(object)),
-                "cadence": ("station", np.array([NETWORK_CADENCE[n] for n in network], dtype=object)),
-                "lat": ("station", slat, {"units": "degrees_north", "standard_name": "latitude"}),
-                "lon": ("station", slon, {"units": "degrees_east", "standard_name": "longitude"}),
-                "elevation": ("station", elev, {"units": "m"}),
-                "land_cover": ("station", np.array([r[2] for r in rows], dtype=object)),
-                "field_capacity": ("station", fc, {
-                    "long_name": "field capacity (gravimetric)", "units": "g g-1"}),
-                "bulk_density": ("station", bd, {"long_name": "soil bulk density", "units": "g cm-3"}),
-            },
-        )
-        return ds.transpose("station", "time")
+        """In-situ stations of the preset's domain with their cadences and errors.
 
-    def _nzw_sites(self, preset: Preset):
-        """NZW-like agricultural stations: lowland, vegetated, not desert."""
-        g = rng(self.seed, S_NZW, int(preset.coarse.lon0 * 100), int(preset.coarse.lat0 * 100))
-        c = preset.coarse
-        lon = g.uniform(c.lon0 + 0.05, c.lon1 - 0.05, 200 * max(preset.n_nzw, 1))
-        lat = g.uniform(c.lat0 + 0.05, c.lat1 - 0.05, lon.size)
-        st = self.static(lat, lon)
-        ok = (st["dem"] < 3000) & (st["fveg"] > 0.15) & (st["fveg"] < 0.75)
-        idx = np.flatnonzero(ok)[: preset.n_nzw]
-        if idx.size < preset.n_nzw:  # a very dry domain: take the greenest places
-            idx = np.argsort(-st["fveg"])[: preset.n_nzw]
-        return [
-            (f"NZW-{52000 + k:05d}", "NZW", "Farmland", None, float(np.round(lon[i], 3)),
-             float(np.round(lat[i], 3)))
-            for k, i in enumerate(sorted(idx))
-        ]
+        See :func:`smkit.synth.stations.station_dataset`.
+        """
+        return station_dataset(self, preset)
 
 
 def _time_coord(times) -> xr.Variable:
