@@ -1,7 +1,7 @@
 """Constants of the synthetic world: its version, grids, memories, physical constants, stream ids.
 
 Every module of :mod:`smkit.synth` takes these from here. The stream identifiers
-(``S_*``) name the independent random quantities of the world (see
+(:class:`Stream`) name the independent random quantities of the world (see
 :mod:`smkit.synth.noise`): each number serves one quantity only, and changing one
 changes the world (bump :data:`WORLD_VERSION`).
 """
@@ -30,14 +30,22 @@ IRRIGATION = 35.0  # mm per flood irrigation of a fully irrigated cell, every 10
 DRAIN_SLOW, DRAIN_FAST = 0.6, 1.7
 SURFACE_LOSS = 1.5  # surface (0-5 cm) loss rate over the evaporative-demand rate of the stores
 
-# stream identifiers of the random quantities (never reuse one for two things)
-S_DEM_MID, S_DEM_SMALL, S_SOIL, S_VEG, S_BIAS, S_DROUGHT = 1, 2, 3, 4, 5, 6
-S_RAIN, S_RAINAMT, S_TEMP, S_CLOUD = 10, 11, 12, 13
-S_TRUTH, S_LST, S_NDVI, S_ALB = 20, 21, 22, 23
-S_CNOISE, S_CGAP, S_CUNC = 30, 31, 32
-S_STOFF, S_STNOISE, S_STGAP, S_NZW = 40, 41, 42, 43
-S_NOAH, S_ERA5 = 50, 51
-S_WET, S_TEXTURE, S_ILLUM, S_COLOUR, S_GAIN, S_OVERPASS = 60, 61, 62, 63, 64, 65
-S_CWHITE, S_STGAIN, S_STDEPTH, S_STDRIFT, S_STOUT = 66, 67, 68, 69, 70
-S_PATCH, S_IRR, S_IRRDAY, S_BIASLOC, S_MSOIL, S_MPRECIP = 71, 72, 73, 74, 75, 76
-S_PCLIM, S_HEAT = 77, 78
+
+class Stream:
+    """Stream identifiers of the random quantities: one number each, never reused for two things.
+
+    Plain integers, passed after the seed as the first key of :func:`smkit.synth.noise.rng`,
+    :func:`~smkit.synth.noise.hash_normal`, :func:`~smkit.synth.noise.hash_uniform`
+    and :func:`~smkit.synth.noise.daily_waves`.
+    """
+
+    DEM_MID, DEM_SMALL, SOIL, VEG, BIAS, DROUGHT = 1, 2, 3, 4, 5, 6
+    RAIN, RAINAMT, TEMP, CLOUD = 10, 11, 12, 13
+    TRUTH, LST, NDVI, ALB = 20, 21, 22, 23
+    CNOISE, CGAP, CUNC = 30, 31, 32
+    STOFF, STNOISE, STGAP, NZW = 40, 41, 42, 43
+    NOAH, ERA5 = 50, 51
+    WET, TEXTURE, ILLUM, COLOUR, GAIN, OVERPASS = 60, 61, 62, 63, 64, 65
+    CWHITE, STGAIN, STDEPTH, STDRIFT, STOUT = 66, 67, 68, 69, 70
+    PATCH, IRR, IRRDAY, BIASLOC, MSOIL, MPRECIP = 71, 72, 73, 74, 75, 76
+    PCLIM, HEAT = 77, 78

@@ -27,7 +27,7 @@ class RetrievalErrors:
     ``retrieval = model + gain * (truth + error - model) + bias``, clipped to
     0.01-0.55, then gaps; ``truth`` is the cell mean of the 1-km truth and
     ``model`` the long-term mean of a land model in the cell
-    (:meth:`World.model_mean`): a linear stand-in for COMBINED's CDF matching,
+    (:meth:`smkit.synth.world.World.model_mean`): a linear stand-in for COMBINED's CDF matching,
     which keeps the retrieval's timing and gives it the model's mean and a
     narrower range.
 

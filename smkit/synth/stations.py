@@ -18,8 +18,7 @@ import xarray as xr
 
 from smkit.core.grid import TIME_ATTRS
 from smkit.core.vocabulary import NETWORK_CADENCE
-from smkit.synth.constants import FREEZE, LAPSE, S_NZW, S_STDEPTH, S_STDRIFT, S_STGAIN, S_STGAP, S_STNOISE
-from smkit.synth.constants import S_STOFF, S_STOUT
+from smkit.synth.constants import FREEZE, LAPSE, Stream
 from smkit.synth.noise import hash_normal, hash_uniform, rng
 from smkit.synth.physics import day_numbers
 from smkit.synth.presets import STATION_TABLE, Preset
@@ -93,20 +92,21 @@ def _readings(world: World, st: dict, theta: np.ndarray, root: np.ndarray, days:
     # the probe: 5-10 cm, so part of its signal is the slower root zone
     deep = np.clip(world.theta(st, root / 4.0), 0.01, st["theta_s"])
     lo, hi = e.depth_weight
-    depth = lo + (hi - lo) * hash_uniform(world.seed, S_STDEPTH, uid)
+    depth = lo + (hi - lo) * hash_uniform(world.seed, Stream.STDEPTH, uid)
     probe = (1.0 - depth) * theta + depth * deep
     lo, hi = e.gain
-    gain = lo + (hi - lo) * hash_uniform(world.seed, S_STGAIN, uid)
-    offset = e.offset_sd * hash_normal(world.seed, S_STOFF, uid)
+    gain = lo + (hi - lo) * hash_uniform(world.seed, Stream.STGAIN, uid)
+    offset = e.offset_sd * hash_normal(world.seed, Stream.STOFF, uid)
     # drift: some sensors drift linearly from a random day of 2003-2010 on
-    drifts = hash_uniform(world.seed, S_STDRIFT, uid, 1) < e.drift_share
-    rate = e.drift_rate * (2.0 * hash_uniform(world.seed, S_STDRIFT, uid, 2) - 1.0) / 365.25
-    start = day_numbers(["2003-01-01"])[0] + (8 * 365 * hash_uniform(world.seed, S_STDRIFT, uid, 3)).astype(int)
+    drifts = hash_uniform(world.seed, Stream.STDRIFT, uid, 1) < e.drift_share
+    rate = e.drift_rate * (2.0 * hash_uniform(world.seed, Stream.STDRIFT, uid, 2) - 1.0) / 365.25
+    start = day_numbers(["2003-01-01"])[0] + (
+        8 * 365 * hash_uniform(world.seed, Stream.STDRIFT, uid, 3)).astype(int)
     drift = np.where(drifts, rate * np.maximum(days[:, None] - start, 0), 0.0)
-    noise = e.noise_sd * hash_normal(world.seed, S_STNOISE, days[:, None], uid)
+    noise = e.noise_sd * hash_normal(world.seed, Stream.STNOISE, days[:, None], uid)
     obs = np.clip(0.2 + gain * (probe - 0.2) + offset + drift + noise, 0.01, 0.6)
-    gap = hash_uniform(world.seed, S_STGAP, days[:, None], uid) < e.gap_rate
-    down = hash_uniform(world.seed, S_STOUT, days[:, None] // 30, uid) < e.outage_rate
+    gap = hash_uniform(world.seed, Stream.STGAP, days[:, None], uid) < e.gap_rate
+    down = hash_uniform(world.seed, Stream.STOUT, days[:, None] // 30, uid) < e.outage_rate
     return np.where(gap | down, np.nan, obs)
 
 
@@ -137,11 +137,11 @@ def _report(world: World, network, obs, dates: pd.DatetimeIndex, st: dict, t_air
         else:  # NZW: sampled on the 8th, 18th, 28th, stamped at the dekad start, not when frozen
             # the soil that produced the relative moisture, and the published
             # properties a user converts back with (they differ)
-            bd_true = 1.25 + 0.25 * hash_uniform(world.seed, S_NZW, uid[s], 2)
+            bd_true = 1.25 + 0.25 * hash_uniform(world.seed, Stream.NZW, uid[s], 2)
             theta_fc = st["theta_r"][s] + 0.75 * (st["theta_s"][s] - st["theta_r"][s])
             fc_true = theta_fc / bd_true  # gravimetric field capacity of the station's soil
-            fc[s] = fc_true * (1.0 + e.property_error * hash_normal(world.seed, S_NZW, uid[s], 3))
-            bd[s] = bd_true * (1.0 + 0.5 * e.property_error * hash_normal(world.seed, S_NZW, uid[s], 4))
+            fc[s] = fc_true * (1.0 + e.property_error * hash_normal(world.seed, Stream.NZW, uid[s], 3))
+            bd[s] = bd_true * (1.0 + 0.5 * e.property_error * hash_normal(world.seed, Stream.NZW, uid[s], 4))
             for d in (8, 18, 28):
                 take = np.flatnonzero(dates.day == d)
                 ok = t_air[take, s] > FREEZE
@@ -174,7 +174,7 @@ def _dataset(dates: pd.DatetimeIndex, coords: dict, sm, rsm, fc, bd) -> xr.Datas
 
 def _nzw_sites(world: World, preset: Preset):
     """NZW-like agricultural stations: lowland, vegetated, not desert."""
-    g = rng(world.seed, S_NZW, int(preset.coarse.lon0 * 100), int(preset.coarse.lat0 * 100))
+    g = rng(world.seed, Stream.NZW, int(preset.coarse.lon0 * 100), int(preset.coarse.lat0 * 100))
     c = preset.coarse
     lon = g.uniform(c.lon0 + 0.05, c.lon1 - 0.05, 200 * max(preset.n_nzw, 1))
     lat = g.uniform(c.lat0 + 0.05, c.lat1 - 0.05, lon.size)
