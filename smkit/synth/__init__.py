@@ -66,24 +66,19 @@ numbers), :mod:`~smkit.synth.physics` (shared equations), :mod:`~smkit.synth.wor
 
 from smkit.core.scenario import GROUPS, Scenario, open_scenario  # noqa: F401
 from smkit.synth.build import make_scenario
-from smkit.synth.constants import (  # noqa: F401
-    ALBEDO_RES,
-    CELL,
-    FREEZE,
+from smkit.synth.constants import ALBEDO_RES, CELL, FREEZE, LAPSE, PDSI_RES, WORLD_VERSION  # noqa: F401
+from smkit.synth.presets import PRESETS, STATION_TABLE, Preset, RetrievalErrors, StationErrors  # noqa: F401
+from smkit.synth.world import (  # noqa: F401
     HALO,
     IRRIGATION,
     L_ROOT,
     L_SURFACE,
-    LAPSE,
     PATCHINESS,
-    PDSI_RES,
     S0,
     SUB,
     SURFACE_LOSS,
-    WORLD_VERSION,
+    World,
 )
-from smkit.synth.presets import PRESETS, STATION_TABLE, Preset, RetrievalErrors, StationErrors  # noqa: F401
-from smkit.synth.world import World
 
 __all__ = [
     "PRESETS",

@@ -23,22 +23,7 @@ import xarray as xr
 from scipy.special import expit, ndtri
 
 from smkit.core.grid import Grid, block_mean
-from smkit.synth.constants import (
-    ALBEDO_RES,
-    CELL,
-    DRAIN_FAST,
-    DRAIN_SLOW,
-    HALO,
-    IRRIGATION,
-    L_ROOT,
-    L_SURFACE,
-    LAPSE,
-    PATCHINESS,
-    S0,
-    SUB,
-    SURFACE_LOSS,
-    Stream,
-)
+from smkit.synth.constants import ALBEDO_RES, CELL, LAPSE, Stream
 from smkit.synth.noise import PlaneWaves, daily_waves, hash_normal, hash_uniform, rng
 from smkit.synth.physics import (
     day_numbers,
@@ -63,6 +48,22 @@ from smkit.synth.retrieval import retrieve
 from smkit.synth.stations import station_dataset
 
 __all__ = ["World"]
+
+# parameters of the water balance
+SUB = 0.05  # grid of the surface stores: rain is patchier than the 0.1 degree forcing
+L_SURFACE = 60  # days of memory of the surface store
+L_ROOT = 120  # days of memory of the root-zone store
+HALO = L_ROOT + 16  # days before a block needed to build it (root zone at NDVI period starts)
+S0 = 16.0  # mm, storage scale of the retention curve
+PATCHINESS = 1.0  # log-s.d. of the rain of a 0.05 degree cell about its 0.1 degree cell's
+IRRIGATION = 35.0  # mm per flood irrigation of a fully irrigated cell, every 10 days in Apr-Sep
+
+# drainage multipliers of the two surface stores a pixel's storage is mixed from
+# (loam drains slowly, sand fast: McColl et al. 2017, Geophys. Res. Lett. 44, 3682,
+# find surface drydown e-folding times of 2-10 days, shortest on sandy dry soils)
+DRAIN_SLOW, DRAIN_FAST = 0.6, 1.7
+SURFACE_LOSS = 1.5  # surface (0-5 cm) loss rate over the evaporative-demand rate of the stores
+
 
 def _thin_plate_fit(x, y, z, smoothing=1e-3):
     """Coefficients of a smoothing thin-plate spline through (x, y, z)."""
