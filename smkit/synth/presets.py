@@ -178,6 +178,8 @@ class Preset:
         Number of NZW-like agricultural stations to place.
     eager : bool
         Build in memory (True) or as lazy dask arrays (False).
+    description : str, optional
+        One line for people: what the preset covers.
     """
 
     name: str

@@ -99,6 +99,21 @@ class _LRU:
         return value
 
 
+def _albedo_cell(lat, lon):
+    """Global row and column (as floats) of the 0.05 degree albedo cell holding each point."""
+    return np.floor((lat + 90.0) / ALBEDO_RES + 1e-9), np.floor((lon + 180.0) / ALBEDO_RES + 1e-9)
+
+
+def _saturation(st: dict, theta):
+    """Relative wetness (0-1) of soil moisture ``theta`` between the residual and saturated contents."""
+    return (theta - st["theta_r"]) / (st["theta_s"] - st["theta_r"])
+
+
+def _grid_points(grid: Grid, y0: int, y1: int, x0: int, x1: int):
+    """Latitudes and longitudes (flat, row-major) of the cell centres of a block of ``grid``."""
+    return (a.ravel() for a in np.meshgrid(grid.lat[y0:y1], grid.lon[x0:x1], indexing="ij"))
+
+
 # --------------------------------------------------------------------------- the world
 @dataclass
 class World:
@@ -487,42 +502,22 @@ class World:
         pstart = ndvi_period_start(days)
         ps = self.point_state(lat, lon, days, root_rows=pstart - (days[0] - 16), clim=False)
         st = ps["static"]
-        d2 = days[:, None]
 
         theta = self.truth(st, ps["surface"], days, gi, gj)
         t_air = ps["t_sl"] - LAPSE * st["dem"]
-
-        # LST: air temperature + surface heating that wanes as the soil wets, warmer
-        # sun-facing slopes, a day-to-day atmospheric / view-angle error at swath scale
-        # and retrieval noise (MODIS LST errors of 1-3 K in drylands: Wan 2014,
-        # Remote Sens. Environ. 140, 36-45)
-        doy = day_of_year(days)[:, None]
-        rad = 6.0 + 6.0 * np.cos(2 * np.pi * (doy - 180) / 365.25)
-        beta = (theta - st["theta_r"]) / (st["theta_s"] - st["theta_r"])
-        lst = t_air + rad * (1.0 - beta) * (1.0 - 0.6 * st["fveg"]) + 1.0 - 2.5 * st["fveg"]
-        lst = (lst + 2.5 * st["illum"] + 1.5 * st["heating"]
-               + 1.2 * hash_normal(self.seed, Stream.LST, d2, gi, gj))
-        # clouds: a smooth daily field on 0.05 degree cells, likelier on rainy days
-        ai, aj = np.floor((lat + 90.0) / ALBEDO_RES + 1e-9), np.floor((lon + 180.0) / ALBEDO_RES + 1e-9)
+        # the 0.05 degree cells of the pixels, on which clouds, swath errors and albedo vary
+        ai, aj = _albedo_cell(lat, lon)
         akey, ainv = np.unique(ai * 100_000 + aj, return_inverse=True)
-        a_i, a_j = akey // 100_000, akey % 100_000
-        a_lat = (a_i + 0.5) * ALBEDO_RES - 90.0
-        a_lon = (a_j + 0.5) * ALBEDO_RES - 180.0
+        a_lat = (akey // 100_000 + 0.5) * ALBEDO_RES - 90.0
+        a_lon = (akey % 100_000 + 0.5) * ALBEDO_RES - 180.0
+        lst = self._lst(st, theta, t_air, days, gi, gj)
+        # clouds: a smooth daily field on 0.05 degree cells, likelier on rainy days
         cloud = daily_waves(self.seed, Stream.CLOUD, days, a_lat, a_lon, 16, 20.0, 800.0, 0.8)
         overpass = daily_waves(self.seed, Stream.OVERPASS, days, a_lat, a_lon, 8, 150.0, 2000.0, 1.0)
         lst = lst + 1.5 * overpass[:, ainv]
         lst = np.where(cloud[:, ainv] + 1.2 * (ps["precip"] > 0.5) > 0.75, np.nan, lst)
-
-        # NDVI: 16-day composites following root-zone water of the period start
-        pdoy = day_of_year(pstart + 8)[:, None]
-        pheno = 0.15 + 0.85 * np.exp(-(((pdoy - 215.0) / 55.0) ** 2))
-        root = ps["root"]
-        green = st["fveg"] * pheno * (0.35 + 0.65 * root / (root + 15.0))
-        ndvi = 0.06 + 0.78 * green + 0.012 * hash_normal(self.seed, Stream.NDVI, pstart[:, None], gi, gj)
-
-        # albedo on 0.05 degree cells: bright dry bare soil, darker when wet or vegetated
-        ast = self._albedo_cells(a_lat, a_lon, days)
-        albedo = ast[:, ainv]
+        ndvi = self._ndvi(st, ps["root"], pstart, gi, gj)
+        albedo = self._albedo_cells(a_lat, a_lon, days)[:, ainv]
 
         # coarse retrieval of the cell means, with gaps
         shape = (nd, ny, nx)
@@ -541,6 +536,27 @@ class World:
         out["c_unc"] = c_unc.astype(np.float32)
         out["c_flag"] = flag
         return out
+
+    def _lst(self, st: dict, theta, t_air, days, gi, gj) -> np.ndarray:
+        """Clear-sky LST (K) of pixels ``gi, gj`` before the swath-scale error and clouds.
+
+        Air temperature + surface heating that wanes as the soil wets, warmer
+        sun-facing slopes, land-cover heating and retrieval noise (MODIS LST
+        errors of 1-3 K in drylands: Wan 2014, Remote Sens. Environ. 140, 36-45).
+        """
+        doy = day_of_year(days)[:, None]
+        rad = 6.0 + 6.0 * np.cos(2 * np.pi * (doy - 180) / 365.25)
+        beta = _saturation(st, theta)
+        lst = t_air + rad * (1.0 - beta) * (1.0 - 0.6 * st["fveg"]) + 1.0 - 2.5 * st["fveg"]
+        return (lst + 2.5 * st["illum"] + 1.5 * st["heating"]
+                + 1.2 * hash_normal(self.seed, Stream.LST, days[:, None], gi, gj))
+
+    def _ndvi(self, st: dict, root, pstart, gi, gj) -> np.ndarray:
+        """NDVI: 16-day composites following root-zone water ``root`` (mm) of the period start."""
+        pdoy = day_of_year(pstart + 8)[:, None]
+        pheno = 0.15 + 0.85 * np.exp(-(((pdoy - 215.0) / 55.0) ** 2))
+        green = st["fveg"] * pheno * (0.35 + 0.65 * root / (root + 15.0))
+        return 0.06 + 0.78 * green + 0.012 * hash_normal(self.seed, Stream.NDVI, pstart[:, None], gi, gj)
 
     def model_mean(self, lat, lon) -> np.ndarray:
         """Long-term mean surface soil moisture of a land model at points, m3 m-3.
@@ -565,14 +581,14 @@ class World:
         return self.theta(self.soil(sand, 0.0, fveg), store).mean(axis=0)
 
     def _albedo_cells(self, lat, lon, days) -> np.ndarray:
+        """Albedo of 0.05 degree cells: bright dry bare soil, darker when wet or vegetated."""
         ps = self.point_state(lat, lon, days, clim=False)
         st = ps["static"]
         theta = self.theta(st, ps["surface"])
-        beta = (theta - st["theta_r"]) / (st["theta_s"] - st["theta_r"])
+        beta = _saturation(st, theta)
         bare = 0.31 + 0.05 * st["colour"] - 0.12 * beta  # soil colour: sands bright, loess darker
         alb = (1.0 - st["fveg"]) * bare + st["fveg"] * 0.15
-        ai = np.floor((lat + 90.0) / ALBEDO_RES + 1e-9)
-        aj = np.floor((lon + 180.0) / ALBEDO_RES + 1e-9)
+        ai, aj = _albedo_cell(lat, lon)
         return alb + 0.004 * hash_normal(self.seed, Stream.ALB, days[:, None], ai, aj)
 
     def dem_block(self, preset: Preset, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
@@ -583,7 +599,7 @@ class World:
     # ------------------------------------------------------------ model-like fields
     def era5_block(self, grid: Grid, days, y0, y1, x0, x1) -> np.ndarray:
         """ERA5-like top-layer (0-7 cm) soil moisture at 0.1 degrees: wet bias in drylands."""
-        lat, lon = (a.ravel() for a in np.meshgrid(grid.lat[y0:y1], grid.lon[x0:x1], indexing="ij"))
+        lat, lon = _grid_points(grid, y0, y1, x0, x1)
         ps = self.point_state(lat, lon, days, clim=False)
         st = ps["static"]
         theta = self.theta(st, ps["surface"])
@@ -596,7 +612,7 @@ class World:
         """Noah-like 0-10 cm soil moisture at 0.05 degrees: dry bias, Loess-Plateau-like region only."""
         from matplotlib.path import Path as MplPath
 
-        lat, lon = (a.ravel() for a in np.meshgrid(grid.lat[y0:y1], grid.lon[x0:x1], indexing="ij"))
+        lat, lon = _grid_points(grid, y0, y1, x0, x1)
         inside = MplPath(NOAH_POLYGON).contains_points(np.column_stack([lon, lat]))
         out = np.full((len(days), lat.size), np.nan, dtype=np.float32)
         if inside.any():
@@ -609,7 +625,7 @@ class World:
 
     def pdsi_block(self, grid: Grid, months: pd.DatetimeIndex, y0, y1, x0, x1) -> np.ndarray:
         """PDSI-like monthly index from root-zone storage anomalies (about -6 to 6)."""
-        lat, lon = (a.ravel() for a in np.meshgrid(grid.lat[y0:y1], grid.lon[x0:x1], indexing="ij"))
+        lat, lon = _grid_points(grid, y0, y1, x0, x1)
         first = months[0]
         last = months[-1] + pd.offsets.MonthEnd(0)
         days = day_numbers(pd.date_range(first, last, freq="D"))
