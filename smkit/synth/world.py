@@ -1,115 +1,60 @@
-"""The synthetic Three-North world: a known 1-km truth and everything observed of it.
+"""The truth model: static fields, weather, water stores and the fields observed of them.
 
-No archive is reachable from a newcomer's laptop, and a downscaling method can
-only be scored at 1 km where the 1-km truth is known. So smkit ships an
-observing-system experiment shaped like the paper's region, calibrated so that
-it is as hard as the real data (:mod:`smkit.analysis.realism` measures it against the
-published error statistics):
-
-* **terrain** -- a large-scale elevation surface interpolated through
-  real-looking anchor heights of the Three-North region (Tarim, Qilian,
-  Loess Plateau, the North-East plain, the paper's stations ...) plus
-  fractal relief that is rougher in the mountains;
-* **weather** -- daily precipitation on a 0.1 degree grid (GPM-like) from a
-  climatology that dries from east to west, wets with altitude and has
-  regional structure elevation does not explain, a summer monsoon peak,
-  rain/no-rain patterns drawn as smooth random fields down to convective
-  scales, and a few persistent drought patches (deficits of up to 75 %); air
-  temperature from latitude, season, a 6.5 K/km lapse rate and day-to-day
-  anomalies;
-* **truth** -- a daily water balance. Each 0.05 degree cell gets its own,
-  patchy share of its 0.1 degree cell's rain (what a 0.1 degree product
-  cannot see) plus flood irrigation in oases; two surface stores, of slowly
-  (loam) and fast (sand) draining soil, lose water at a rate set by
-  temperature, ``S_t = sum_j W_{t-j} exp(-sum_{i<j} k_{t-i})`` over the last
-  60 days, and each 1-km pixel mixes them by its sand share, so the sub-grid
-  pattern changes with rain and drydown, not only with terrain; a slower
-  root-zone store ``R`` (120 days) feeds vegetation. The pixel's soil
-  moisture maps storage through a saturating curve whose parameters come from
-  soil texture, vegetation and a topographic wetness index,
-  ``theta = theta_r + (theta_s - theta_r) (1 - exp(-alpha (S + S_base) / S0))``;
-  whether valleys or ridges are wetter inside a cell is the world parameter
-  ``valley_wetness``;
-* **covariates tied to the truth, as loosely as the real ones** -- LST rises
-  above air temperature as the surface dries and falls with vegetation, with
-  sun-facing slopes, land-cover heating, a day-to-day swath-scale error,
-  noise and cloud gaps; NDVI as 16-day MODIS-period composites that follow
-  root-zone water with a lag; albedo at 0.05 degrees brightening over dry
-  bare soil of varying colour; precipitation at 0.1 degrees; elevation at 1 km;
-* **the coarse retrieval** -- the 0.25 degree cell mean of the truth plus
-  errors that persist in time (AR(1), ten days) and spread over neighbouring
-  cells (the sensor footprint), grow with vegetation, rescaled towards a land
-  model's climatology (range compressed, the model's biases passed on), with
-  static and seasonal biases and gaps (frozen soil, dense vegetation, random
-  losses) flagged like ESA CCI (1, 2, 4); see :class:`RetrievalErrors`;
-* **stations** at the paper's coordinates (tables 2 and 3) with their
-  cadences (QXZ daily, CERN five-day, NZW ten-day in percent relative
-  humidity, published with soil properties that differ from the ones that
-  produced it) and the representativeness and sensor errors of single probes:
-  depth, gain, offset, noise, drift and outages (:class:`StationErrors`);
-* **models** -- ERA5-like (0.1 degree, wet bias in drylands), Noah-like
-  (0.05 degree, Loess-Plateau-like region only, dry bias) and a PDSI-like
-  monthly index on a ~4 km grid from root-zone storage anomalies.
-
-Every value is a pure function of the seed, the world's parameters, the
-location and the day (see :mod:`smkit.synth.noise`), so any chunk can be built
-alone -- the ``three-north`` preset is built lazily with dask -- and the same
-seed gives bit-identical data.
+:class:`World` computes, at any point and day, a pure function of the seed: terrain,
+soil and vegetation (:meth:`World.static`), forcing and the surface and root-zone
+stores on the 0.1 and 0.05 degree grids (:meth:`World.forcing`), the same
+interpolated to points (:meth:`World.point_state`), and blocks of the fine grid --
+the 1-km truth, LST, NDVI, albedo, precipitation and the coarse retrieval
+(:meth:`World.fine_block`) -- and of the model-like fields (ERA5-, Noah- and
+PDSI-like). The retrieval's errors are applied by :mod:`smkit.synth.retrieval`,
+the stations built by :mod:`smkit.synth.stations`; the package docstring
+(:mod:`smkit.synth`) describes the whole world.
 """
 
 from __future__ import annotations
 
-import json
-import operator
 import threading
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 
-import dask
-import dask.array as da
-import numba
 import numpy as np
 import pandas as pd
 import xarray as xr
-from dask.highlevelgraph import HighLevelGraph
 from scipy.special import expit, ndtri
 
-from smkit import __version__
+from smkit.core.grid import Grid, block_mean
+from smkit.synth.constants import ALBEDO_RES, CELL, LAPSE, Stream
 from smkit.synth.noise import PlaneWaves, daily_waves, hash_normal, hash_uniform, rng
-from smkit.core.grid import TIME_ATTRS, Grid, block_mean
-from smkit.core.schema import encode_group
-from smkit.core.vocabulary import NETWORK_CADENCE, SCENARIO_GROUPS
+from smkit.synth.physics import (
+    day_numbers,
+    day_of_year,
+    loss_rate,
+    ndvi_period_start,
+    root_decay,
+    temperature_climatology,
+    windowed_store,
+)
+from smkit.synth.presets import (
+    DEM_ANCHORS,
+    FIXED_DROUGHTS,
+    N_RANDOM_DROUGHTS,
+    NOAH_POLYGON,
+    THREE_NORTH,
+    Preset,
+    RetrievalErrors,
+    StationErrors,
+)
+from smkit.synth.retrieval import retrieve
+from smkit.synth.stations import station_dataset
 
-__all__ = ["PRESETS", "Preset", "RetrievalErrors", "Scenario", "StationErrors", "World", "make_scenario",
-           "open_scenario"]
+__all__ = ["World"]
 
-#: Version of the world's equations: bumped whenever a change alters generated values, so that
-#: scenarios and products cached from an older world are never reused.
-WORLD_VERSION = 2
-
-CELL = 0.1  # forcing grid (precipitation, air temperature), degrees
+# parameters of the water balance
 SUB = 0.05  # grid of the surface stores: rain is patchier than the 0.1 degree forcing
-ALBEDO_RES = 0.05  # MCD43C3 climate-modelling grid, degrees
-PDSI_RES = 1.0 / 24.0  # TerraClimate grid, degrees
 L_SURFACE = 60  # days of memory of the surface store
 L_ROOT = 120  # days of memory of the root-zone store
 HALO = L_ROOT + 16  # days before a block needed to build it (root zone at NDVI period starts)
 S0 = 16.0  # mm, storage scale of the retention curve
-LAPSE = 0.0065  # K m-1
-FREEZE = 273.15  # K
-
-# stream identifiers of the random quantities (never reuse one for two things)
-_S_DEM_MID, _S_DEM_SMALL, _S_SOIL, _S_VEG, _S_BIAS, _S_DROUGHT = 1, 2, 3, 4, 5, 6
-_S_RAIN, _S_RAINAMT, _S_TEMP, _S_CLOUD = 10, 11, 12, 13
-_S_TRUTH, _S_LST, _S_NDVI, _S_ALB = 20, 21, 22, 23
-_S_CNOISE, _S_CGAP, _S_CUNC = 30, 31, 32
-_S_STOFF, _S_STNOISE, _S_STGAP, _S_NZW = 40, 41, 42, 43
-_S_NOAH, _S_ERA5 = 50, 51
-_S_WET, _S_TEXTURE, _S_ILLUM, _S_COLOUR, _S_GAIN, _S_OVERPASS = 60, 61, 62, 63, 64, 65
-_S_CWHITE, _S_STGAIN, _S_STDEPTH, _S_STDRIFT, _S_STOUT = 66, 67, 68, 69, 70
-_S_PATCH, _S_IRR, _S_IRRDAY, _S_BIASLOC, _S_MSOIL, _S_MPRECIP = 71, 72, 73, 74, 75, 76
-_S_PCLIM, _S_HEAT = 77, 78
 PATCHINESS = 1.0  # log-s.d. of the rain of a 0.05 degree cell about its 0.1 degree cell's
 IRRIGATION = 35.0  # mm per flood irrigation of a fully irrigated cell, every 10 days in Apr-Sep
 
@@ -118,266 +63,6 @@ IRRIGATION = 35.0  # mm per flood irrigation of a fully irrigated cell, every 10
 # find surface drydown e-folding times of 2-10 days, shortest on sandy dry soils)
 DRAIN_SLOW, DRAIN_FAST = 0.6, 1.7
 SURFACE_LOSS = 1.5  # surface (0-5 cm) loss rate over the evaporative-demand rate of the stores
-
-
-@dataclass(frozen=True)
-class RetrievalErrors:
-    """Error model of the coarse retrieval (ESA CCI SM COMBINED-like), in m3 m-3.
-
-    ``retrieval = model + gain * (truth + error - model) + bias``, clipped to
-    0.01-0.55, then gaps; ``truth`` is the cell mean of the 1-km truth and
-    ``model`` the long-term mean of a land model in the cell
-    (:meth:`World.model_mean`): a linear stand-in for COMBINED's CDF matching,
-    which keeps the retrieval's timing and gives it the model's mean and a
-    narrower range.
-
-    Parameters
-    ----------
-    gain : float, default 0.6
-        Mean ratio of retrieval to truth anomalies about the climatology.
-        COMBINED is rescaled (CDF-matched) to the GLDAS-Noah climatology, whose
-        dynamic range is narrower than the stations' (Gruber et al. 2019,
-        Earth Syst. Sci. Data 11, 717-739; Dorigo et al. 2015, Remote Sens.
-        Environ. 162, 380-395: the product is under-dispersed against in-situ).
-    gain_veg : float, default 0.2
-        Gain lost per unit vegetation fraction (microwave sensitivity falls
-        under vegetation).
-    gain_sd : float, default 0.06
-        Spread of the gain over the domain (smooth over 100-1500 km).
-    bias_sd : float, default 0.03
-        Static additive bias, smooth over 100-1500 km: Dorigo et al. (2015)
-        report biases of several hundredths against stations; the paper's
-        RMSEs of 0.07-0.17 m3 m-3 are mostly bias.
-    bias_terrain : float, default 0.045
-        Static bias varying from cell to cell (25-150 km) in rugged terrain,
-        where retrievals are poorest (Dorigo et al. 2015; Gruber et al. 2019).
-    bias_season : float, default 0.03
-        Dry bias per unit vegetation fraction at the peak of the growing
-        season (imperfect vegetation correction; Dorigo et al. 2015 find the
-        largest errors under vegetation and in summer).
-    error_sd : float, default 0.058
-        Serially and spatially correlated random error over bare soil, before
-        the rescaling (which multiplies it by the gain) ...
-    error_sd_veg : float, default 0.025
-        ... plus this per unit vegetation fraction: triple-collocation errors
-        of 0.02-0.06 m3 m-3 that grow with vegetation density (Gruber et al.
-        2016, Int. J. Appl. Earth Obs. 45, 200-211; Dorigo et al. 2015, ~0.04).
-    memory : float, default 10
-        E-folding time of the correlated error, days (an AR(1) process).
-        Retrieval errors persist for days to weeks through vegetation,
-        soil-temperature and rescaling effects (Su et al. 2014, J. Geophys.
-        Res. Atmos. 119, 6419-6439).
-    footprint : float, default 0.5
-        Weight of each edge neighbour (corners: its square) in the 3 x 3
-        kernel that spreads the error of one cell into its neighbours: the
-        ~40-50 km footprints of AMSR-E / ASCAT overlap adjacent 0.25-degree
-        cells (Gruber et al. 2019); neighbour correlation 2a / (1 + 2a^2).
-    white_sd : float, default 0.015
-        Day-to-day noise, independent between cells and days (changing
-        sensors and overpass times of the merged record).
-    model_precip_error : float, default 0.35
-        Log-s.d. of the precipitation errors of the land model whose
-        climatology the retrieval is rescaled to (smooth over 50-800 km); the
-        model also has its own soil map. The rescaling passes the model's
-        biases into the product (Gruber et al. 2019).
-    gap_rate : float, default 0.12
-        Share of cell-days lost at random (besides frozen soil and dense
-        vegetation, which are always lost).
-    dense_vegetation : float, default 0.72
-        Vegetation fraction above which a cell is never retrieved.
-    """
-
-    gain: float = 0.6
-    gain_veg: float = 0.2
-    gain_sd: float = 0.06
-    bias_sd: float = 0.03
-    bias_terrain: float = 0.045
-    bias_season: float = 0.03
-    error_sd: float = 0.058
-    error_sd_veg: float = 0.025
-    memory: float = 10.0
-    footprint: float = 0.5
-    white_sd: float = 0.015
-    model_precip_error: float = 0.35
-    gap_rate: float = 0.12
-    dense_vegetation: float = 0.72
-
-    @property
-    def lags(self) -> int:
-        """Days of the truncated AR(1) sum (weight of the last one below 2 %)."""
-        return int(np.ceil(4.0 * self.memory))
-
-
-@dataclass(frozen=True)
-class StationErrors:
-    """Representativeness and sensor errors of the in-situ stations, in m3 m-3.
-
-    A station reports ``0.2 + gain * (probe - 0.2) + offset + drift + noise``,
-    where ``probe`` mixes the 1-km truth of its pixel (0-5 cm, what the
-    retrieval sees) with the slower root-zone signal: the probe sits at 5-10 cm
-    and measures a few cm3 of soil, not a 1-km pixel (Crow et al. 2012,
-    Rev. Geophys. 50, RG2002: single probes carry static offsets and
-    noise of a few hundredths against the footprint mean).
-
-    Parameters
-    ----------
-    depth_weight : (float, float), default (0.2, 0.6)
-        Range of the root-zone share of a probe's signal.
-    gain : (float, float), default (0.8, 1.2)
-        Range of the station's sensitivity relative to its pixel (local
-        texture, calibration).
-    offset_sd : float, default 0.035
-        Static offset (local texture, calibration).
-    noise_sd : float, default 0.015
-        Sensor noise.
-    drift_share : float, default 0.25
-        Share of stations whose sensor drifts...
-    drift_rate : float, default 0.015
-        ... by up to this much per year, from a random day on.
-    outage_rate : float, default 0.05
-        Chance that a station is down for a whole 30-day block.
-    gap_rate : float, default 0.03
-        Chance of a single missing day.
-    property_error : float, default 0.1
-        Relative error of NZW's published field capacity and bulk density
-        against the soil that produced the relative moisture, so that
-        converting back to m3 m-3 carries its real error.
-    """
-
-    depth_weight: tuple[float, float] = (0.2, 0.6)
-    gain: tuple[float, float] = (0.8, 1.2)
-    offset_sd: float = 0.035
-    noise_sd: float = 0.015
-    drift_share: float = 0.25
-    drift_rate: float = 0.015
-    outage_rate: float = 0.05
-    gap_rate: float = 0.03
-    property_error: float = 0.1
-
-
-# --------------------------------------------------------------------------- presets
-@dataclass(frozen=True)
-class Preset:
-    """Size and period of a synthetic scenario.
-
-    Parameters
-    ----------
-    name : str
-        Registry key.
-    coarse : Grid
-        The coarse (retrieval) grid, which fixes the domain.
-    factor : int
-        Fine pixels per coarse cell along each axis (25 for 0.25 -> 0.01 degrees).
-    start, end : str
-        First and last day, inclusive.
-    time_chunk : int
-        Days per generated block.
-    space_chunk : int
-        Fine pixels per generated block along each axis (a multiple of ``factor``).
-    n_nzw : int
-        Number of NZW-like agricultural stations to place.
-    eager : bool
-        Build in memory (True) or as lazy dask arrays (False).
-    """
-
-    name: str
-    coarse: Grid
-    factor: int
-    start: str
-    end: str
-    time_chunk: int
-    space_chunk: int
-    n_nzw: int
-    eager: bool
-    description: str = ""
-
-    @property
-    def fine(self) -> Grid:
-        """The fine grid."""
-        return self.coarse.with_res(round(self.coarse.res / self.factor, 10))
-
-    @property
-    def time(self) -> pd.DatetimeIndex:
-        """Daily time axis."""
-        return pd.date_range(self.start, self.end, freq="D")
-
-
-PRESETS: dict[str, Preset] = {
-    "tiny": Preset(
-        "tiny", Grid(99.5, 101.5, 37.5, 39.5, 0.25), 10, "2009-04-01", "2010-09-30",
-        time_chunk=549, space_chunk=80, n_nzw=3, eager=True,
-        description="2 x 2 degrees of the Heihe basin at 0.025 degrees, 18 months; for tests",
-    ),
-    "demo": Preset(
-        "demo", Grid(99.0, 102.0, 37.0, 40.0, 0.25), 25, "2008-01-01", "2010-12-31",
-        time_chunk=32, space_chunk=300, n_nzw=10, eager=False,
-        description="3 x 3 degrees around the Heihe basin at 0.01 degrees, 2008-2010",
-    ),
-    "three-north": Preset(
-        "three-north", Grid(73.5, 127.75, 33.5, 50.25, 0.25), 25, "2003-01-01", "2010-12-31",
-        time_chunk=8, space_chunk=250, n_nzw=234, eager=False,
-        description="the full Three-North bounding box at 0.01 degrees, 2003-2010, lazy",
-    ),
-}
-
-# --------------------------------------------------------------------------- stations
-# The paper's tables 2 (CERN, five-day) and 3 (QXZ, daily): real coordinates.
-STATION_TABLE = [
-    # name, network, land cover, elevation m, lon, lat
-    ("Aksu", "CERN", "Farmland", 1028, 80.85, 40.67),
-    ("Ansai", "CERN", "Farmland", 1083, 109.31, 36.85),
-    ("Beijing Forest", "CERN", "Forest", 1248, 115.43, 39.97),
-    ("Qira", "CERN", "Desert", 1306, 80.70, 37.01),
-    ("Changwu", "CERN", "Farmland", 1200, 107.67, 35.25),
-    ("Ordos", "CERN", "Desert", 1270, 110.18, 39.50),
-    ("Fukang", "CERN", "Desert", 460, 88.00, 44.15),
-    ("Haibei", "CERN", "Farmland", 3280, 101.33, 37.66),
-    ("Hailun", "CERN", "Farmland", 236, 126.63, 47.43),
-    ("Linze", "CERN", "Farmland", 1375, 100.12, 39.33),
-    ("Naiman", "CERN", "Desert", 363, 120.70, 42.92),
-    ("Shapotou", "CERN", "Farmland", 1350, 104.95, 37.45),
-    ("Arou", "QXZ", "Grassland", 2295, 100.46, 38.04),
-    ("Daxing", "QXZ", "Farmland", 20, 116.42, 39.62),
-    ("Guantan", "QXZ", "Forest", 2835, 100.25, 38.53),
-    ("Maliantan", "QXZ", "Grassland", 2817, 100.30, 38.55),
-    ("Miyun", "QXZ", "Farmland", 350, 117.32, 40.63),
-    ("Yingke", "QXZ", "Farmland", 1519, 100.42, 38.85),
-]
-
-# Large-scale elevation anchors (lon, lat, m): basins, ranges and plains of the
-# region, plus the paper's stations; thin-plate interpolation between them.
-_DEM_ANCHORS = [
-    (74.5, 38.5, 4500), (75.5, 40.0, 3200), (76.0, 39.5, 1300), (80.0, 39.0, 1200),
-    (83.0, 39.5, 1100), (87.0, 40.0, 900), (89.2, 42.8, 0), (76.0, 34.5, 5000),
-    (80.0, 35.6, 4900), (85.0, 34.5, 5000), (90.0, 36.4, 4600), (92.0, 34.5, 4700),
-    (97.0, 34.5, 4300), (94.0, 37.0, 2900), (96.0, 38.3, 3600), (98.2, 38.9, 4000),
-    (99.5, 38.3, 3900), (101.5, 37.9, 3500), (102.8, 37.0, 3000), (98.5, 39.8, 1500),
-    (96.0, 40.5, 1200), (94.7, 40.1, 1140), (102.0, 40.0, 1300), (105.0, 39.0, 1400),
-    (80.0, 42.0, 3800), (84.0, 43.0, 4000), (88.0, 43.2, 3500), (93.0, 43.3, 2500),
-    (85.0, 45.5, 400), (88.0, 45.4, 500), (88.0, 48.0, 2600), (90.5, 47.5, 2400),
-    (73.5, 44.0, 600), (73.5, 50.2, 400), (80.0, 47.0, 700), (95.0, 43.0, 1500),
-    (100.0, 42.0, 1200), (100.0, 46.5, 1900), (105.0, 42.0, 1300), (105.0, 48.0, 1300),
-    (110.0, 43.0, 1100), (115.0, 44.0, 1100), (110.0, 50.0, 1000), (120.0, 46.0, 900),
-    (121.0, 48.5, 1100), (120.0, 44.0, 700), (125.0, 45.0, 180), (124.0, 43.0, 200),
-    (122.0, 41.5, 100), (127.7, 49.5, 500), (127.7, 42.5, 600), (127.7, 33.5, 0),
-    (122.0, 37.0, 50), (119.0, 34.5, 20), (116.0, 37.0, 30), (113.5, 38.0, 1500),
-    (114.5, 35.0, 100), (112.5, 37.5, 1000), (110.0, 35.5, 900), (106.0, 37.0, 1600),
-    (108.0, 33.9, 2000), (104.0, 34.0, 2300), (99.0, 33.6, 4300), (110.0, 40.5, 1100),
-    (117.5, 41.8, 1100), (119.0, 40.0, 200),
-] + [(lon, lat, elev) for _, _, _, elev, lon, lat in STATION_TABLE]
-
-# Persistent precipitation deficits (lon, lat, radius deg, severity): one in the
-# Heihe/Badain Jaran margin so that demo and tiny hold a drought-prone region.
-_FIXED_DROUGHTS = [(101.1, 39.25, 0.3, 0.75)]
-_N_RANDOM_DROUGHTS = 7
-_THREE_NORTH = PRESETS["three-north"].coarse
-
-# Loess-Plateau-like coverage of the Noah-like model (lon, lat), extended west to
-# the Qilian foothills so that the demo window holds part of it.
-_NOAH_POLYGON = [
-    (100.6, 37.0), (101.8, 38.2), (103.5, 38.6), (107.0, 40.5), (111.0, 41.3),
-    (114.0, 40.0), (114.5, 36.5), (112.5, 34.5), (109.0, 33.8), (104.5, 34.3), (101.5, 35.3),
-]
 
 
 def _thin_plate_fit(x, y, z, smoothing=1e-3):
@@ -414,55 +99,19 @@ class _LRU:
         return value
 
 
-def _days(times) -> np.ndarray:
-    """Day numbers since 1970-01-01."""
-    t = np.asarray(times, dtype="datetime64[D]")
-    return (t - np.datetime64("1970-01-01", "D")).astype(np.int64)
+def _albedo_cell(lat, lon):
+    """Global row and column (as floats) of the 0.05 degree albedo cell holding each point."""
+    return np.floor((lat + 90.0) / ALBEDO_RES + 1e-9), np.floor((lon + 180.0) / ALBEDO_RES + 1e-9)
 
 
-def _day_of_year(days: np.ndarray) -> np.ndarray:
-    return pd.DatetimeIndex(np.asarray(days, "datetime64[D]")).day_of_year.to_numpy()
+def _saturation(st: dict, theta):
+    """Relative wetness (0-1) of soil moisture ``theta`` between the residual and saturated contents."""
+    return (theta - st["theta_r"]) / (st["theta_s"] - st["theta_r"])
 
 
-def _ndvi_period_start(days: np.ndarray) -> np.ndarray:
-    """First day of the MODIS 16-day period (DOY 1, 17, 33, ...) holding each day."""
-    doy = _day_of_year(days)
-    return days - (doy - 1) % 16
-
-
-def _windowed_store(p: np.ndarray, decay: np.ndarray, first: int, length: int) -> np.ndarray:
-    """Storage ``S_t = sum_{j<L} p_{t-j} prod_{i<j} decay_{t-i}`` for rows ``first:``.
-
-    The sum runs in a fixed order for every day, so a day's value does not
-    depend on which block it is computed in.
-    """
-    if first < length - 1:
-        raise ValueError("not enough days before the block for the storage window")
-    p2 = np.ascontiguousarray(p.reshape(p.shape[0], -1), dtype=np.float64)
-    d2 = np.ascontiguousarray(np.broadcast_to(decay, p.shape).reshape(p2.shape), dtype=np.float64)
-    return _store_kernel(p2, d2, first, length).reshape((p.shape[0] - first,) + p.shape[1:])
-
-
-@numba.njit(cache=True, nogil=True)
-def _store_kernel(p, decay, first, length):  # pragma: no cover - compiled
-    n, m = p.shape
-    out = np.zeros((n - first, m))
-    w = np.empty(m)
-    for t in range(first, n):
-        row = out[t - first]
-        w[:] = 1.0
-        for j in range(length):
-            pj, dj = p[t - j], decay[t - j]
-            for k in range(m):
-                row[k] += w[k] * pj[k]
-                w[k] *= dj[k]
-    return out
-
-
-def _t_clim(lat: np.ndarray, doy: np.ndarray) -> np.ndarray:
-    """Sea-level climatological air temperature, K: latitude and a continental seasonal cycle."""
-    amp = 14.0 + 0.4 * (lat - 40.0)
-    return 288.5 - 0.75 * (lat - 40.0) - amp * np.cos(2 * np.pi * (doy - 15) / 365.25)
+def _grid_points(grid: Grid, y0: int, y1: int, x0: int, x1: int):
+    """Latitudes and longitudes (flat, row-major) of the cell centres of a block of ``grid``."""
+    return (a.ravel() for a in np.meshgrid(grid.lat[y0:y1], grid.lon[x0:x1], indexing="ij"))
 
 
 # --------------------------------------------------------------------------- the world
@@ -499,33 +148,33 @@ class World:
         if not -1.0 <= self.valley_wetness <= 1.0:
             raise ValueError(f"valley_wetness must lie in [-1, 1], got {self.valley_wetness}")
         s = self.seed
-        self.f_dem_mid = PlaneWaves(rng(s, _S_DEM_MID), 64, 30.0, 300.0, 1.0)
-        self.f_dem_small = PlaneWaves(rng(s, _S_DEM_SMALL), 160, 2.0, 30.0, 0.9)
-        self.f_soil = PlaneWaves(rng(s, _S_SOIL), 96, 1.5, 200.0, 0.5)
-        self.f_veg = PlaneWaves(rng(s, _S_VEG), 96, 2.0, 200.0, 0.6)
-        self.f_bias = PlaneWaves(rng(s, _S_BIAS), 32, 100.0, 1500.0, 1.0)
-        self.f_wet = PlaneWaves(rng(s, _S_WET), 96, 2.0, 30.0, 0.9)
-        self.f_texture = PlaneWaves(rng(s, _S_TEXTURE), 48, 30.0, 400.0, 1.0)
-        self.f_illum = PlaneWaves(rng(s, _S_ILLUM), 64, 1.5, 15.0, 0.8)
-        self.f_colour = PlaneWaves(rng(s, _S_COLOUR), 64, 5.0, 400.0, 0.8)
-        self.f_gain = PlaneWaves(rng(s, _S_GAIN), 32, 100.0, 1500.0, 1.0)
-        self.f_irr = PlaneWaves(rng(s, _S_IRR), 64, 8.0, 80.0, 0.8)
-        self.f_bias_local = PlaneWaves(rng(s, _S_BIASLOC), 48, 25.0, 150.0, 0.8)
-        self.f_model_soil = PlaneWaves(rng(s, _S_MSOIL), 48, 30.0, 400.0, 1.0)
-        self.f_model_precip = PlaneWaves(rng(s, _S_MPRECIP), 48, 50.0, 800.0, 1.0)
-        self.f_pclim = PlaneWaves(rng(s, _S_PCLIM), 48, 30.0, 300.0, 0.8)
-        self.f_heating = PlaneWaves(rng(s, _S_HEAT), 48, 5.0, 150.0, 0.7)
-        anchors = np.array(_DEM_ANCHORS, dtype=float)
+        self.f_dem_mid = PlaneWaves(rng(s, Stream.DEM_MID), 64, 30.0, 300.0, 1.0)
+        self.f_dem_small = PlaneWaves(rng(s, Stream.DEM_SMALL), 160, 2.0, 30.0, 0.9)
+        self.f_soil = PlaneWaves(rng(s, Stream.SOIL), 96, 1.5, 200.0, 0.5)
+        self.f_veg = PlaneWaves(rng(s, Stream.VEG), 96, 2.0, 200.0, 0.6)
+        self.f_bias = PlaneWaves(rng(s, Stream.BIAS), 32, 100.0, 1500.0, 1.0)
+        self.f_wet = PlaneWaves(rng(s, Stream.WET), 96, 2.0, 30.0, 0.9)
+        self.f_texture = PlaneWaves(rng(s, Stream.TEXTURE), 48, 30.0, 400.0, 1.0)
+        self.f_illum = PlaneWaves(rng(s, Stream.ILLUM), 64, 1.5, 15.0, 0.8)
+        self.f_colour = PlaneWaves(rng(s, Stream.COLOUR), 64, 5.0, 400.0, 0.8)
+        self.f_gain = PlaneWaves(rng(s, Stream.GAIN), 32, 100.0, 1500.0, 1.0)
+        self.f_irr = PlaneWaves(rng(s, Stream.IRR), 64, 8.0, 80.0, 0.8)
+        self.f_bias_local = PlaneWaves(rng(s, Stream.BIASLOC), 48, 25.0, 150.0, 0.8)
+        self.f_model_soil = PlaneWaves(rng(s, Stream.MSOIL), 48, 30.0, 400.0, 1.0)
+        self.f_model_precip = PlaneWaves(rng(s, Stream.MPRECIP), 48, 50.0, 800.0, 1.0)
+        self.f_pclim = PlaneWaves(rng(s, Stream.PCLIM), 48, 30.0, 300.0, 0.8)
+        self.f_heating = PlaneWaves(rng(s, Stream.HEAT), 48, 5.0, 150.0, 0.7)
+        anchors = np.array(DEM_ANCHORS, dtype=float)
         self._ax, self._ay = anchors[:, 0], anchors[:, 1]
         self._aw, self._ac = _thin_plate_fit(self._ax, self._ay, anchors[:, 2])
-        g = rng(s, _S_DROUGHT)
-        tn = _THREE_NORTH
+        g = rng(s, Stream.DROUGHT)
+        tn = THREE_NORTH
         random_droughts = [
             (g.uniform(tn.lon0 + 2, tn.lon1 - 2), g.uniform(tn.lat0 + 2, tn.lat1 - 2),
              g.uniform(0.6, 1.8), g.uniform(0.55, 0.75))
-            for _ in range(_N_RANDOM_DROUGHTS)
+            for _ in range(N_RANDOM_DROUGHTS)
         ]
-        self.droughts = _FIXED_DROUGHTS + random_droughts
+        self.droughts = FIXED_DROUGHTS + random_droughts
 
     # ------------------------------------------------------------ static fields
     def dem_base(self, lat, lon) -> np.ndarray:
@@ -657,12 +306,12 @@ class World:
         # (lognormal, mean 1) and flood irrigation on its irrigated part
         sd_days = days[L_ROOT + 16 - L_SURFACE + 1 :]  # the days the surface stores need
         d0 = days.size - sd_days.size
-        patch = np.exp(PATCHINESS * hash_normal(self.seed, _S_PATCH, sd_days[:, None], si, sj)
+        patch = np.exp(PATCHINESS * hash_normal(self.seed, Stream.PATCH, sd_days[:, None], si, sj)
                        - 0.5 * PATCHINESS**2)
         slat, slon = (si + 0.5) * SUB - 90.0, (sj + 0.5) * SUB - 180.0
         irr = self.static(slat, slon)["irrigated"]
-        sdoy = _day_of_year(sd_days)[:, None]
-        phase = (10 * hash_uniform(self.seed, _S_IRRDAY, ci[holder], cj[holder])).astype(int)
+        sdoy = day_of_year(sd_days)[:, None]
+        phase = (10 * hash_uniform(self.seed, Stream.IRRDAY, ci[holder], cj[holder])).astype(int)
         turn = (sd_days[:, None] + phase) % 10
         water = precip[d0:, holder] * patch + IRRIGATION * irr * ((turn == 0) & (sdoy >= 100) & (sdoy <= 270))
         ks = k_s[d0:, holder]
@@ -670,19 +319,19 @@ class World:
         out = {
             "precip": precip[HALO:],
             "t_sl": wx["t_sl"][HALO:],
-            "slow": _windowed_store(water, np.exp(-DRAIN_SLOW * SURFACE_LOSS * ks), first, L_SURFACE),
-            "fast": _windowed_store(water, np.exp(-DRAIN_FAST * SURFACE_LOSS * ks), first, L_SURFACE),
+            "slow": windowed_store(water, np.exp(-DRAIN_SLOW * SURFACE_LOSS * ks), first, L_SURFACE),
+            "fast": windowed_store(water, np.exp(-DRAIN_FAST * SURFACE_LOSS * ks), first, L_SURFACE),
             "root": wx["root"],
         }
         if clim:
             lat = (ci + 0.5) * CELL - 90.0
             st = self.static(lat, (cj + 0.5) * CELL - 180.0)
-            doy = _day_of_year(days)[:, None]
-            t_clim = _t_clim(lat, doy) - LAPSE * st["dem_large"]
-            k_clim = 0.025 + 0.2 * np.clip((t_clim - 270.0) / 28.0, 0.0, 1.0)
+            doy = day_of_year(days)[:, None]
+            t_clim = temperature_climatology(lat, doy) - LAPSE * st["dem_large"]
+            k_clim = loss_rate(t_clim)
             pclim = self._pbar_nominal(lat, st["dem_large"], (cj + 0.5) * CELL - 180.0, doy)
             pclim = np.broadcast_to(pclim, precip.shape)
-            out["root_clim"] = _windowed_store(pclim, np.exp(-(0.25 * k_clim + 0.004)), HALO - 16, L_ROOT)
+            out["root_clim"] = windowed_store(pclim, root_decay(k_clim), HALO - 16, L_ROOT)
         return out
 
     def _pbar_nominal(self, lat, dem_large, lon, doy) -> np.ndarray:
@@ -724,25 +373,23 @@ class World:
         lon = (cj + 0.5) * CELL - 180.0
         st = self.static(lat, lon)
         dem_l = st["dem_large"]
-        doy = _day_of_year(days)[:, None]
+        doy = day_of_year(days)[:, None]
         # air temperature: latitude, continental seasonal cycle, lapse rate, anomalies
         ext = np.concatenate([days[:1] - np.arange(3, 0, -1), days])
-        e = daily_waves(self.seed, _S_TEMP, ext, lat, lon, 12, 300.0, 3000.0, 1.0)
+        e = daily_waves(self.seed, Stream.TEMP, ext, lat, lon, 12, 300.0, 3000.0, 1.0)
         anom = (e[3:] + 0.7 * e[2:-1] + 0.49 * e[1:-2] + 0.343 * e[:-3]) * (2.5 / 1.3226)
-        t_sl = _t_clim(lat, doy) + anom
+        t_sl = temperature_climatology(lat, doy) + anom
         t_air = t_sl - LAPSE * dem_l
         # precipitation: climatology x season x deficit; occurrence from a smooth field
         # with convective-scale structure (15 km and up), amounts independent per cell
         pbar_nom = self._pbar_nominal(lat, dem_l, lon, doy)
         pbar = pbar_nom * (1.0 - self.deficit(lat, lon))
         pwet = np.clip(0.03 + 0.12 * np.sqrt(pbar_nom), 0.02, 0.5)
-        g = daily_waves(self.seed, _S_RAIN, days, lat, lon, 24, 15.0, 1200.0, 1.0)
-        amount = -np.log(hash_uniform(self.seed, _S_RAINAMT, days[:, None], ci, cj))
+        g = daily_waves(self.seed, Stream.RAIN, days, lat, lon, 24, 15.0, 1200.0, 1.0)
+        amount = -np.log(hash_uniform(self.seed, Stream.RAINAMT, days[:, None], ci, cj))
         precip = np.where(g < ndtri(pwet), amount * pbar / pwet, 0.0)
-        # loss rates: evaporative demand grows with temperature; surface drydowns of
-        # 2-10 days in the warm season (McColl et al. 2017), weeks when cold
-        k_s = 0.025 + 0.2 * np.clip((t_air - 270.0) / 28.0, 0.0, 1.0)
-        root = _windowed_store(precip, np.exp(-(0.25 * k_s + 0.004)), HALO - 16, L_ROOT)
+        k_s = loss_rate(t_air)
+        root = windowed_store(precip, root_decay(k_s), HALO - 16, L_ROOT)
         root_all = np.concatenate([np.full((HALO - 16, ci.size), np.nan), root])
         return {"precip": precip, "t_sl": t_sl, "k_s": k_s, "root_all": root_all}
 
@@ -829,7 +476,7 @@ class World:
 
     def truth(self, st: dict, surface: np.ndarray, days: np.ndarray, gi, gj) -> np.ndarray:
         """The 1-km truth (m3 m-3) from surface storage at pixels with global indices ``gi, gj``."""
-        theta = self.theta(st, surface) + 0.004 * hash_normal(self.seed, _S_TRUTH, days[:, None], gi, gj)
+        theta = self.theta(st, surface) + 0.004 * hash_normal(self.seed, Stream.TRUTH, days[:, None], gi, gj)
         return np.clip(theta, 0.01, st["theta_s"])
 
     # ------------------------------------------------------------ blocks of the fine grid
@@ -847,49 +494,30 @@ class World:
             of shape (t1-t0, (y1-y0)/factor, (x1-x0)/factor).
         """
         fine, f = preset.fine, preset.factor
-        days = _days(preset.time[t0:t1])
+        days = day_numbers(preset.time[t0:t1])
         lat1, lon1 = fine.lat[y0:y1], fine.lon[x0:x1]
         ny, nx, nd = lat1.size, lon1.size, days.size
         lat, lon = (a.ravel() for a in np.meshgrid(lat1, lon1, indexing="ij"))
         gi, gj = fine.global_index(lat, lon)
-        pstart = _ndvi_period_start(days)
+        pstart = ndvi_period_start(days)
         ps = self.point_state(lat, lon, days, root_rows=pstart - (days[0] - 16), clim=False)
         st = ps["static"]
-        d2 = days[:, None]
 
         theta = self.truth(st, ps["surface"], days, gi, gj)
         t_air = ps["t_sl"] - LAPSE * st["dem"]
-
-        # LST: air temperature + surface heating that wanes as the soil wets, warmer
-        # sun-facing slopes, a day-to-day atmospheric / view-angle error at swath scale
-        # and retrieval noise (MODIS LST errors of 1-3 K in drylands: Wan 2014,
-        # Remote Sens. Environ. 140, 36-45)
-        doy = _day_of_year(days)[:, None]
-        rad = 6.0 + 6.0 * np.cos(2 * np.pi * (doy - 180) / 365.25)
-        beta = (theta - st["theta_r"]) / (st["theta_s"] - st["theta_r"])
-        lst = t_air + rad * (1.0 - beta) * (1.0 - 0.6 * st["fveg"]) + 1.0 - 2.5 * st["fveg"]
-        lst = lst + 2.5 * st["illum"] + 1.5 * st["heating"] + 1.2 * hash_normal(self.seed, _S_LST, d2, gi, gj)
-        # clouds: a smooth daily field on 0.05 degree cells, likelier on rainy days
-        ai, aj = np.floor((lat + 90.0) / ALBEDO_RES + 1e-9), np.floor((lon + 180.0) / ALBEDO_RES + 1e-9)
+        # the 0.05 degree cells of the pixels, on which clouds, swath errors and albedo vary
+        ai, aj = _albedo_cell(lat, lon)
         akey, ainv = np.unique(ai * 100_000 + aj, return_inverse=True)
-        a_i, a_j = akey // 100_000, akey % 100_000
-        a_lat = (a_i + 0.5) * ALBEDO_RES - 90.0
-        a_lon = (a_j + 0.5) * ALBEDO_RES - 180.0
-        cloud = daily_waves(self.seed, _S_CLOUD, days, a_lat, a_lon, 16, 20.0, 800.0, 0.8)
-        overpass = daily_waves(self.seed, _S_OVERPASS, days, a_lat, a_lon, 8, 150.0, 2000.0, 1.0)
+        a_lat = (akey // 100_000 + 0.5) * ALBEDO_RES - 90.0
+        a_lon = (akey % 100_000 + 0.5) * ALBEDO_RES - 180.0
+        lst = self._lst(st, theta, t_air, days, gi, gj)
+        # clouds: a smooth daily field on 0.05 degree cells, likelier on rainy days
+        cloud = daily_waves(self.seed, Stream.CLOUD, days, a_lat, a_lon, 16, 20.0, 800.0, 0.8)
+        overpass = daily_waves(self.seed, Stream.OVERPASS, days, a_lat, a_lon, 8, 150.0, 2000.0, 1.0)
         lst = lst + 1.5 * overpass[:, ainv]
         lst = np.where(cloud[:, ainv] + 1.2 * (ps["precip"] > 0.5) > 0.75, np.nan, lst)
-
-        # NDVI: 16-day composites following root-zone water of the period start
-        pdoy = _day_of_year(pstart + 8)[:, None]
-        pheno = 0.15 + 0.85 * np.exp(-(((pdoy - 215.0) / 55.0) ** 2))
-        root = ps["root"]
-        green = st["fveg"] * pheno * (0.35 + 0.65 * root / (root + 15.0))
-        ndvi = 0.06 + 0.78 * green + 0.012 * hash_normal(self.seed, _S_NDVI, pstart[:, None], gi, gj)
-
-        # albedo on 0.05 degree cells: bright dry bare soil, darker when wet or vegetated
-        ast = self._albedo_cells(a_lat, a_lon, days)
-        albedo = ast[:, ainv]
+        ndvi = self._ndvi(st, ps["root"], pstart, gi, gj)
+        albedo = self._albedo_cells(a_lat, a_lon, days)[:, ainv]
 
         # coarse retrieval of the cell means, with gaps
         shape = (nd, ny, nx)
@@ -898,7 +526,7 @@ class World:
         veg_cell = block_mean(st["fveg"].reshape(ny, nx), f)
         clat = lat1.reshape(-1, f).mean(axis=1)
         clon = lon1.reshape(-1, f).mean(axis=1)
-        c_sm, c_unc, flag = self._retrieve(preset, days, cell, t_cell, veg_cell, clat, clon)
+        c_sm, c_unc, flag = retrieve(self, preset, days, cell, t_cell, veg_cell, clat, clon)
 
         out = {
             "sm": theta, "lst": lst, "ndvi": ndvi, "albedo": albedo, "precip": ps["precip"],
@@ -908,6 +536,27 @@ class World:
         out["c_unc"] = c_unc.astype(np.float32)
         out["c_flag"] = flag
         return out
+
+    def _lst(self, st: dict, theta, t_air, days, gi, gj) -> np.ndarray:
+        """Clear-sky LST (K) of pixels ``gi, gj`` before the swath-scale error and clouds.
+
+        Air temperature + surface heating that wanes as the soil wets, warmer
+        sun-facing slopes, land-cover heating and retrieval noise (MODIS LST
+        errors of 1-3 K in drylands: Wan 2014, Remote Sens. Environ. 140, 36-45).
+        """
+        doy = day_of_year(days)[:, None]
+        rad = 6.0 + 6.0 * np.cos(2 * np.pi * (doy - 180) / 365.25)
+        beta = _saturation(st, theta)
+        lst = t_air + rad * (1.0 - beta) * (1.0 - 0.6 * st["fveg"]) + 1.0 - 2.5 * st["fveg"]
+        return (lst + 2.5 * st["illum"] + 1.5 * st["heating"]
+                + 1.2 * hash_normal(self.seed, Stream.LST, days[:, None], gi, gj))
+
+    def _ndvi(self, st: dict, root, pstart, gi, gj) -> np.ndarray:
+        """NDVI: 16-day composites following root-zone water ``root`` (mm) of the period start."""
+        pdoy = day_of_year(pstart + 8)[:, None]
+        pheno = 0.15 + 0.85 * np.exp(-(((pdoy - 215.0) / 55.0) ** 2))
+        green = st["fveg"] * pheno * (0.35 + 0.65 * root / (root + 15.0))
+        return 0.06 + 0.78 * green + 0.012 * hash_normal(self.seed, Stream.NDVI, pstart[:, None], gi, gj)
 
     def model_mean(self, lat, lon) -> np.ndarray:
         """Long-term mean surface soil moisture of a land model at points, m3 m-3.
@@ -920,75 +569,27 @@ class World:
         """
         lat, lon = np.asarray(lat, float), np.asarray(lon, float)
         days = np.arange(-L_SURFACE + 1, 365)  # a nominal year (day 0 = 1 Jan 1970) and its spin-up
-        doy = _day_of_year(days)[:, None]
+        doy = day_of_year(days)[:, None]
         dem = self.dem_base(lat, lon)
         pfac = np.exp(self.retrieval.model_precip_error * self.f_model_precip(lat, lon))
         pclim = self._pbar_nominal(lat, dem, lon, doy) * pfac
-        t_air = _t_clim(lat, doy) - LAPSE * dem
-        k = 0.025 + 0.2 * np.clip((t_air - 270.0) / 28.0, 0.0, 1.0)
-        store = _windowed_store(pclim, np.exp(-k), L_SURFACE - 1, L_SURFACE)
+        t_air = temperature_climatology(lat, doy) - LAPSE * dem
+        k = loss_rate(t_air)
+        store = windowed_store(pclim, np.exp(-k), L_SURFACE - 1, L_SURFACE)
         sand = expit(0.7 * self.f_texture(lat, lon) + 0.9 * self.f_model_soil(lat, lon))
         fveg = expit((self.annual_precip(lat, lon, dem) - 380.0) / 90.0)
         return self.theta(self.soil(sand, 0.0, fveg), store).mean(axis=0)
 
-    def _retrieve(self, preset: Preset, days, cell, t_cell, veg_cell, clat, clon):
-        """The coarse retrieval of cell-mean truth ``cell`` (D, Ny, Nx): values, uncertainty, flags.
-
-        See :class:`RetrievalErrors`. Every term is a pure function of the seed,
-        the cell's global index and the day, so a block can be built alone.
-        """
-        e = self.retrieval
-        nd, ny, nx = cell.shape
-        cla, clo = np.meshgrid(clat, clon, indexing="ij")
-        cgi, cgj = preset.coarse.global_index(cla, clo)
-        clim = self.model_mean(cla.ravel(), clo.ravel()).reshape(ny, nx)
-        gain = e.gain - e.gain_veg * (veg_cell - 0.3) + e.gain_sd * self.f_gain(cla, clo)
-        gain = np.clip(gain, 0.3, 1.0)
-        doy = _day_of_year(days)[:, None, None]
-        growing = np.exp(-(((doy - 215.0) / 55.0) ** 2))  # the phenology of the NDVI
-        rug = self.static(cla, clo)["rug"]
-        bias = (e.bias_sd * self.f_bias(cla, clo) + e.bias_terrain * rug * self.f_bias_local(cla, clo)
-                - e.bias_season * veg_cell * growing)
-        # correlated error: white noise over the cells and a ring around them, spread by
-        # the footprint kernel, then an AR(1) in time as a truncated exponential sum
-        lags = e.lags
-        ext = np.arange(days[0] - lags + 1, days[-1] + 1)
-        ri = cgi[0, 0] - 1 + np.arange(ny + 2)
-        rj = cgj[0, 0] - 1 + np.arange(nx + 2)
-        w = hash_normal(self.seed, _S_CNOISE, ext[:, None, None], ri[None, :, None], rj[None, None, :])
-        k1 = np.array([e.footprint, 1.0, e.footprint])
-        kern = np.outer(k1, k1) / np.sqrt(np.sum(np.outer(k1, k1) ** 2))
-        spread = sum(kern[a, b] * w[:, a : a + ny, b : b + nx] for a in range(3) for b in range(3))
-        phi = np.exp(-1.0 / e.memory)
-        ar = np.zeros((nd, ny, nx))
-        for j in range(lags):
-            ar += phi**j * spread[lags - 1 - j : lags - 1 - j + nd]
-        ar *= np.sqrt((1.0 - phi**2) / (1.0 - phi ** (2 * lags)))
-        sd = e.error_sd + e.error_sd_veg * veg_cell
-        white = hash_normal(self.seed, _S_CWHITE, days[:, None, None], cgi, cgj)
-        c_sm = clim + gain * (cell - clim + sd * ar + e.white_sd * white) + bias
-        c_sm = np.clip(c_sm, 0.01, 0.55)
-        frozen = t_cell < FREEZE
-        dense = np.broadcast_to(veg_cell > e.dense_vegetation, c_sm.shape)
-        lost = hash_uniform(self.seed, _S_CGAP, days[:, None, None], cgi, cgj) < e.gap_rate
-        flag = (frozen * 1 + dense * 2 + (lost & ~frozen & ~dense) * 4).astype(np.int8)
-        c_sm = np.where(flag > 0, np.nan, c_sm)
-        # the product's own uncertainty estimate: the error model's s.d., known to +-20 %
-        c_unc = np.hypot(sd, e.white_sd) * (0.8 + 0.4 * hash_uniform(
-            self.seed, _S_CUNC, days[:, None, None], cgi, cgj))
-        c_unc = np.where(flag > 0, np.nan, c_unc)
-        return c_sm, c_unc, flag
-
     def _albedo_cells(self, lat, lon, days) -> np.ndarray:
+        """Albedo of 0.05 degree cells: bright dry bare soil, darker when wet or vegetated."""
         ps = self.point_state(lat, lon, days, clim=False)
         st = ps["static"]
         theta = self.theta(st, ps["surface"])
-        beta = (theta - st["theta_r"]) / (st["theta_s"] - st["theta_r"])
+        beta = _saturation(st, theta)
         bare = 0.31 + 0.05 * st["colour"] - 0.12 * beta  # soil colour: sands bright, loess darker
         alb = (1.0 - st["fveg"]) * bare + st["fveg"] * 0.15
-        ai = np.floor((lat + 90.0) / ALBEDO_RES + 1e-9)
-        aj = np.floor((lon + 180.0) / ALBEDO_RES + 1e-9)
-        return alb + 0.004 * hash_normal(self.seed, _S_ALB, days[:, None], ai, aj)
+        ai, aj = _albedo_cell(lat, lon)
+        return alb + 0.004 * hash_normal(self.seed, Stream.ALB, days[:, None], ai, aj)
 
     def dem_block(self, preset: Preset, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
         """Elevation (m) of a block of the fine grid."""
@@ -998,36 +599,36 @@ class World:
     # ------------------------------------------------------------ model-like fields
     def era5_block(self, grid: Grid, days, y0, y1, x0, x1) -> np.ndarray:
         """ERA5-like top-layer (0-7 cm) soil moisture at 0.1 degrees: wet bias in drylands."""
-        lat, lon = (a.ravel() for a in np.meshgrid(grid.lat[y0:y1], grid.lon[x0:x1], indexing="ij"))
+        lat, lon = _grid_points(grid, y0, y1, x0, x1)
         ps = self.point_state(lat, lon, days, clim=False)
         st = ps["static"]
         theta = self.theta(st, ps["surface"])
         gi, gj = grid.global_index(lat, lon)
         era = 0.06 + 0.8 * theta + 0.04 * (1.0 - st["fveg"])
-        era = era + 0.006 * hash_normal(self.seed, _S_ERA5, days[:, None], gi, gj)
+        era = era + 0.006 * hash_normal(self.seed, Stream.ERA5, days[:, None], gi, gj)
         return era.reshape(len(days), y1 - y0, x1 - x0).astype(np.float32)
 
     def noah_block(self, grid: Grid, days, y0, y1, x0, x1) -> np.ndarray:
         """Noah-like 0-10 cm soil moisture at 0.05 degrees: dry bias, Loess-Plateau-like region only."""
         from matplotlib.path import Path as MplPath
 
-        lat, lon = (a.ravel() for a in np.meshgrid(grid.lat[y0:y1], grid.lon[x0:x1], indexing="ij"))
-        inside = MplPath(_NOAH_POLYGON).contains_points(np.column_stack([lon, lat]))
+        lat, lon = _grid_points(grid, y0, y1, x0, x1)
+        inside = MplPath(NOAH_POLYGON).contains_points(np.column_stack([lon, lat]))
         out = np.full((len(days), lat.size), np.nan, dtype=np.float32)
         if inside.any():
             ps = self.point_state(lat[inside], lon[inside], days, clim=False)
             theta = self.theta(ps["static"], ps["surface"])
             gi, gj = grid.global_index(lat[inside], lon[inside])
-            noah = 0.92 * theta - 0.015 + 0.01 * hash_normal(self.seed, _S_NOAH, days[:, None], gi, gj)
+            noah = 0.92 * theta - 0.015 + 0.01 * hash_normal(self.seed, Stream.NOAH, days[:, None], gi, gj)
             out[:, inside] = np.clip(noah, 0.01, 0.5)
         return out.reshape(len(days), y1 - y0, x1 - x0)
 
     def pdsi_block(self, grid: Grid, months: pd.DatetimeIndex, y0, y1, x0, x1) -> np.ndarray:
         """PDSI-like monthly index from root-zone storage anomalies (about -6 to 6)."""
-        lat, lon = (a.ravel() for a in np.meshgrid(grid.lat[y0:y1], grid.lon[x0:x1], indexing="ij"))
+        lat, lon = _grid_points(grid, y0, y1, x0, x1)
         first = months[0]
         last = months[-1] + pd.offsets.MonthEnd(0)
-        days = _days(pd.date_range(first, last, freq="D"))
+        days = day_numbers(pd.date_range(first, last, freq="D"))
         ps = self.point_state(lat, lon, days)
         root, clim = ps["root"][16:], ps["root_clim"][16:]
         month_of = pd.DatetimeIndex(np.asarray(days, "datetime64[D]")).to_period("M")
@@ -1040,421 +641,8 @@ class World:
 
     # ------------------------------------------------------------ stations
     def stations(self, preset: Preset) -> xr.Dataset:
-        """In-situ stations of the preset's domain with their cadences and errors."""
-        fine = preset.fine
-        rows = [r for r in STATION_TABLE if preset.coarse.contains(r[5], r[4])]
-        rows += self._nzw_sites(preset)
-        names = [r[0] for r in rows]
-        network = np.array([r[1] for r in rows])
-        slat = np.array([r[5] for r in rows], float)
-        slon = np.array([r[4] for r in rows], float)
-        i, j = np.searchsorted(fine.lat + fine.res / 2, slat), np.searchsorted(fine.lon + fine.res / 2, slon)
-        plat, plon = fine.lat[i], fine.lon[j]
-        days = _days(preset.time)
-        ps = self.point_state(plat, plon, days, clim=False)
-        st = ps["static"]
-        gi, gj = fine.global_index(plat, plon)
-        theta = self.truth(st, ps["surface"], days, gi, gj)  # the station pixel's truth
-        t_air = ps["t_sl"] - LAPSE * st["dem"]
-        uid = np.array([sum(ord(c) * 131**k for k, c in enumerate(n)) % 2**31 for n in names])
-        e = self.station_errors
-        # the probe: 5-10 cm, so part of its signal is the slower root zone
-        deep = np.clip(self.theta(st, ps["root"][16:] / 4.0), 0.01, st["theta_s"])
-        lo, hi = e.depth_weight
-        depth = lo + (hi - lo) * hash_uniform(self.seed, _S_STDEPTH, uid)
-        probe = (1.0 - depth) * theta + depth * deep
-        lo, hi = e.gain
-        gain = lo + (hi - lo) * hash_uniform(self.seed, _S_STGAIN, uid)
-        offset = e.offset_sd * hash_normal(self.seed, _S_STOFF, uid)
-        # drift: some sensors drift linearly from a random day of 2003-2010 on
-        drifts = hash_uniform(self.seed, _S_STDRIFT, uid, 1) < e.drift_share
-        rate = e.drift_rate * (2.0 * hash_uniform(self.seed, _S_STDRIFT, uid, 2) - 1.0) / 365.25
-        start = _days(["2003-01-01"])[0] + (8 * 365 * hash_uniform(self.seed, _S_STDRIFT, uid, 3)).astype(int)
-        drift = np.where(drifts, rate * np.maximum(days[:, None] - start, 0), 0.0)
-        noise = e.noise_sd * hash_normal(self.seed, _S_STNOISE, days[:, None], uid)
-        obs = np.clip(0.2 + gain * (probe - 0.2) + offset + drift + noise, 0.01, 0.6)
-        gap = hash_uniform(self.seed, _S_STGAP, days[:, None], uid) < e.gap_rate
-        down = hash_uniform(self.seed, _S_STOUT, days[:, None] // 30, uid) < e.outage_rate
-        obs = np.where(gap | down, np.nan, obs)
-        sm = np.full(obs.shape, np.nan)
-        rsm = np.full(obs.shape, np.nan)
-        dates = pd.DatetimeIndex(preset.time)
-        fc = np.full(len(rows), np.nan)
-        bd = np.full(len(rows), np.nan)
-        for s, net in enumerate(network):
-            if net == "QXZ":
-                sm[:, s] = obs[:, s]
-            elif net == "CERN":  # pentads starting on days 1, 6, 11, 16, 21, 26
-                pent = np.minimum((dates.day - 1) // 5, 5)
-                key = dates.year * 1000 + dates.month * 10 + pent
-                series = pd.Series(obs[:, s]).groupby(key).transform("mean").to_numpy()
-                start = np.r_[True, key[1:] != key[:-1]]
-                sm[start, s] = series[start]
-            else:  # NZW: sampled on the 8th, 18th, 28th, stamped at the dekad start, not when frozen
-                # the soil that produced the relative moisture, and the published
-                # properties a user converts back with (they differ)
-                bd_true = 1.25 + 0.25 * hash_uniform(self.seed, _S_NZW, uid[s], 2)
-                theta_fc = st["theta_r"][s] + 0.75 * (st["theta_s"][s] - st["theta_r"][s])
-                fc_true = theta_fc / bd_true  # gravimetric field capacity of the station's soil
-                fc[s] = fc_true * (1.0 + e.property_error * hash_normal(self.seed, _S_NZW, uid[s], 3))
-                bd[s] = bd_true * (1.0 + 0.5 * e.property_error * hash_normal(self.seed, _S_NZW, uid[s], 4))
-                for d in (8, 18, 28):
-                    take = np.flatnonzero(dates.day == d)
-                    ok = t_air[take, s] > FREEZE
-                    value = np.round(100.0 * obs[take, s] / (fc_true * bd_true), 1)
-                    rsm[take - 7, s] = np.where(ok, value, np.nan)
-        elev = np.array([r[3] if r[3] is not None else np.nan for r in rows], float)
-        elev = np.where(np.isnan(elev), st["dem"], elev)
-        ds = xr.Dataset(
-            {
-                "sm": (("time", "station"), sm.astype(np.float32), {
-                    "long_name": "in-situ volumetric soil moisture (5-10 cm)", "units": "m3 m-3"}),
-                "rsm": (("time", "station"), rsm.astype(np.float32), {
-                    "long_name": "relative soil moisture (10 cm), percent of field capacity",
-                    "units": "percent"}),
-            },
-            coords={
-                "time": ("time", dates.values.astype("datetime64[ns]"), TIME_ATTRS),
-                "station": ("station", np.arange(len(rows))),
-                "name": ("station", np.array(names, dtype=object)),
-                "network": ("station", network.astype(object)),
-                "cadence": ("station", np.array([NETWORK_CADENCE[n] for n in network], dtype=object)),
-                "lat": ("station", slat, {"units": "degrees_north", "standard_name": "latitude"}),
-                "lon": ("station", slon, {"units": "degrees_east", "standard_name": "longitude"}),
-                "elevation": ("station", elev, {"units": "m"}),
-                "land_cover": ("station", np.array([r[2] for r in rows], dtype=object)),
-                "field_capacity": ("station", fc, {
-                    "long_name": "field capacity (gravimetric)", "units": "g g-1"}),
-                "bulk_density": ("station", bd, {"long_name": "soil bulk density", "units": "g cm-3"}),
-            },
-        )
-        return ds.transpose("station", "time")
+        """In-situ stations of the preset's domain with their cadences and errors.
 
-    def _nzw_sites(self, preset: Preset):
-        """NZW-like agricultural stations: lowland, vegetated, not desert."""
-        g = rng(self.seed, _S_NZW, int(preset.coarse.lon0 * 100), int(preset.coarse.lat0 * 100))
-        c = preset.coarse
-        lon = g.uniform(c.lon0 + 0.05, c.lon1 - 0.05, 200 * max(preset.n_nzw, 1))
-        lat = g.uniform(c.lat0 + 0.05, c.lat1 - 0.05, lon.size)
-        st = self.static(lat, lon)
-        ok = (st["dem"] < 3000) & (st["fveg"] > 0.15) & (st["fveg"] < 0.75)
-        idx = np.flatnonzero(ok)[: preset.n_nzw]
-        if idx.size < preset.n_nzw:  # a very dry domain: take the greenest places
-            idx = np.argsort(-st["fveg"])[: preset.n_nzw]
-        return [
-            (f"NZW-{52000 + k:05d}", "NZW", "Farmland", None, float(np.round(lon[i], 3)),
-             float(np.round(lat[i], 3)))
-            for k, i in enumerate(sorted(idx))
-        ]
-
-
-# --------------------------------------------------------------------------- scenario
-GROUPS = SCENARIO_GROUPS
-
-
-@dataclass
-class Scenario:
-    """A synthetic (or ingested) world in smkit's data model.
-
-    Attributes
-    ----------
-    coarse, fine, truth, stations, era5, noah, pdsi : xarray.Dataset
-        See DESIGN.md, "Data model"; ``truth`` holds the 1-km ``sm`` (m3 m-3).
-    """
-
-    coarse: xr.Dataset
-    fine: xr.Dataset
-    truth: xr.Dataset
-    stations: xr.Dataset
-    era5: xr.Dataset
-    noah: xr.Dataset
-    pdsi: xr.Dataset
-
-    @property
-    def attrs(self) -> dict:
-        """Provenance of the scenario (preset, seed, version)."""
-        return dict(self.coarse.attrs)
-
-    def datasets(self) -> dict[str, xr.Dataset]:
-        """The seven datasets by name."""
-        return {g: getattr(self, g) for g in GROUPS}
-
-    def load(self) -> Scenario:
-        """Compute every lazy array (shared blocks are built once)."""
-        loaded = dask.compute(self.datasets())[0]
-        return Scenario(**loaded)
-
-    def to_zarr(self, path: str | Path, progress: bool = True) -> Path:
-        """Write all datasets to one Zarr store (one group each), computing blocks once."""
-        path = Path(path)
-        writes = []
-        for i, (name, ds) in enumerate(self.datasets().items()):
-            writes.append(
-                encode_group(ds).to_zarr(
-                    path, group=name, mode="w" if i == 0 else "a", compute=False, consolidated=False
-                )
-            )
-        _compute_with_progress(writes, progress, f"writing {path.name}")
-        return path
-
-    def to_netcdf(self, path: str | Path) -> Path:
-        """Write all datasets to one NetCDF-4 file (one group each)."""
-        path = Path(path)
-        for i, (name, ds) in enumerate(self.datasets().items()):
-            encode_group(ds).to_netcdf(path, group=name, mode="w" if i == 0 else "a", engine="h5netcdf")
-        return path
-
-    def __repr__(self) -> str:
-        a = self.attrs
-        dims = {g: dict(getattr(self, g).sizes) for g in GROUPS}
-        lines = [f"<smkit.Scenario preset={a.get('preset')!r} seed={a.get('seed')}>"]
-        lines += [f"  {g:9s} {d}" for g, d in dims.items()]
-        return "\n".join(lines)
-
-
-def _compute_with_progress(work, progress: bool, desc: str):
-    if progress:
-        from tqdm.dask import TqdmCallback
-
-        with TqdmCallback(desc=desc):
-            return dask.compute(*work)
-    return dask.compute(*work)
-
-
-def open_scenario(path: str | Path, chunks: dict | None = None) -> Scenario:
-    """Open a scenario written by :meth:`Scenario.to_zarr` or :meth:`Scenario.to_netcdf`.
-
-    Parameters
-    ----------
-    path : str or Path
-        A ``.zarr`` store or a ``.nc`` file.
-    chunks : dict, optional
-        Dask chunks; ``None`` opens lazily with the stored chunks.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no scenario at {path}")
-    out = {}
-    for g in GROUPS:
-        if path.suffix == ".nc":
-            ds = xr.open_dataset(path, group=g, engine="h5netcdf", chunks=chunks or {})
-        else:
-            ds = xr.open_zarr(
-                path, group=g, chunks=chunks if chunks is not None else {}, consolidated=False
-            )
-        out[g] = ds
-    return Scenario(**out)
-
-
-def _time_coord(times) -> xr.Variable:
-    return xr.Variable("time", pd.DatetimeIndex(times).values.astype("datetime64[ns]"), TIME_ATTRS)
-
-
-def _blocks(n: int, size: int) -> list[tuple[int, int]]:
-    return [(a, min(a + size, n)) for a in range(0, n, size)]
-
-
-def _lazy_multi(func, tblocks, yblocks, xblocks, outputs: dict, token: str) -> dict:
-    """Dask arrays of several outputs of one block function, sharing one task per block.
-
-    ``outputs`` maps an output key to ``(divisor, dtype)``: spatial chunk sizes
-    are the block sizes divided by ``divisor``.
-    """
-    gen = f"smkit-synth-{token}"
-    idx = [(a, b, c) for a in range(len(tblocks)) for b in range(len(yblocks)) for c in range(len(xblocks))]
-    layer = {(gen, a, b, c): (func, *tblocks[a], *yblocks[b], *xblocks[c]) for a, b, c in idx}
-    arrays = {}
-    for key, (div, dtype) in outputs.items():
-        name = f"{gen}-{key}"
-        sub = {(name, a, b, c): (operator.getitem, (gen, a, b, c), key) for a, b, c in idx}
-        graph = HighLevelGraph({gen: layer, name: sub}, {gen: set(), name: {gen}})
-        chunks = (
-            tuple(t1 - t0 for t0, t1 in tblocks),
-            tuple((y1 - y0) // div for y0, y1 in yblocks),
-            tuple((x1 - x0) // div for x0, x1 in xblocks),
-        )
-        arrays[key] = da.Array(graph, name, chunks, dtype=dtype)
-    return arrays
-
-
-def _aux_grid_array(block_fn, grid: Grid, times, tchunk: int, schunk: int, token: str, eager: bool):
-    """An auxiliary (time, lat, lon) field on its own grid, eager or lazy."""
-    nt, (ny, nx) = len(times), grid.shape
-    if eager:
-        return block_fn(times, 0, ny, 0, nx)
-    tb, yb, xb = _blocks(nt, tchunk), _blocks(ny, schunk), _blocks(nx, schunk)
-    name = f"smkit-aux-{token}"
-    layer = {
-        (name, a, b, c): (block_fn, times[t0:t1], y0, y1, x0, x1)
-        for a, (t0, t1) in enumerate(tb)
-        for b, (y0, y1) in enumerate(yb)
-        for c, (x0, x1) in enumerate(xb)
-    }
-    chunks = (tuple(t1 - t0 for t0, t1 in tb), tuple(y1 - y0 for y0, y1 in yb), tuple(x1 - x0 for x0, x1 in xb))
-    return da.Array(HighLevelGraph({name: layer}, {name: set()}), name, chunks, dtype=np.float32)
-
-
-def make_scenario(preset: str | Preset = "tiny", seed: int = 0, *, valley_wetness: float = 0.5,
-                  retrieval: RetrievalErrors | None = None,
-                  station_errors: StationErrors | None = None) -> Scenario:
-    """Build the synthetic observing-system experiment of a preset.
-
-    Parameters
-    ----------
-    preset : {"tiny", "demo", "three-north"} or Preset
-        Size and period (see :data:`PRESETS`): ``tiny`` is built in memory in
-        seconds; ``demo`` and ``three-north`` return lazy dask-backed datasets
-        whose blocks are built on demand (write them with
-        :meth:`Scenario.to_zarr` or call :meth:`Scenario.load`).
-    seed : int, default 0
-        Seed of every random quantity; the same seed gives bit-identical data.
-    valley_wetness, retrieval, station_errors
-        Parameters of the world (see :class:`World`); the defaults are
-        calibrated to published error statistics (:mod:`smkit.analysis.realism`).
-
-    Returns
-    -------
-    Scenario
-        ``coarse`` (0.25 degree ``sm``, ``sm_uncertainty`` in m3 m-3, ``flag``),
-        ``fine`` (``lst`` K, ``ndvi`` 1, ``albedo`` 1, ``precip`` mm day-1,
-        ``dem`` m), ``truth`` (1-km ``sm``, m3 m-3), ``stations`` (``sm`` m3 m-3,
-        ``rsm`` percent for NZW), ``era5`` and ``noah`` (``sm``, m3 m-3, on
-        0.1 and 0.05 degree grids) and ``pdsi`` (monthly, ~4 km).
-
-    Examples
-    --------
-    >>> sc = make_scenario("tiny")
-    >>> sorted(sc.fine.data_vars)
-    ['albedo', 'dem', 'lst', 'ndvi', 'precip']
-    >>> sc.coarse["sm"].attrs["units"]
-    'm3 m-3'
-    """
-    if isinstance(preset, str):
-        if preset not in PRESETS:
-            raise KeyError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
-        preset = PRESETS[preset]
-    if preset.space_chunk % preset.factor:
-        raise ValueError("space_chunk must be a multiple of the nesting factor")
-    world = World(seed, valley_wetness=valley_wetness, retrieval=retrieval or RetrievalErrors(),
-                  station_errors=station_errors or StationErrors())
-    times = preset.time
-    fine, coarse = preset.fine, preset.coarse
-    nt, (ny, nx) = len(times), fine.shape
-    world_params = {"valley_wetness": world.valley_wetness, "retrieval": asdict(world.retrieval),
-                    "station_errors": asdict(world.station_errors)}
-    token = dask.base.tokenize(preset, seed, json.dumps(world_params, sort_keys=True), WORLD_VERSION,
-                               __version__)
-    outputs = {
-        "sm": (1, np.float32), "lst": (1, np.float32), "ndvi": (1, np.float32),
-        "albedo": (1, np.float32), "precip": (1, np.float32),
-        "c_sm": (preset.factor, np.float32), "c_unc": (preset.factor, np.float32),
-        "c_flag": (preset.factor, np.int8),
-    }
-
-    def block(t0, t1, y0, y1, x0, x1):
-        return world.fine_block(preset, t0, t1, y0, y1, x0, x1)
-
-    if preset.eager:
-        arr = block(0, nt, 0, ny, 0, nx)
-        dem = world.dem_block(preset, 0, ny, 0, nx)
-    else:
-        arr = _lazy_multi(
-            block, _blocks(nt, preset.time_chunk), _blocks(ny, preset.space_chunk),
-            _blocks(nx, preset.space_chunk), outputs, token,
-        )
-        sb = _blocks(ny, preset.space_chunk), _blocks(nx, preset.space_chunk)
-        name = f"smkit-dem-{token}"
-        layer = {
-            (name, b, c): (world.dem_block, preset, y0, y1, x0, x1)
-            for b, (y0, y1) in enumerate(sb[0]) for c, (x0, x1) in enumerate(sb[1])
-        }
-        dem = da.Array(
-            HighLevelGraph({name: layer}, {name: set()}), name,
-            (tuple(b - a for a, b in sb[0]), tuple(b - a for a, b in sb[1])), dtype=np.float32,
-        )
-
-    attrs = {
-        "Conventions": "CF-1.10",
-        "title": f"smkit synthetic observing-system experiment, preset {preset.name}",
-        "source": "smkit.synth (synthetic; not real observations)",
-        "preset": preset.name,
-        "seed": seed,
-        "world_version": WORLD_VERSION,
-        "world": json.dumps(world_params, sort_keys=True),
-        "smkit_version": __version__,
-    }
-    tcoord = _time_coord(times)
-    fc = {"time": tcoord, **fine.coords()}
-    sm_attrs = {"long_name": "volumetric soil moisture", "units": "m3 m-3"}
-    truth = xr.Dataset(
-        {"sm": (("time", "lat", "lon"), arr["sm"], {**sm_attrs, "long_name": "true 1-km surface soil moisture"})},
-        coords=fc, attrs={**attrs, "title": attrs["title"] + ": 1-km truth"},
-    )
-    fine_ds = xr.Dataset(
-        {
-            "lst": (("time", "lat", "lon"), arr["lst"], {
-                "long_name": "land surface temperature (MOD11A1-like, daytime)",
-                "standard_name": "surface_temperature", "units": "K"}),
-            "ndvi": (("time", "lat", "lon"), arr["ndvi"], {
-                "long_name": "normalized difference vegetation index (MOD13A2-like 16-day composite)",
-                "units": "1"}),
-            "albedo": (("time", "lat", "lon"), arr["albedo"], {
-                "long_name": "surface albedo (MCD43C3-like, 0.05 degree)",
-                "standard_name": "surface_albedo", "units": "1", "native_resolution": ALBEDO_RES}),
-            "precip": (("time", "lat", "lon"), arr["precip"], {
-                "long_name": "precipitation (GPM-IMERG-like, 0.1 degree)",
-                "standard_name": "lwe_precipitation_rate", "units": "mm day-1",
-                "native_resolution": CELL}),
-            "dem": (("lat", "lon"), dem, {
-                "long_name": "elevation (SRTM-like)", "standard_name": "surface_altitude", "units": "m"}),
-        },
-        coords=fc, attrs={**attrs, "title": attrs["title"] + ": fine covariates"},
-    )
-    cc = {"time": tcoord, **coarse.coords()}
-    coarse_ds = xr.Dataset(
-        {
-            "sm": (("time", "lat", "lon"), arr["c_sm"], {
-                **sm_attrs, "long_name": "satellite soil moisture (ESA CCI COMBINED-like)"}),
-            "sm_uncertainty": (("time", "lat", "lon"), arr["c_unc"], {
-                "long_name": "soil moisture uncertainty", "units": "m3 m-3"}),
-            "flag": (("time", "lat", "lon"), arr["c_flag"], {
-                "long_name": "retrieval flag",
-                "flag_masks": np.array([1, 2, 4], np.int8),
-                "flag_meanings": "frozen_soil dense_vegetation other_loss",
-                "units": "1"}),
-        },
-        coords=cc, attrs={**attrs, "title": attrs["title"] + ": coarse retrieval"},
-    )
-    # auxiliary model-like fields on their own grids
-    g_era, g_noah, g_pdsi = coarse.with_res(CELL), coarse.with_res(ALBEDO_RES), coarse.with_res(PDSI_RES)
-    days = _days(times)
-    months = pd.date_range(times[0], times[-1], freq="MS")
-    tchunk = max(preset.time_chunk, 32)
-    era = _aux_grid_array(
-        lambda d, *b: world.era5_block(g_era, d, *b), g_era, days, tchunk, 250, token + "era5", preset.eager
-    )
-    noah = _aux_grid_array(
-        lambda d, *b: world.noah_block(g_noah, d, *b), g_noah, days, tchunk, 250, token + "noah", preset.eager
-    )
-    pdsi = _aux_grid_array(
-        lambda m, *b: world.pdsi_block(g_pdsi, m, *b), g_pdsi, months, 12, 250, token + "pdsi", preset.eager
-    )
-    era_ds = xr.Dataset(
-        {"sm": (("time", "lat", "lon"), era, {
-            **sm_attrs, "long_name": "ERA5-Land-like top layer (0-7 cm) soil moisture"})},
-        coords={"time": tcoord, **g_era.coords()}, attrs={**attrs, "title": attrs["title"] + ": ERA5-like"},
-    )
-    noah_ds = xr.Dataset(
-        {"sm": (("time", "lat", "lon"), noah, {
-            **sm_attrs, "long_name": "Noah-like 0-10 cm soil moisture (Loess-Plateau-like region)"})},
-        coords={"time": tcoord, **g_noah.coords()}, attrs={**attrs, "title": attrs["title"] + ": Noah-like"},
-    )
-    pdsi_ds = xr.Dataset(
-        {"pdsi": (("time", "lat", "lon"), pdsi, {
-            "long_name": "Palmer drought severity index (PDSI-like, monthly)", "units": "1"})},
-        coords={"time": _time_coord(months), **g_pdsi.coords()},
-        attrs={**attrs, "title": attrs["title"] + ": PDSI-like"},
-    )
-    stations = world.stations(preset)
-    stations.attrs = {**attrs, "title": attrs["title"] + ": in-situ stations"}
-    return Scenario(coarse_ds, fine_ds, truth, stations, era_ds, noah_ds, pdsi_ds)
+        See :func:`smkit.synth.stations.station_dataset`.
+        """
+        return station_dataset(self, preset)
