@@ -174,13 +174,15 @@ BUILD_ONCE_BYTES = 4 * 2**30
 
 def _build_once(coarse, fine):
     """Build a short period of a synthetic preset once, in memory (chunks would each rebuild their halo)."""
+    import contextlib
+
     import dask
     from dask.diagnostics import ProgressBar
 
     if fine.nbytes + coarse.nbytes > BUILD_ONCE_BYTES:
         return coarse, fine
     typer.echo(f"building the period's inputs ({(fine.nbytes + coarse.nbytes) / 2**20:.0f} MB) ...", err=True)
-    with ProgressBar(out=sys.stderr):
+    with ProgressBar(out=sys.stderr) if sys.stderr.isatty() else contextlib.nullcontext():
         return dask.persist(coarse, fine)
 
 
