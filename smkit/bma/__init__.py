@@ -21,12 +21,12 @@ from smkit.bma.fit import (  # noqa: F401
     fit_zones,
     get_estimator,
     mixture_moments,
-    plot_forest,
-    plot_posterior,
-    plot_trace,
-    plot_weights,
     zone_fractions,
 )
+from smkit._compat import moved_names
+
+__getattr__ = moved_names("smkit.bma", {name: "smkit.plot.bma" for name in (
+    "plot_forest", "plot_posterior", "plot_trace", "plot_weights")})
 
 __all__ = [
     "BIAS_CORRECTIONS",
@@ -47,8 +47,4 @@ __all__ = [
     "fit_zones",
     "get_estimator",
     "mixture_moments",
-    "plot_forest",
-    "plot_posterior",
-    "plot_trace",
-    "plot_weights",
 ]
