@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from smkit import bma
-from smkit.plot import bma as plot_bma
 from smkit.core.grid import Grid
+from smkit.plot import bma as plot_bma
 
 MEMBERS = ["rf", "mlr", "svr", "xgb"]
 

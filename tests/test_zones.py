@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from smkit.core.grid import Grid
 from smkit.bma.zones import NO_ZONE, kmeans_zones, zone_of_stations, zones_to_fine
+from smkit.core.grid import Grid
 from smkit.plot.zones import plot_zones
 
 CGRID = Grid(100.0, 101.5, 40.0, 41.5, 0.25)  # 6 x 6 coarse cells
