@@ -714,3 +714,27 @@ def test_plots_moved_to_smkit_plot_keep_their_old_names_with_a_warning():
         with pytest.warns(DeprecationWarning, match=f"smkit.plot.bma.{name}"):
             assert getattr(bma, name) is getattr(plot_bma, name)
     assert not {"plot_weights", "plot_trace", "plot_posterior", "plot_forest"} & set(bma.__all__)
+
+
+@pytest.mark.parametrize(
+    "method, options",
+    [
+        ("em", {}),
+        ("mc3", {"n_iter": 200}),
+        pytest.param("pymc", {"draws": 100, "tune": 100, "chains": 2, "cores": 1}, marks=pytest.mark.slow),
+    ],
+)
+def test_every_estimator_returns_one_result_type(method, options):
+    F, y = simulate(n=120, seed=12)
+    estimator = bma.get_estimator(method)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bma.ConvergenceWarning)
+        fit = estimator(pd.DataFrame(F, columns=MEMBERS), y, **options)
+    assert isinstance(fit, bma.BMAFit)
+    assert fit.member_names == tuple(MEMBERS) and fit.n == 120 and fit.weights.shape == (4,)
+    assert fit.weights.sum() == pytest.approx(1.0) and fit.sigma_k.shape == (4,)
+    assert (fit.weights_sd is None) == (method == "em")
+    assert (fit.posterior is not None) == estimator.has_posterior == (method == "pymc")
+    mean, std = bma.mixture_moments(F, fit.weights, fit.bias_coefs, fit.sigma_k)
+    np.testing.assert_array_equal(fit.predict(F), mean)
+    np.testing.assert_array_equal(fit.predict_std(F), std)

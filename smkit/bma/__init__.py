@@ -15,6 +15,11 @@ m3 m-3; weights and slopes are dimensionless.
 
 Estimators (string registry :data:`ESTIMATORS`, chosen with ``method=``)
 -----------------------------------------------------------------------
+Every estimator returns a :class:`BMAFit` (weights, sigma, bias coefficients,
+``predict``/``predict_std``; ``weights_sd`` where the estimator has a posterior
+spread of the weights, ``posterior`` where it samples one), so callers never ask
+which estimator they got.
+
 ``"em"`` -- :func:`fit_em`
     Maximum likelihood by expectation-maximisation after Raftery et al. (2005),
     following the R package ensembleBMA's ``fitBMAnormal`` step by step (bias
@@ -25,10 +30,11 @@ Estimators (string registry :data:`ESTIMATORS`, chosen with ``method=``)
     smkit's is ``"none"``, so pass ``biasCorrection = "none"`` in R (or
     ``bias_correction="regression"`` here) to compare.
     Also available as the scikit-learn estimator :class:`BMA`.
-``"pymc"`` -- :func:`fit_pymc`
+``"pymc"`` -- :func:`fit_posterior` (:func:`fit_pymc` summarised)
     The full posterior with PyMC: Dirichlet(1) weights, half-normal ``sigma``
     and a normal-mixture likelihood, sampled by NUTS; checked with
     :func:`diagnostics` (ArviZ r-hat, bulk and tail ESS, divergences).
+    :func:`fit_pymc` returns the ArviZ ``DataTree`` itself.
 ``"mc3"`` -- :func:`fit_mc3`
     Markov chain Monte Carlo model composition (Madigan and York, 1995) over
     the non-empty subsets of members, each subset scored by the BIC of its EM
@@ -40,6 +46,14 @@ Per zone
 pairs and falls back to the pooled fit (all zones together) for zones with too
 few pairs; it returns a :class:`ZoneBMA`. :func:`apply` adds ``bma`` and
 ``sm_std`` to a product, lazily on dask-backed data.
+
+Modules
+-------
+:mod:`~smkit.bma.mixture` (inputs, bias correction, mixture moments, :class:`BMAFit`),
+:mod:`~smkit.bma.em`, :mod:`~smkit.bma.pymc`, :mod:`~smkit.bma.mc3` (the estimators),
+:mod:`~smkit.bma.estimators` (the registry), :mod:`~smkit.bma.perzone`
+(:func:`fit_zones`, :class:`ZoneBMA`), :mod:`~smkit.bma.product` (:func:`apply`) and
+:mod:`~smkit.bma.zones` (the climate zones). The figures are in :mod:`smkit.plot.bma`.
 
 References
 ----------
@@ -53,11 +67,12 @@ International Statistical Review 63, 215-232.
 
 from smkit._compat import moved_names
 from smkit.bma.em import BMA, DEFAULT_TOL, EMResult, fit_em
-from smkit.bma.estimators import ESTIMATORS, get_estimator
+from smkit.bma.estimators import ESTIMATORS, Estimator, get_estimator
 from smkit.bma.mc3 import MC3Result, fit_mc3
 from smkit.bma.mixture import (
     BIAS_CORRECTIONS,
     MISSING,
+    BMAFit,
     BMAWarning,
     ConvergenceWarning,
     bias_coefficients,
@@ -65,7 +80,7 @@ from smkit.bma.mixture import (
 )
 from smkit.bma.perzone import RESERVED_COLUMNS, ZoneBMA, fit_zones
 from smkit.bma.product import apply, zone_fractions
-from smkit.bma.pymc import diagnostics, fit_pymc
+from smkit.bma.pymc import diagnostics, fit_posterior, fit_pymc, posterior_fit
 
 __getattr__ = moved_names("smkit.bma", {name: "smkit.plot.bma" for name in (
     "plot_forest", "plot_posterior", "plot_trace", "plot_weights")})
@@ -73,11 +88,13 @@ __getattr__ = moved_names("smkit.bma", {name: "smkit.plot.bma" for name in (
 __all__ = [
     "BIAS_CORRECTIONS",
     "BMA",
+    "BMAFit",
     "BMAWarning",
     "ConvergenceWarning",
     "DEFAULT_TOL",
     "EMResult",
     "ESTIMATORS",
+    "Estimator",
     "MC3Result",
     "MISSING",
     "RESERVED_COLUMNS",
@@ -87,9 +104,11 @@ __all__ = [
     "diagnostics",
     "fit_em",
     "fit_mc3",
+    "fit_posterior",
     "fit_pymc",
     "fit_zones",
     "get_estimator",
     "mixture_moments",
+    "posterior_fit",
     "zone_fractions",
 ]

@@ -14,17 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from smkit.bma.mixture import (
-    BIAS_CORRECTIONS,
-    BMAWarning,
-    ConvergenceWarning,
-    Mixture,
-    bias_coefficients,
-    check_choice,
-    prepare_pairs,
-)
+from smkit.bma.mixture import BMAFit, BMAWarning, ConvergenceWarning, prepare_pairs
 
-__all__ = ["BMA", "DEFAULT_TOL", "EMResult", "default_min_sigma", "em_iterations", "fit_em"]
+__all__ = ["BMA", "DEFAULT_TOL", "EMResult", "fit_em", "fit_em_means"]
 
 DEFAULT_TOL = float(np.sqrt(np.finfo(np.float64).eps))
 #: ensembleBMA's floor: responsibilities and weights below it are set to zero.
@@ -32,49 +24,29 @@ _ZERO = 1e-100
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
-@dataclass
-class EMResult(Mixture):
-    """A Gaussian BMA fitted by EM.
+@dataclass(kw_only=True)
+class EMResult(BMAFit):
+    """A Gaussian BMA fitted by EM: a :class:`smkit.bma.BMAFit` with the EM's own record.
 
     Attributes
     ----------
-    weights : ndarray, shape (K,)
-        Mixture weights (1), non-negative, summing to one.
-    sigma : float or ndarray, shape (K,)
-        Component standard deviation (m3 m-3): one pooled value with
-        ``equal_variance``, else one per member.
-    bias_coefs : ndarray, shape (K, 2)
-        Intercept (m3 m-3) and slope (1) per member.
+    weights, sigma, bias_coefs, member_names, n, bias_correction, equal_variance, n_dropped
+        As in :class:`smkit.bma.BMAFit` (``weights_sd`` and ``posterior`` are None).
     loglik : float
         Log-likelihood at the returned parameters (nats; densities in
         (m3 m-3)^-1).
     n_iter : int
         EM iterations (E and M step pairs) performed.
-    n : int
-        Complete pairs used.
-    member_names : tuple of str
-    bias_correction : str
-    equal_variance : bool
     converged : bool
         Whether the relative log-likelihood change fell below ``tol``.
     loglik_trace : ndarray, shape (n_iter + 1,)
         Log-likelihood at the starting parameters and after each M step.
-    n_dropped : int
-        Pairs dropped for a missing member or observation.
     """
 
-    weights: np.ndarray
-    sigma: float | np.ndarray
-    bias_coefs: np.ndarray
     loglik: float
     n_iter: int
-    n: int
-    member_names: tuple[str, ...]
-    bias_correction: str = "none"
-    equal_variance: bool = True
     converged: bool = True
     loglik_trace: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
-    n_dropped: int = 0
 
     @property
     def n_params(self) -> int:
@@ -105,7 +77,7 @@ def _logsumexp_rows(lz):
     return m + np.log(np.exp(lz - m[:, None]).sum(axis=1))
 
 
-def em_iterations(M, y, *, equal_variance: bool, max_iter: int, tol: float, min_sigma: float):
+def _em(M, y, *, equal_variance: bool, max_iter: int, tol: float, min_sigma: float):
     """EM iterations on bias-corrected member means ``M`` (n, K).
 
     Follows ensembleBMA's ``fitBMAnormal``: equal starting weights (floored at
@@ -163,11 +135,65 @@ def em_iterations(M, y, *, equal_variance: bool, max_iter: int, tol: float, min_
     return w, sigma, final, n_iter, converged, np.asarray(trace)
 
 
-def default_min_sigma(y: np.ndarray) -> float:
-    """The default floor of ``sigma`` (m3 m-3): 1e-6 times the sd of the observations ``y``."""
+def _default_min_sigma(y: np.ndarray) -> float:
     sd = float(np.std(y, ddof=1)) if len(y) > 1 else 0.0
     scale = sd if sd > 0 else max(float(np.max(np.abs(y))), 1.0)
     return 1e-6 * scale
+
+
+def fit_em_means(
+    M,
+    y,
+    coefs,
+    names,
+    *,
+    bias_correction: str = "none",
+    equal_variance: bool = True,
+    max_iter: int = 1000,
+    tol: float = DEFAULT_TOL,
+    min_sigma: float | None = None,
+    n_dropped: int = 0,
+) -> EMResult:
+    """EM on members already bias-corrected, as an :class:`EMResult` (no warning when it stops early).
+
+    Parameters
+    ----------
+    M : ndarray (n, K)
+        Bias-corrected members of the complete pairs (m3 m-3), e.g. from
+        :func:`smkit.bma.mixture.prepare_pairs`.
+    y : ndarray (n,)
+        Observations (m3 m-3).
+    coefs : ndarray (K, 2)
+        The bias coefficients behind ``M``: intercept (m3 m-3), slope (1).
+    names : tuple of str
+        Member names.
+    bias_correction, equal_variance, max_iter, tol, min_sigma
+        As in :func:`fit_em`.
+    n_dropped : int, default 0
+        Pairs dropped before (recorded in the result).
+
+    Returns
+    -------
+    EMResult
+    """
+    floor = _default_min_sigma(y) if min_sigma is None else float(min_sigma)
+    w, sigma, loglik, n_iter, converged, trace = _em(
+        M, y, equal_variance=equal_variance, max_iter=max_iter, tol=tol, min_sigma=floor
+    )
+    return EMResult(
+        weights=w,
+        sigma=float(sigma[0]) if equal_variance else sigma,
+        bias_coefs=coefs,
+        loglik=loglik,
+        n_iter=n_iter,
+        n=len(y),
+        member_names=tuple(names),
+        bias_correction=bias_correction,
+        equal_variance=bool(equal_variance),
+        converged=converged,
+        loglik_trace=trace,
+        n_dropped=n_dropped,
+    )
 
 
 def fit_em(
@@ -233,9 +259,7 @@ def fit_em(
     >>> bool(fit.weights[0] > 0.8), round(float(fit.weights.sum()), 12)
     (True, 1.0)
     """
-    check_choice("bias_correction", bias_correction, BIAS_CORRECTIONS)
-    F, y, names, n_dropped = prepare_pairs(members, obs, member_names)
-    coefs = bias_coefficients(F, y, bias_correction)
+    M, y, coefs, names, n_dropped = prepare_pairs(members, obs, member_names, bias_correction)
     if bias_correction == "regression" and np.any(coefs[:, 1] < 0):
         bad = [n for n, b in zip(names, coefs[:, 1], strict=True) if b < 0]
         warnings.warn(
@@ -243,32 +267,16 @@ def fit_em(
             BMAWarning,
             stacklevel=2,
         )
-    M = coefs[:, 0] + coefs[:, 1] * F
-    floor = default_min_sigma(y) if min_sigma is None else float(min_sigma)
-    w, sigma, loglik, n_iter, converged, trace = em_iterations(
-        M, y, equal_variance=equal_variance, max_iter=max_iter, tol=tol, min_sigma=floor
-    )
-    if not converged:
+    fit = fit_em_means(M, y, coefs, names, bias_correction=bias_correction, equal_variance=equal_variance,
+                       max_iter=max_iter, tol=tol, min_sigma=min_sigma, n_dropped=n_dropped)
+    if not fit.converged:
         warnings.warn(
             f"EM stopped at max_iter={max_iter} before the relative log-likelihood change fell "
             f"below tol={tol:g}",
             ConvergenceWarning,
             stacklevel=2,
         )
-    return EMResult(
-        weights=w,
-        sigma=float(sigma[0]) if equal_variance else sigma,
-        bias_coefs=coefs,
-        loglik=loglik,
-        n_iter=n_iter,
-        n=len(y),
-        member_names=names,
-        bias_correction=bias_correction,
-        equal_variance=bool(equal_variance),
-        converged=converged,
-        loglik_trace=trace,
-        n_dropped=n_dropped,
-    )
+    return fit
 
 
 class BMA(RegressorMixin, BaseEstimator):

@@ -1,4 +1,4 @@
-"""The Gaussian mixture every BMA estimator fits: inputs, bias correction, moments, predictions.
+"""The Gaussian mixture every BMA estimator fits: inputs, bias correction, moments, the result (BMAFit).
 
 Soil moisture, member values, bias intercepts and ``sigma`` are in m3 m-3;
 weights and slopes are dimensionless.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -15,10 +16,10 @@ import xarray as xr
 
 __all__ = [
     "BIAS_CORRECTIONS",
+    "BMAFit",
     "BMAWarning",
     "ConvergenceWarning",
     "MISSING",
-    "Mixture",
     "bias_coefficients",
     "check_choice",
     "mixture_moments",
@@ -49,7 +50,7 @@ def check_choice(name: str, value: str, valid: Sequence[str]) -> str:
     return value
 
 
-def prepare_pairs(members, obs, member_names=None):
+def _complete_pairs(members, obs, member_names=None):
     """Member matrix, observations and names, with incomplete rows dropped.
 
     Returns
@@ -101,7 +102,7 @@ def prepare_pairs(members, obs, member_names=None):
         warnings.warn(
             f"dropped {n_dropped} of {len(y)} pairs with a missing member or observation",
             BMAWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
         F, y = F[ok], y[ok]
     if len(y) < 2:
@@ -150,6 +151,39 @@ def bias_coefficients(members, obs, bias_correction: str = "none") -> np.ndarray
         coefs[:, 1] = slope
         coefs[:, 0] = ym - slope * xm
     return coefs
+
+
+def prepare_pairs(members, obs, member_names, bias_correction: str):
+    """The start of every estimator: complete pairs, bias coefficients and corrected members.
+
+    Parameters
+    ----------
+    members : array_like (n, K), pandas.DataFrame or xarray.DataArray (pair, member)
+        Member values at the observation pairs (m3 m-3); a DataFrame's columns
+        (a DataArray's second coordinate) name the members.
+    obs : array_like (n,)
+        Observations (m3 m-3).
+    member_names : sequence of str or None
+        Names for the member columns (default ``m0, m1, ...`` or the table's).
+    bias_correction : {"none", "additive", "regression"}
+        See :func:`bias_coefficients`.
+
+    Returns
+    -------
+    M : ndarray (n, K)
+        Bias-corrected members ``a_k + b_k f_k`` of the complete pairs (m3 m-3).
+    y : ndarray (n,)
+        Their observations (m3 m-3).
+    coefs : ndarray (K, 2)
+        Intercept (m3 m-3) and slope (1) per member.
+    names : tuple of str
+    n_dropped : int
+        Pairs dropped for a missing member or observation (with a :class:`BMAWarning`).
+    """
+    check_choice("bias_correction", bias_correction, BIAS_CORRECTIONS)
+    F, y, names, n_dropped = _complete_pairs(members, obs, member_names)
+    coefs = bias_coefficients(F, y, bias_correction)
+    return coefs[:, 0] + coefs[:, 1] * F, y, coefs, names, n_dropped
 
 
 def mixture_moments(members, weights, bias_coefs, sigma, missing: str = "nan"):
@@ -201,15 +235,48 @@ def mixture_moments(members, weights, bias_coefs, sigma, missing: str = "nan"):
     return mean, std
 
 
-class Mixture:
-    """Prediction methods shared by fitted results.
+@dataclass(kw_only=True)
+class BMAFit:
+    """A fitted Gaussian BMA mixture: what every estimator of :data:`smkit.bma.ESTIMATORS` returns.
 
-    Subclasses provide ``weights``, ``sigma``, ``bias_coefs`` and ``member_names``.
+    Estimators add their own details in subclasses (:class:`smkit.bma.EMResult`,
+    :class:`smkit.bma.MC3Result`); a PyMC fit is a ``BMAFit`` summarising its
+    posterior, which it carries in :attr:`posterior`.
+
+    Attributes
+    ----------
+    weights : ndarray, shape (K,)
+        Mixture weights (1), non-negative, summing to one (the posterior mean
+        or the model average for the Bayesian estimators).
+    sigma : float or ndarray, shape (K,)
+        Component standard deviation (m3 m-3): one pooled value with
+        ``equal_variance``, else one per member.
+    bias_coefs : ndarray, shape (K, 2)
+        Intercept (m3 m-3) and slope (1) per member.
+    member_names : tuple of str
+    n : int
+        Complete pairs used.
+    bias_correction : str
+    equal_variance : bool
+    n_dropped : int
+        Pairs dropped for a missing member or observation.
+    weights_sd : ndarray, shape (K,), or None
+        Posterior standard deviation of the weights (across subsets for MC3);
+        None for a point estimate (EM).
+    posterior : xarray.DataTree or None
+        The sampled posterior (:func:`smkit.bma.fit_pymc`), else None.
     """
 
     weights: np.ndarray
+    sigma: float | np.ndarray
     bias_coefs: np.ndarray
     member_names: tuple[str, ...]
+    n: int
+    bias_correction: str = "none"
+    equal_variance: bool = True
+    n_dropped: int = 0
+    weights_sd: np.ndarray | None = None
+    posterior: xr.DataTree | None = field(default=None, repr=False)
 
     @property
     def sigma_k(self) -> np.ndarray:
@@ -246,6 +313,3 @@ class Mixture:
     def to_series(self) -> pd.Series:
         """Weights per member as a Series."""
         return pd.Series(self.weights, index=list(self.member_names), name="weight")
-
-
-# =========================================================================== #

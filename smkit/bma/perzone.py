@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from smkit.bma.estimators import get_estimator, summarise
-from smkit.bma.mixture import BMAWarning, ConvergenceWarning
+from smkit.bma.estimators import ESTIMATORS, get_estimator
+from smkit.bma.mixture import BMAFit, BMAWarning, ConvergenceWarning
 from smkit.bma.pymc import diagnostics
 from smkit.core.vocabulary import LEARNER_ORDER, SM_UNITS
 
@@ -52,9 +52,8 @@ class ZoneBMA:
         The pooled fit (all zones together): ``weights(member)``, ``sigma``,
         ``bias_coefs(member, coef)``, ``n_pairs``; None when not computed.
     fits : dict
-        Zone label (and ``"pooled"``) -> fit result (:class:`EMResult`,
-        :class:`MC3Result` or the PyMC ``DataTree``); empty after
-        :meth:`from_dataset`.
+        Zone label (and ``"pooled"``) -> the estimator's :class:`smkit.bma.BMAFit`
+        (fallback zones share the pooled one); empty after :meth:`from_dataset`.
     bias_correction : str
     equal_variance : bool
     """
@@ -80,11 +79,12 @@ class ZoneBMA:
     @property
     def trees(self) -> dict:
         """Per-zone PyMC DataTrees (``pymc`` only; fallback zones share the pooled tree)."""
-        if self.method != "pymc":
+        estimator = ESTIMATORS.get(self.method)
+        if estimator is None or not estimator.has_posterior:
             raise AttributeError(
                 f"trees exist for method 'pymc' only; this fit used {self.method!r}"
             )
-        return {z: f for z, f in self.fits.items()}
+        return {z: f.posterior for z, f in self.fits.items()}
 
     def sigma_k(self) -> xr.DataArray:
         """``sigma(zone, member)`` broadcast to one per member (m3 m-3)."""
@@ -268,56 +268,19 @@ def fit_zones(
     if not isinstance(pairs, pd.DataFrame):
         raise TypeError(f"pairs must be a pandas DataFrame, not {type(pairs).__name__}")
     estimator = get_estimator(method)
-    for c in ("zone", "obs"):
-        if c not in pairs.columns:
-            raise KeyError(f"pairs lack column {c!r}; columns: {list(pairs.columns)}")
-    members = list(members) if members is not None else _default_members(pairs)
-    if not members:
-        raise ValueError(
-            f"no member columns found in pairs (columns: {list(pairs.columns)}); pass members="
-        )
-    absent = [m for m in members if m not in pairs.columns]
-    if absent:
-        raise KeyError(f"member column(s) {absent} not in pairs; columns: {list(pairs.columns)}")
-    bias_correction = kw.get("bias_correction", "none")
+    members = _member_columns(pairs, members)
     equal_variance = bool(kw.get("equal_variance", True))
-    zcol = pd.to_numeric(pairs["zone"], errors="coerce")
-    table = pairs.assign(zone=zcol)
-    nozone = table["zone"].isna() | (table["zone"] == -1)
-    if nozone.any():
-        warnings.warn(
-            f"{int(nozone.sum())} pair(s) without a zone (zone -1 or missing) are not used",
-            BMAWarning,
-            stacklevel=2,
-        )
-        table = table[~nozone]
-    table = table.assign(zone=table["zone"].astype(np.int64))
-    vals = table[members + ["obs"]].to_numpy(dtype=np.float64)
-    complete = table[np.isfinite(vals).all(axis=1)]
-    labels = sorted(
-        set(complete["zone"].unique().tolist())
-        | set(table["zone"].unique().tolist())
-        | set(_zone_labels(zones))
-    )
-    if not labels:
-        raise ValueError("pairs hold no zone and no zones were given")
-    counts = complete.groupby("zone").size()
-    n_pairs = np.array([int(counts.get(z, 0)) for z in labels])
-    if "station" in complete.columns:
-        st_counts = complete.groupby("zone")["station"].nunique()
-        n_stations = np.array([int(st_counts.get(z, 0)) for z in labels])
-    else:
-        n_stations = np.full(len(labels), np.iinfo(np.int64).max)
+    table, complete = _zoned_pairs(pairs, members)
+    labels, n_pairs, n_stations = _zone_counts(table, complete, zones)
     short = [z for z, n, ns in zip(labels, n_pairs, n_stations, strict=True)
              if n < min_pairs or ns < min_stations]
-    K = len(members)
 
     def run(df):
-        return estimator(df[members], df["obs"], **kw)
+        return estimator.fit(df[members], df["obs"], **kw)
 
     fits: dict = {}
     pooled_fit = None
-    if short or method != "pymc":
+    if short or not estimator.has_posterior:  # a sampled pooled fit only where a zone needs it
         if len(complete) < 2:
             raise ValueError(
                 f"only {len(complete)} complete pair(s) in all zones together: cannot fit BMA"
@@ -335,103 +298,136 @@ def fit_zones(
             BMAWarning,
             stacklevel=2,
         )
+    for z in labels:
+        fits[z] = pooled_fit if z in short else run(complete[complete["zone"] == z])
+        if fits[z].posterior is not None and not (z in short and z != short[0]):  # each posterior once
+            _check_posterior(fits[z].posterior, "the pooled fit" if z in short else f"zone {z}")
+    arrays = _zone_arrays([fits[z] for z in labels], labels, members, n_pairs, equal_variance)
+    return ZoneBMA(
+        method=method,
+        members=tuple(members),
+        **arrays,
+        fallback=tuple(int(z) for z in short),
+        pooled=None if pooled_fit is None else _pooled_dataset(pooled_fit, arrays, members,
+                                                                len(complete), equal_variance),
+        fits=fits,
+        bias_correction=kw.get("bias_correction", "none"),
+        equal_variance=equal_variance,
+    )
+
+
+def _member_columns(pairs: pd.DataFrame, members) -> list[str]:
+    """The member columns of ``pairs`` (given, or the default ones), checked with ``zone`` and ``obs``."""
+    for c in ("zone", "obs"):
+        if c not in pairs.columns:
+            raise KeyError(f"pairs lack column {c!r}; columns: {list(pairs.columns)}")
+    members = list(members) if members is not None else _default_members(pairs)
+    if not members:
+        raise ValueError(
+            f"no member columns found in pairs (columns: {list(pairs.columns)}); pass members="
+        )
+    absent = [m for m in members if m not in pairs.columns]
+    if absent:
+        raise KeyError(f"member column(s) {absent} not in pairs; columns: {list(pairs.columns)}")
+    return members
+
+
+def _zoned_pairs(pairs: pd.DataFrame, members: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The pairs with an integer zone (those without one dropped, with a warning), and their complete rows."""
+    zcol = pd.to_numeric(pairs["zone"], errors="coerce")
+    table = pairs.assign(zone=zcol)
+    nozone = table["zone"].isna() | (table["zone"] == -1)
+    if nozone.any():
+        warnings.warn(
+            f"{int(nozone.sum())} pair(s) without a zone (zone -1 or missing) are not used",
+            BMAWarning,
+            stacklevel=3,
+        )
+        table = table[~nozone]
+    table = table.assign(zone=table["zone"].astype(np.int64))
+    vals = table[members + ["obs"]].to_numpy(dtype=np.float64)
+    return table, table[np.isfinite(vals).all(axis=1)]
+
+
+def _zone_counts(table: pd.DataFrame, complete: pd.DataFrame, zones):
+    """Every zone label (of the pairs and of ``zones``), with its complete pairs and distinct stations."""
+    labels = sorted(
+        set(complete["zone"].unique().tolist())
+        | set(table["zone"].unique().tolist())
+        | set(_zone_labels(zones))
+    )
+    if not labels:
+        raise ValueError("pairs hold no zone and no zones were given")
+    counts = complete.groupby("zone").size()
+    n_pairs = np.array([int(counts.get(z, 0)) for z in labels])
+    if "station" in complete.columns:
+        st_counts = complete.groupby("zone")["station"].nunique()
+        n_stations = np.array([int(st_counts.get(z, 0)) for z in labels])
+    else:
+        n_stations = np.full(len(labels), np.iinfo(np.int64).max)
+    return labels, n_pairs, n_stations
+
+
+def _check_posterior(posterior: xr.DataTree, where: str) -> None:
+    """Re-emit the convergence warnings of one posterior's :func:`diagnostics`, saying whose they are."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        diagnostics(posterior, warn=True)
+    for c in caught:
+        warnings.warn(f"{where}: {c.message}", c.category, stacklevel=3)
+
+
+def _zone_arrays(fits: list[BMAFit], labels, members, n_pairs, equal_variance: bool) -> dict:
+    """The per-zone DataArrays of :class:`ZoneBMA` from one fit per zone label."""
+    K = len(members)
     W = np.zeros((len(labels), K))
     WS = np.full((len(labels), K), np.nan)
     S = np.zeros((len(labels), K))
     C = np.zeros((len(labels), K, 2))
-    has_sd = False
-    for i, z in enumerate(labels):
-        f = pooled_fit if z in short else run(complete[complete["zone"] == z])
-        fits[z] = f
-        if method == "pymc" and not (z in short and len(short) > 1 and z != short[0]):
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", ConvergenceWarning)
-                diagnostics(f, warn=True)
-            where = "the pooled fit" if z in short else f"zone {z}"
-            for c in caught:
-                warnings.warn(f"{where}: {c.message}", c.category, stacklevel=2)
-        w, wsd, s, c = summarise(f, method, K)
-        W[i], S[i], C[i] = w, s, c
-        if wsd is not None:
-            WS[i], has_sd = wsd, True
+    for i, f in enumerate(fits):
+        W[i], S[i], C[i] = f.weights, f.sigma_k, f.bias_coefs
+        if f.weights_sd is not None:
+            WS[i] = f.weights_sd
     zc = {
         "zone": ("zone", np.asarray(labels, np.int64), {"long_name": "soil-moisture climate zone"}),
         "member": list(members),
     }
-    weights = xr.DataArray(
-        W,
-        dims=("zone", "member"),
-        coords=zc,
-        name="weights",
-        attrs={"long_name": "BMA weight", "units": "1"},
-    )
-    if equal_variance:
-        sigma = xr.DataArray(
-            S[:, 0],
-            dims="zone",
-            coords={"zone": zc["zone"]},
-            name="sigma",
-            attrs={"long_name": "BMA component standard deviation", "units": SM_UNITS},
-        )
-    else:
-        sigma = xr.DataArray(
-            S,
-            dims=("zone", "member"),
-            coords=zc,
-            name="sigma",
-            attrs={"long_name": "BMA component standard deviation", "units": SM_UNITS},
-        )
-    bias = xr.DataArray(
-        C,
-        dims=("zone", "member", "coef"),
-        coords={**zc, "coef": ["intercept", "slope"]},
-        name="bias_coefs",
-        attrs={
-            "long_name": "bias-correction coefficients (corrected = intercept + slope * member)",
-            "units": "intercept: m3 m-3; slope: 1",
-        },
-    )
-    npairs = xr.DataArray(
-        n_pairs,
-        dims="zone",
-        coords={"zone": zc["zone"]},
-        name="n_pairs",
-        attrs={"long_name": "complete station pairs in the zone", "units": "1"},
-    )
-    wsd = None
-    if has_sd:
-        wsd = xr.DataArray(
-            WS,
-            dims=("zone", "member"),
-            coords=zc,
-            name="weights_sd",
-            attrs={"long_name": "posterior standard deviation of the BMA weight", "units": "1"},
-        )
-    pooled = None
-    if pooled_fit is not None:
-        pw, _, ps, pc = summarise(pooled_fit, method, K)
-        pooled = xr.Dataset(
-            {
-                "weights": ("member", pw, weights.attrs),
-                "sigma": ((), float(ps[0]), sigma.attrs)
-                if equal_variance
-                else ("member", ps, sigma.attrs),
-                "bias_coefs": (("member", "coef"), pc, bias.attrs),
-                "n_pairs": ((), len(complete), npairs.attrs),
+    sigma_attrs = {"long_name": "BMA component standard deviation", "units": SM_UNITS}
+    return {
+        "weights": xr.DataArray(W, dims=("zone", "member"), coords=zc, name="weights",
+                                attrs={"long_name": "BMA weight", "units": "1"}),
+        "sigma": xr.DataArray(S[:, 0], dims="zone", coords={"zone": zc["zone"]}, name="sigma",
+                              attrs=sigma_attrs) if equal_variance
+        else xr.DataArray(S, dims=("zone", "member"), coords=zc, name="sigma", attrs=sigma_attrs),
+        "bias_coefs": xr.DataArray(
+            C,
+            dims=("zone", "member", "coef"),
+            coords={**zc, "coef": ["intercept", "slope"]},
+            name="bias_coefs",
+            attrs={
+                "long_name": "bias-correction coefficients (corrected = intercept + slope * member)",
+                "units": "intercept: m3 m-3; slope: 1",
             },
-            coords={"member": list(members), "coef": ["intercept", "slope"]},
-        )
-    return ZoneBMA(
-        method=method,
-        members=tuple(members),
-        weights=weights,
-        sigma=sigma,
-        bias_coefs=bias,
-        n_pairs=npairs,
-        fallback=tuple(int(z) for z in short),
-        weights_sd=wsd,
-        pooled=pooled,
-        fits=fits,
-        bias_correction=bias_correction,
-        equal_variance=equal_variance,
+        ),
+        "n_pairs": xr.DataArray(n_pairs, dims="zone", coords={"zone": zc["zone"]}, name="n_pairs",
+                                attrs={"long_name": "complete station pairs in the zone", "units": "1"}),
+        "weights_sd": None if all(f.weights_sd is None for f in fits) else xr.DataArray(
+            WS, dims=("zone", "member"), coords=zc, name="weights_sd",
+            attrs={"long_name": "posterior standard deviation of the BMA weight", "units": "1"}),
+    }
+
+
+def _pooled_dataset(fit: BMAFit, arrays: dict, members, n: int, equal_variance: bool) -> xr.Dataset:
+    """The pooled fit as :attr:`ZoneBMA.pooled`, with the attributes of the per-zone arrays."""
+    ps = fit.sigma_k
+    return xr.Dataset(
+        {
+            "weights": ("member", np.asarray(fit.weights), arrays["weights"].attrs),
+            "sigma": ((), float(ps[0]), arrays["sigma"].attrs)
+            if equal_variance
+            else ("member", ps, arrays["sigma"].attrs),
+            "bias_coefs": (("member", "coef"), np.asarray(fit.bias_coefs), arrays["bias_coefs"].attrs),
+            "n_pairs": ((), n, arrays["n_pairs"].attrs),
+        },
+        coords={"member": list(members), "coef": ["intercept", "slope"]},
     )

@@ -1,4 +1,9 @@
-"""The full posterior of the BMA weights and spread with PyMC (NUTS), and its convergence diagnostics."""
+"""The full posterior of the BMA weights and spread with PyMC (NUTS), and its convergence diagnostics.
+
+:func:`fit_pymc` returns the sampled ``DataTree``; :func:`fit_posterior` (the
+``"pymc"`` estimator of :data:`smkit.bma.ESTIMATORS`) returns it summarised as a
+:class:`smkit.bma.BMAFit` with the tree in ``posterior``.
+"""
 
 from __future__ import annotations
 
@@ -13,16 +18,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from smkit.bma.mixture import (
-    BIAS_CORRECTIONS,
-    ConvergenceWarning,
-    bias_coefficients,
-    check_choice,
-    prepare_pairs,
-)
+from smkit.bma.mixture import BIAS_CORRECTIONS, BMAFit, ConvergenceWarning, check_choice, prepare_pairs
 from smkit.core.vocabulary import SM_UNITS
 
-__all__ = ["diagnostics", "fit_pymc"]
+__all__ = ["diagnostics", "fit_posterior", "fit_pymc", "posterior_fit"]
 
 def _default_cores(chains: int) -> int:
     """Parallel chains: one per CPU up to ``chains``; 1 inside daemonic (e.g. dask) workers."""
@@ -93,41 +92,17 @@ def fit_pymc(
         ``smkit_fit_seconds`` (model build, compilation and sampling, s).
     """
     import pymc as pm
-    import pytensor.tensor as pt
 
     check_choice("bias_correction", bias_correction, BIAS_CORRECTIONS)
     if int(chains) < 2:
         raise ValueError(f"chains must be at least 2 (r-hat compares chains); got {chains}")
     t0 = time.perf_counter()
-    F, y, names, n_dropped = prepare_pairs(members, obs, member_names)
-    coefs = bias_coefficients(F, y, bias_correction)
-    M = coefs[:, 0] + coefs[:, 1] * F
-    K = len(names)
+    M, y, coefs, names, n_dropped = prepare_pairs(members, obs, member_names, bias_correction)
     scale = (
         float(sigma_prior) if sigma_prior is not None else 2.0 * max(float(np.std(y, ddof=1)), 1e-6)
     )
-    coords = {"member": list(names), "pair": np.arange(len(y))}
     cores = _default_cores(chains) if cores is None else int(cores)
-    with pm.Model(coords=coords):
-        mu = pm.Data("member_mean", M, dims=("pair", "member"))
-        if K > 1:
-            w = pm.Dirichlet("w", a=np.ones(K), dims="member")
-        else:
-            w = pm.Deterministic("w", pt.ones(1), dims="member")
-        if equal_variance:
-            sigma = pm.HalfNormal("sigma", sigma=scale)
-        else:
-            sigma = pm.HalfNormal("sigma", sigma=scale, dims="member")
-        if K > 1:
-            pm.NormalMixture("obs", w=w, mu=mu, sigma=sigma, observed=y, dims="pair")
-        else:
-            pm.Normal(
-                "obs",
-                mu=mu[:, 0],
-                sigma=sigma if equal_variance else sigma[0],
-                observed=y,
-                dims="pair",
-            )
+    with _mixture_model(M, y, names, scale, equal_variance):
         dt = pm.sample(
             int(draws),
             tune=int(tune),
@@ -160,6 +135,87 @@ def fit_pymc(
         }
     )
     return dt
+
+
+def posterior_fit(dt: xr.DataTree) -> BMAFit:
+    """A :func:`fit_pymc` posterior summarised as a :class:`smkit.bma.BMAFit`.
+
+    Parameters
+    ----------
+    dt : xarray.DataTree
+        Result of :func:`fit_pymc`.
+
+    Returns
+    -------
+    BMAFit
+        Posterior-mean ``weights`` and ``sigma`` (m3 m-3), the posterior sd of
+        the weights in ``weights_sd``, the fixed bias coefficients, and ``dt``
+        itself in ``posterior``.
+    """
+    post = dt["posterior"].to_dataset()
+    names = tuple(str(m) for m in post["member"].values)
+    w = post["w"].transpose("chain", "draw", "member").values.reshape(-1, len(names))
+    s = post["sigma"].values.reshape(w.shape[0], -1).mean(0)
+    const = dt["constant_data"].to_dataset()
+    equal_variance = bool(dt.attrs["equal_variance"])
+    return BMAFit(
+        weights=w.mean(0),
+        weights_sd=w.std(0, ddof=1),
+        sigma=float(s[0]) if equal_variance else s,
+        bias_coefs=np.column_stack([const["bias_intercept"].values, const["bias_slope"].values]),
+        member_names=names,
+        n=int(dt.attrs["n_pairs"]),
+        bias_correction=str(dt.attrs["bias_correction"]),
+        equal_variance=equal_variance,
+        n_dropped=int(dt.attrs["n_dropped"]),
+        posterior=dt,
+    )
+
+
+def fit_posterior(members, obs, **kwargs) -> BMAFit:
+    """:func:`fit_pymc` summarised by :func:`posterior_fit`: the ``"pymc"`` estimator of the registry.
+
+    Parameters
+    ----------
+    members, obs, **kwargs
+        As in :func:`fit_pymc`.
+
+    Returns
+    -------
+    BMAFit
+        Posterior means, the sd of the weights, and the DataTree in ``posterior``.
+    """
+    return posterior_fit(fit_pymc(members, obs, **kwargs))
+
+
+def _mixture_model(M, y, names, scale: float, equal_variance: bool):
+    """The PyMC model: Dirichlet weights, half-normal sigma, normal-mixture likelihood of ``y``."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    K = len(names)
+    model = pm.Model(coords={"member": list(names), "pair": np.arange(len(y))})
+    with model:
+        mu = pm.Data("member_mean", M, dims=("pair", "member"))
+        if K > 1:
+            w = pm.Dirichlet("w", a=np.ones(K), dims="member")
+        else:
+            w = pm.Deterministic("w", pt.ones(1), dims="member")
+        if equal_variance:
+            sigma = pm.HalfNormal("sigma", sigma=scale)
+        else:
+            sigma = pm.HalfNormal("sigma", sigma=scale, dims="member")
+        if K > 1:
+            pm.NormalMixture("obs", w=w, mu=mu, sigma=sigma, observed=y, dims="pair")
+        else:
+            pm.Normal(
+                "obs",
+                mu=mu[:, 0],
+                sigma=sigma if equal_variance else sigma[0],
+                observed=y,
+                dims="pair",
+            )
+    return model
 
 
 def diagnostics(
