@@ -9,9 +9,12 @@ import xarray as xr
 
 from smkit.bma.mixture import MISSING, BMAWarning, check_choice, mixture_moments
 from smkit.bma.perzone import ZoneBMA
+from smkit.bma.zones import check_zones, zones_to_fine
 from smkit.core.vocabulary import SM_UNITS
 
 __all__ = ["apply", "zone_fractions"]
+
+_NO_LABEL = np.iinfo(np.int64).min  # the label of a map without zones: matches no pixel
 
 def _bma_kernel(f, zone, labels, W, C, S, missing):
     """Mixture mean and std for member values ``f`` (..., K) and zone labels (...)."""
@@ -114,25 +117,10 @@ def apply(
         ``zone_bma`` has none. Zones of the map missing from ``zone_bma`` use
         its pooled fit (with a :class:`BMAWarning`).
     """
-    from smkit.bma.zones import check_zones, zones_to_fine
-
     check_choice("missing", missing, MISSING)
     zones = check_zones(zones)
-    if isinstance(product, xr.DataArray):
-        product = product.to_dataset(name="sm")
-    if "sm" not in product.data_vars:
-        raise KeyError(
-            f"product has no 'sm' variable; variables: {sorted(map(str, product.data_vars))}"
-        )
-    sm = product["sm"]
-    if "method" not in sm.dims:
-        raise ValueError(f"product sm needs a 'method' dim; got {sm.dims}")
-    have = [str(m) for m in sm["method"].values]
-    absent = [m for m in zone_bma.members if m not in have]
-    if absent:
-        raise KeyError(f"product lacks member method(s) {absent}; it has {have}")
-    # zones on the product's grid
-    same = (
+    product, sm, have = _checked_product(product, zone_bma.members)
+    same = (  # zones on the product's grid
         zones.sizes.get("lat") == sm.sizes["lat"]
         and zones.sizes.get("lon") == sm.sizes["lon"]
         and np.allclose(zones["lat"].values, sm["lat"].values)
@@ -140,35 +128,9 @@ def apply(
     )
     fine = (zones if same else zones_to_fine(zones, product)).astype(np.int32)
     fine = fine.assign_coords(lat=sm["lat"], lon=sm["lon"])
-    # parameter tables for every label of the map
-    labels = np.array(sorted({int(v) for v in np.unique(zones.values) if int(v) != -1}), np.int64)
-    fitted = set(zone_bma.zones.tolist())
-    unknown = [int(z) for z in labels if int(z) not in fitted]
-    if zone_bma.pooled is not None and (np.asarray(zones.values) == -1).any():
-        # cells without a zone (never a retrieval, so no k-means label) take the pooled weights
-        labels = np.concatenate([[-1], labels]).astype(np.int64)
-    if unknown:
-        if zone_bma.pooled is None:
-            raise KeyError(
-                f"zone(s) {unknown} of the map have no BMA parameters and the fit has no pooled "
-                "parameters; refit with fit_zones(..., zones=zones)"
-            )
-        warnings.warn(
-            f"zone(s) {unknown} of the map are not in the BMA fit; they use the pooled fit",
-            BMAWarning,
-            stacklevel=2,
-        )
-    K = len(zone_bma.members)
-    W = np.zeros((max(len(labels), 1), K))
-    C = np.zeros((max(len(labels), 1), K, 2))
-    S = np.zeros((max(len(labels), 1), K))
-    for i, z in enumerate(labels):
-        p = zone_bma.params_for(int(z) if int(z) in fitted else "pooled")  # -1 and unfitted: pooled
-        W[i], C[i], S[i] = p["weights"], p["bias_coefs"], p["sigma"]
-    if len(labels) == 0:
-        labels = np.array([np.iinfo(np.int64).min])  # matches nothing: all NaN
+    labels, W, C, S = _parameter_tables(zone_bma, zones)
     f = sm.sel({"method": list(zone_bma.members)})
-    if smooth and not same and labels[0] != np.iinfo(np.int64).min:
+    if smooth and not same and labels[0] != _NO_LABEL:
         frac = zone_fractions(zones, labels, sm)
         if f.chunks is not None:
             f = f.chunk({"method": -1})
@@ -193,6 +155,65 @@ def apply(
             dask="parallelized",
             output_dtypes=[np.float32, np.float32],
         )
+    return _with_bma(product, sm, have, mean, std, zone_bma, missing)
+
+
+def _checked_product(product, members) -> tuple[xr.Dataset, xr.DataArray, list[str]]:
+    """The product as a Dataset, its ``sm`` and its methods, checked to hold every member."""
+    if isinstance(product, xr.DataArray):
+        product = product.to_dataset(name="sm")
+    if "sm" not in product.data_vars:
+        raise KeyError(
+            f"product has no 'sm' variable; variables: {sorted(map(str, product.data_vars))}"
+        )
+    sm = product["sm"]
+    if "method" not in sm.dims:
+        raise ValueError(f"product sm needs a 'method' dim; got {sm.dims}")
+    have = [str(m) for m in sm["method"].values]
+    absent = [m for m in members if m not in have]
+    if absent:
+        raise KeyError(f"product lacks member method(s) {absent}; it has {have}")
+    return product, sm, have
+
+
+def _parameter_tables(zone_bma: ZoneBMA, zones: xr.DataArray):
+    """Labels and weights (L, K), bias coefficients (L, K, 2), sigma (L, K) for every label of the map.
+
+    Label -1 (cells without a zone) and zones missing from the fit take the
+    pooled parameters; with no label at all the one label matches nothing.
+    """
+    labels = np.array(sorted({int(v) for v in np.unique(zones.values) if int(v) != -1}), np.int64)
+    fitted = set(zone_bma.zones.tolist())
+    unknown = [int(z) for z in labels if int(z) not in fitted]
+    if zone_bma.pooled is not None and (np.asarray(zones.values) == -1).any():
+        # cells without a zone (never a retrieval, so no k-means label) take the pooled weights
+        labels = np.concatenate([[-1], labels]).astype(np.int64)
+    if unknown:
+        if zone_bma.pooled is None:
+            raise KeyError(
+                f"zone(s) {unknown} of the map have no BMA parameters and the fit has no pooled "
+                "parameters; refit with fit_zones(..., zones=zones)"
+            )
+        warnings.warn(
+            f"zone(s) {unknown} of the map are not in the BMA fit; they use the pooled fit",
+            BMAWarning,
+            stacklevel=3,
+        )
+    K = len(zone_bma.members)
+    W = np.zeros((max(len(labels), 1), K))
+    C = np.zeros((max(len(labels), 1), K, 2))
+    S = np.zeros((max(len(labels), 1), K))
+    for i, z in enumerate(labels):
+        p = zone_bma.params_for(int(z) if int(z) in fitted else "pooled")  # -1 and unfitted: pooled
+        W[i], C[i], S[i] = p["weights"], p["bias_coefs"], p["sigma"]
+    if len(labels) == 0:
+        labels = np.array([_NO_LABEL])  # matches nothing: all NaN
+    return labels, W, C, S
+
+
+def _with_bma(product: xr.Dataset, sm: xr.DataArray, have: list[str], mean: xr.DataArray,
+              std: xr.DataArray, zone_bma: ZoneBMA, missing: str) -> xr.Dataset:
+    """The product with ``bma`` appended to (or replaced in) ``method`` and ``sm_std`` added."""
     dims = [d for d in sm.dims if d != "method"]
     mean = mean.transpose(*dims).expand_dims(method=["bma"])
     std = std.transpose(*dims)

@@ -164,6 +164,46 @@ def _feature_arrays(features, template: xr.DataArray) -> list[tuple[str, np.ndar
     return out
 
 
+def _cell_stats(sm: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-cell time mean of ``sm`` (m3 m-3) and count of valid days, in one pass over the data."""
+    if "time" in sm.dims:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cells
+            stats = (
+                xr.Dataset(
+                    {  # one pass over (possibly dask-backed) data
+                        "count": sm.notnull().sum("time"),
+                        "mean": sm.mean("time", skipna=True),
+                    }
+                )
+                .transpose("lat", "lon")
+                .compute()
+            )
+        count = np.asarray(stats["count"].values)
+        mean = np.asarray(stats["mean"].values, np.float64)
+    else:
+        mean = np.asarray(sm.transpose("lat", "lon").values, np.float64)
+        count = np.isfinite(mean).astype(np.int64)
+    return mean, count
+
+
+def _cluster_features(mean: np.ndarray, valid: np.ndarray, feats, k: int) -> np.ndarray:
+    """The k-means input (valid cells, features): mean ``sm``, and with features all standardised."""
+    n_valid = int(valid.sum())
+    cols = [mean[valid]] + [f[valid] for _, f in feats]
+    X = np.column_stack(cols)
+    if feats:
+        sd = X.std(axis=0)
+        X = (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    n_distinct = len(np.unique(X, axis=0))
+    if k > n_distinct:
+        raise ValueError(
+            f"k={k} zones requested but the {n_valid} valid cells have only {n_distinct} distinct "
+            f"feature value(s); choose k <= {n_distinct}"
+        )
+    return X
+
+
 # --------------------------------------------------------------------------- zones
 def kmeans_zones(
     coarse_sm: xr.DataArray | xr.Dataset,
@@ -230,24 +270,7 @@ def kmeans_zones(
     k = int(k)
     if k < 1:
         raise ValueError(f"k must be a positive number of zones, got {k}")
-    if "time" in sm.dims:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cells
-            stats = (
-                xr.Dataset(
-                    {  # one pass over (possibly dask-backed) data
-                        "count": sm.notnull().sum("time"),
-                        "mean": sm.mean("time", skipna=True),
-                    }
-                )
-                .transpose("lat", "lon")
-                .compute()
-            )
-        count = np.asarray(stats["count"].values)
-        mean = np.asarray(stats["mean"].values, np.float64)
-    else:
-        mean = np.asarray(sm.transpose("lat", "lon").values, np.float64)
-        count = np.isfinite(mean).astype(np.int64)
+    mean, count = _cell_stats(sm)
     valid = (count >= max(int(min_count), 1)) & np.isfinite(mean)
     if not np.isfinite(mean).any():
         raise ValueError(
@@ -269,17 +292,7 @@ def kmeans_zones(
             f"k={k} zones requested but only {n_valid} coarse cell(s) have data; "
             f"choose k <= {n_valid}"
         )
-    cols = [mean[valid]] + [f[valid] for _, f in feats]
-    X = np.column_stack(cols)
-    if feats:
-        sd = X.std(axis=0)
-        X = (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
-    n_distinct = len(np.unique(X, axis=0))
-    if k > n_distinct:
-        raise ValueError(
-            f"k={k} zones requested but the {n_valid} valid cells have only {n_distinct} distinct "
-            f"feature value(s); choose k <= {n_distinct}"
-        )
+    X = _cluster_features(mean, valid, feats, k)
     km = KMeans(n_clusters=k, n_init=N_INIT, random_state=int(seed)).fit(X)
     raw = km.labels_
     wet = np.array([mean[valid][raw == c].mean() for c in range(k)])
