@@ -141,19 +141,8 @@ def _default_min_sigma(y: np.ndarray) -> float:
     return 1e-6 * scale
 
 
-def fit_em_means(
-    M,
-    y,
-    coefs,
-    names,
-    *,
-    bias_correction: str = "none",
-    equal_variance: bool = True,
-    max_iter: int = 1000,
-    tol: float = DEFAULT_TOL,
-    min_sigma: float | None = None,
-    n_dropped: int = 0,
-) -> EMResult:
+def fit_em_means(M, y, coefs, names, *, bias_correction: str, equal_variance: bool, max_iter: int,
+                 tol: float, min_sigma: float | None = None, n_dropped: int = 0) -> EMResult:
     """EM on members already bias-corrected, as an :class:`EMResult` (no warning when it stops early).
 
     Parameters
