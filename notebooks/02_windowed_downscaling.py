@@ -49,8 +49,8 @@ from smkit.validate import skill
 
 from smkit.workflow import study
 
-from smkit.bma import zones
 from smkit.plot import report as report_plots
+from smkit.plot import zones
 from smkit.workflow import report as rp
 
 report = rp.Report(output_dir, "02_windowed_downscaling", "Windowed downscaling")

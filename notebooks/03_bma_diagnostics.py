@@ -37,7 +37,7 @@ pymc_chains = 4
 mc3_iter = 3000
 
 # %%
-from smkit import bma
+from smkit.plot import bma
 from smkit.workflow import study
 from smkit.workflow.report import Report
 

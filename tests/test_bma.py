@@ -13,6 +13,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from smkit import bma
 from smkit.core.grid import Grid
+from smkit.plot import bma as plot_bma
 
 MEMBERS = ["rf", "mlr", "svr", "xgb"]
 
@@ -640,9 +641,9 @@ def test_fit_zones_pymc_and_plots(tmp_path):
     assert set(diag["zone"]) == {"pooled", 1, 2, 3}
     with pytest.warns(bma.BMAWarning):
         em = bma.fit_zones(pairs)
-    fig = bma.plot_weights(em=em, pymc=zb)
+    fig = plot_bma.plot_weights(em=em, pymc=zb)
     fig.savefig(tmp_path / "w.png")
-    for fn in (bma.plot_trace, bma.plot_posterior, bma.plot_forest):
+    for fn in (plot_bma.plot_trace, plot_bma.plot_posterior, plot_bma.plot_forest):
         fn(zb, zone=1).savefig(tmp_path / f"{fn.__name__}.png")
 
 
@@ -653,7 +654,7 @@ def test_plot_weights_side_by_side(tmp_path, zone_fit):
     matplotlib.use("Agg")
     with pytest.warns(bma.BMAWarning):
         mc3 = bma.fit_zones(make_pairs(), method="mc3", n_iter=300)
-    fig = bma.plot_weights(em=zone_fit, mc3=mc3)
+    fig = plot_bma.plot_weights(em=zone_fit, mc3=mc3)
     ax = fig.axes[0]
     assert "EM vs MC3" in ax.get_title()
     assert ax.get_ylabel() == "BMA weight (1)"
@@ -661,10 +662,10 @@ def test_plot_weights_side_by_side(tmp_path, zone_fit):
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == MEMBERS + ["EM", "MC3"]
     fig.savefig(tmp_path / "weights.png")
-    single = bma.plot_weights(zone_fit)
+    single = plot_bma.plot_weights(zone_fit)
     assert "EM" in single.axes[0].get_title()
     with pytest.raises(ValueError, match="give a ZoneBMA"):
-        bma.plot_weights()
+        plot_bma.plot_weights()
 
 
 def test_arviz_plot_wrappers(tmp_path):
@@ -684,12 +685,12 @@ def test_arviz_plot_wrappers(tmp_path):
         dims={"w": ["member"]},
         coords={"member": ["rf", "mlr", "svr"]},
     )
-    for fn in (bma.plot_trace, bma.plot_posterior, bma.plot_forest):
+    for fn in (plot_bma.plot_trace, plot_bma.plot_posterior, plot_bma.plot_forest):
         pc = fn(dt)
         assert type(pc).__name__ == "PlotCollection"
         pc.savefig(tmp_path / f"{fn.__name__}.png")
     with pytest.raises(TypeError, match="DataTree or a ZoneBMA"):
-        bma.plot_trace(np.zeros(3))
+        plot_bma.plot_trace(np.zeros(3))
 
 
 def test_apply_blends_zone_parameters_across_boundaries(zone_fit):
@@ -706,3 +707,34 @@ def test_apply_blends_zone_parameters_across_boundaries(zone_fit):
     assert not np.allclose(soft[:, ~pure], hard[:, ~pure], equal_nan=True)
     factor = prod.sizes["lat"] // ZONES.sizes["lat"]
     assert seam_ratio(soft, factor) <= seam_ratio(hard, factor)
+
+
+def test_plots_moved_to_smkit_plot_keep_their_old_names_with_a_warning():
+    for name in ("plot_weights", "plot_trace", "plot_posterior", "plot_forest"):
+        with pytest.warns(DeprecationWarning, match=f"smkit.plot.bma.{name}"):
+            assert getattr(bma, name) is getattr(plot_bma, name)
+    assert not {"plot_weights", "plot_trace", "plot_posterior", "plot_forest"} & set(bma.__all__)
+
+
+@pytest.mark.parametrize(
+    "method, options",
+    [
+        ("em", {}),
+        ("mc3", {"n_iter": 200}),
+        pytest.param("pymc", {"draws": 100, "tune": 100, "chains": 2, "cores": 1}, marks=pytest.mark.slow),
+    ],
+)
+def test_every_estimator_returns_one_result_type(method, options):
+    F, y = simulate(n=120, seed=12)
+    estimator = bma.get_estimator(method)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bma.ConvergenceWarning)
+        fit = estimator(pd.DataFrame(F, columns=MEMBERS), y, **options)
+    assert isinstance(fit, bma.BMAFit)
+    assert fit.member_names == tuple(MEMBERS) and fit.n == 120 and fit.weights.shape == (4,)
+    assert fit.weights.sum() == pytest.approx(1.0) and fit.sigma_k.shape == (4,)
+    assert (fit.weights_sd is None) == (method == "em")
+    assert (fit.posterior is not None) == estimator.has_posterior == (method == "pymc")
+    mean, std = bma.mixture_moments(F, fit.weights, fit.bias_coefs, fit.sigma_k)
+    np.testing.assert_array_equal(fit.predict(F), mean)
+    np.testing.assert_array_equal(fit.predict_std(F), std)

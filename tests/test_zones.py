@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from smkit.bma.zones import NO_ZONE, kmeans_zones, zone_of_stations, zones_to_fine
 from smkit.core.grid import Grid
-from smkit.bma.zones import NO_ZONE, kmeans_zones, plot_zones, zone_of_stations, zones_to_fine
+from smkit.plot.zones import plot_zones
 
 CGRID = Grid(100.0, 101.5, 40.0, 41.5, 0.25)  # 6 x 6 coarse cells
 
@@ -196,3 +197,10 @@ def test_plot_zones(tmp_path):
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert {"CERN", "NZW", "no data"} <= set(labels)
     fig.savefig(tmp_path / "zones.png")
+
+
+def test_plot_zones_keeps_its_old_name_with_a_warning():
+    from smkit.bma import zones
+
+    with pytest.warns(DeprecationWarning, match="smkit.plot.zones.plot_zones"):
+        assert zones.plot_zones is plot_zones

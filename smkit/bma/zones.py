@@ -22,6 +22,8 @@ Functions
     coarse cell's label).
 :func:`zone_of_stations`
     The zone of the coarse cell holding each station.
+
+The map of the zones, :func:`smkit.plot.zones.plot_zones`, lives with the other figures.
 """
 
 from __future__ import annotations
@@ -33,13 +35,16 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from smkit._compat import moved_names
 from smkit.core.grid import Grid, nesting_factor
 
 __all__ = [
     "NO_ZONE",
     "ZONE_ATTRS",
+    "check_zones",
+    "grid_of",
     "kmeans_zones",
-    "plot_zones",
+    "station_table",
     "zone_of_stations",
     "zones_to_fine",
 ]
@@ -56,6 +61,8 @@ ZONE_ATTRS = {
     ),
 }
 N_INIT = 10  # k-means restarts (fixed, so that results depend on the seed only)
+
+__getattr__ = moved_names("smkit.bma.zones", {"plot_zones": "smkit.plot.zones"})
 
 
 # --------------------------------------------------------------------------- helpers
@@ -95,7 +102,19 @@ def _check_ascending(obj, what: str) -> None:
             )
 
 
-def _grid_of(obj, what: str) -> Grid:
+def grid_of(obj, what: str) -> Grid:
+    """The grid of ``obj`` (a Grid, or an xarray object with ascending ``lat``/``lon``).
+
+    Parameters
+    ----------
+    obj : smkit.core.grid.Grid, xarray.Dataset or xarray.DataArray
+    what : str
+        What ``obj`` is, for the error messages.
+
+    Returns
+    -------
+    smkit.core.grid.Grid
+    """
     if isinstance(obj, Grid):
         return obj
     if not isinstance(obj, (xr.Dataset, xr.DataArray)):
@@ -143,6 +162,46 @@ def _feature_arrays(features, template: xr.DataArray) -> list[tuple[str, np.ndar
                 )
         out.append((str(name), np.asarray(da.transpose("lat", "lon").values, dtype=np.float64)))
     return out
+
+
+def _cell_stats(sm: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-cell time mean of ``sm`` (m3 m-3) and count of valid days, in one pass over the data."""
+    if "time" in sm.dims:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cells
+            stats = (
+                xr.Dataset(
+                    {  # one pass over (possibly dask-backed) data
+                        "count": sm.notnull().sum("time"),
+                        "mean": sm.mean("time", skipna=True),
+                    }
+                )
+                .transpose("lat", "lon")
+                .compute()
+            )
+        count = np.asarray(stats["count"].values)
+        mean = np.asarray(stats["mean"].values, np.float64)
+    else:
+        mean = np.asarray(sm.transpose("lat", "lon").values, np.float64)
+        count = np.isfinite(mean).astype(np.int64)
+    return mean, count
+
+
+def _cluster_features(mean: np.ndarray, valid: np.ndarray, feats, k: int) -> np.ndarray:
+    """The k-means input (valid cells, features): mean ``sm``, and with features all standardised."""
+    n_valid = int(valid.sum())
+    cols = [mean[valid]] + [f[valid] for _, f in feats]
+    X = np.column_stack(cols)
+    if feats:
+        sd = X.std(axis=0)
+        X = (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    n_distinct = len(np.unique(X, axis=0))
+    if k > n_distinct:
+        raise ValueError(
+            f"k={k} zones requested but the {n_valid} valid cells have only {n_distinct} distinct "
+            f"feature value(s); choose k <= {n_distinct}"
+        )
+    return X
 
 
 # --------------------------------------------------------------------------- zones
@@ -211,24 +270,7 @@ def kmeans_zones(
     k = int(k)
     if k < 1:
         raise ValueError(f"k must be a positive number of zones, got {k}")
-    if "time" in sm.dims:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cells
-            stats = (
-                xr.Dataset(
-                    {  # one pass over (possibly dask-backed) data
-                        "count": sm.notnull().sum("time"),
-                        "mean": sm.mean("time", skipna=True),
-                    }
-                )
-                .transpose("lat", "lon")
-                .compute()
-            )
-        count = np.asarray(stats["count"].values)
-        mean = np.asarray(stats["mean"].values, np.float64)
-    else:
-        mean = np.asarray(sm.transpose("lat", "lon").values, np.float64)
-        count = np.isfinite(mean).astype(np.int64)
+    mean, count = _cell_stats(sm)
     valid = (count >= max(int(min_count), 1)) & np.isfinite(mean)
     if not np.isfinite(mean).any():
         raise ValueError(
@@ -250,17 +292,7 @@ def kmeans_zones(
             f"k={k} zones requested but only {n_valid} coarse cell(s) have data; "
             f"choose k <= {n_valid}"
         )
-    cols = [mean[valid]] + [f[valid] for _, f in feats]
-    X = np.column_stack(cols)
-    if feats:
-        sd = X.std(axis=0)
-        X = (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
-    n_distinct = len(np.unique(X, axis=0))
-    if k > n_distinct:
-        raise ValueError(
-            f"k={k} zones requested but the {n_valid} valid cells have only {n_distinct} distinct "
-            f"feature value(s); choose k <= {n_distinct}"
-        )
+    X = _cluster_features(mean, valid, feats, k)
     km = KMeans(n_clusters=k, n_init=N_INIT, random_state=int(seed)).fit(X)
     raw = km.labels_
     wet = np.array([mean[valid][raw == c].mean() for c in range(k)])
@@ -286,6 +318,25 @@ def kmeans_zones(
 
 
 def check_zones(zones) -> xr.DataArray:
+    """A zone map checked and made ready for use: integer labels, dims ``(lat, lon)``, ascending.
+
+    Parameters
+    ----------
+    zones : xarray.DataArray
+        ``zone(lat, lon)`` labels (-1 for no zone); whole-numbered floats are
+        cast to int32.
+
+    Returns
+    -------
+    xarray.DataArray
+        The zones transposed to ``(lat, lon)``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For anything else than a DataArray, other dims, fractional or NaN
+        labels, or descending coordinates.
+    """
     if not isinstance(zones, xr.DataArray):
         raise TypeError(
             f"zones must be an xarray DataArray zone(lat, lon), not {type(zones).__name__}"
@@ -330,8 +381,8 @@ def zones_to_fine(zones: xr.DataArray, fine_grid_or_ds) -> xr.DataArray:
         If the fine grid does not nest in the coarse grid.
     """
     zones = check_zones(zones)
-    cgrid = _grid_of(zones, "zones")
-    fgrid = _grid_of(fine_grid_or_ds, "fine grid")
+    cgrid = grid_of(zones, "zones")
+    fgrid = grid_of(fine_grid_or_ds, "fine grid")
     factor = nesting_factor(cgrid, fgrid)
     if factor == 1 and fgrid == cgrid:
         return zones.copy()
@@ -344,8 +395,20 @@ def zones_to_fine(zones: xr.DataArray, fine_grid_or_ds) -> xr.DataArray:
     return fine.rename("zone")
 
 
-def _station_table(stations) -> pd.DataFrame:
-    """Station names and coordinates as a DataFrame indexed like the input."""
+def station_table(stations) -> pd.DataFrame:
+    """Station names and coordinates as a DataFrame indexed like the input.
+
+    Parameters
+    ----------
+    stations : xarray.Dataset or pandas.DataFrame
+        Stations with ``lat`` and ``lon`` (degrees) along a ``station`` dim, or
+        as columns; ``name`` when present (else the station ids).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``station``, ``name``, ``lat`` (degrees_north), ``lon`` (degrees_east).
+    """
     if isinstance(stations, xr.Dataset | xr.DataArray):
         if "station" not in stations.dims:
             raise ValueError(f"stations must have a 'station' dim; got {stations.dims}")
@@ -417,8 +480,8 @@ def zone_of_stations(zones: xr.DataArray, stations) -> xr.DataArray:
         Naming the stations outside the grid, and those in cells without a zone.
     """
     zones = check_zones(zones)
-    grid = _grid_of(zones, "zones")
-    tab = _station_table(stations)
+    grid = grid_of(zones, "zones")
+    tab = station_table(stations)
     lat, lon = tab["lat"].to_numpy(), tab["lon"].to_numpy()
     finite = np.isfinite(lat) & np.isfinite(lon)
     inside = finite & grid.contains(np.where(finite, lat, np.inf), np.where(finite, lon, np.inf))
@@ -463,126 +526,3 @@ def zone_of_stations(zones: xr.DataArray, stations) -> xr.DataArray:
         name="zone",
         attrs={k: v for k, v in zones.attrs.items() if k in ("long_name", "units", "comment")},
     )
-
-
-# --------------------------------------------------------------------------- plot
-def plot_zones(
-    zones: xr.DataArray,
-    stations=None,
-    *,
-    ax=None,
-    title: str | None = None,
-    annotate: bool | None = None,
-):
-    """Map of the zones, optionally with station markers.
-
-    Parameters
-    ----------
-    zones : xarray.DataArray
-        ``zone(lat, lon)`` labels (coarse or fine grid); :data:`NO_ZONE` is drawn grey.
-    stations : xarray.Dataset or pandas.DataFrame, optional
-        Stations with ``lat``/``lon`` (degrees) and optionally ``name`` and
-        ``network`` (one marker shape per network).
-    ax : matplotlib.axes.Axes, optional
-        Axes to draw in (default: a new figure).
-    title : str, optional
-    annotate : bool, optional
-        Write station names beside the markers (default: when 30 stations or fewer).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import BoundaryNorm, ListedColormap
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-    from matplotlib.ticker import MaxNLocator
-
-    zones = check_zones(zones)
-    grid = _grid_of(zones, "zones")
-    vals = np.asarray(zones.values)
-    labels = sorted(int(v) for v in np.unique(vals) if v != NO_ZONE)
-    k = max(labels) if labels else 1
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(7.0, 5.2), constrained_layout=True)
-    else:
-        fig = ax.figure
-    colors = plt.get_cmap("BrBG")(np.linspace(0.08, 0.92, max(k, 2)))[
-        :k
-    ]  # brown (dry) to teal (wet)
-    cmap = ListedColormap(colors).with_extremes(bad="#d9d9d9")
-    norm = BoundaryNorm(np.arange(0.5, k + 1.5), k)
-    lon_e = np.linspace(grid.lon0, grid.lon1, grid.nlon + 1)
-    lat_e = np.linspace(grid.lat0, grid.lat1, grid.nlat + 1)
-    mesh = ax.pcolormesh(lon_e, lat_e, np.ma.masked_less(vals, 1), cmap=cmap, norm=norm)
-    cbar = fig.colorbar(mesh, ax=ax, ticks=np.arange(1, k + 1), shrink=0.9)
-    cbar.set_label(f"zone (1 = driest, {k} = wettest)")
-    handles = (
-        [Patch(facecolor="#d9d9d9", edgecolor="none", label="no data")]
-        if (vals == NO_ZONE).any()
-        else []
-    )
-    if stations is not None:
-        tab = _station_table(stations)
-        if isinstance(stations, pd.DataFrame):
-            network = (
-                stations["network"].astype(str).to_numpy()
-                if "network" in stations.columns
-                else None
-            )
-        else:
-            network = (
-                np.asarray(stations["network"].values).astype(str)
-                if "network" in stations.coords
-                else None
-            )
-        if network is None:
-            network = np.array(["station"] * len(tab))
-        markers = ["o", "^", "s", "D", "v", "P", "X", "*"]
-        for i, net in enumerate(sorted(set(network))):
-            sel = network == net
-            ax.scatter(
-                tab["lon"].to_numpy()[sel],
-                tab["lat"].to_numpy()[sel],
-                marker=markers[i % len(markers)],
-                s=46,
-                facecolor="white",
-                edgecolor="black",
-                linewidth=1.0,
-                zorder=3,
-            )
-            handles.append(
-                Line2D(
-                    [],
-                    [],
-                    marker=markers[i % len(markers)],
-                    linestyle="none",
-                    markerfacecolor="white",
-                    markeredgecolor="black",
-                    label=net,
-                )
-            )
-        if annotate is None:
-            annotate = len(tab) <= 30
-        if annotate:
-            for _, r in tab.iterrows():
-                ax.annotate(
-                    r["name"],
-                    (r["lon"], r["lat"]),
-                    xytext=(4, 3),
-                    textcoords="offset points",
-                    fontsize=7,
-                    zorder=4,
-                )
-    if handles:
-        ax.legend(handles=handles, loc="lower left", fontsize="small", framealpha=0.85)
-    ax.set_xlim(grid.lon0, grid.lon1)
-    ax.set_ylim(grid.lat0, grid.lat1)
-    ax.set_aspect(1.0 / np.cos(np.deg2rad(0.5 * (grid.lat0 + grid.lat1))))
-    ax.xaxis.set_major_locator(MaxNLocator(6))
-    ax.yaxis.set_major_locator(MaxNLocator(6))
-    ax.set_xlabel("longitude (degrees east)")
-    ax.set_ylabel("latitude (degrees north)")
-    ax.set_title(title or f"Soil-moisture zones (k-means, k = {k}) on the {grid.res:g}-degree grid")
-    return fig
