@@ -271,3 +271,38 @@ def test_truth_skill_takes_the_factor_from_smkits_product(sc):
     assert truth_skill(prod, truth).loc["truth", "r"] == pytest.approx(1.0)
     with pytest.raises(ValueError, match="give factor="):
         truth_skill(prod.assign_attrs(factor=0), truth)
+
+
+# ------------------------------------------------------------------ BMA
+def _pairs(n=200, seed=0):
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    obs = rng.uniform(0.05, 0.4, n)
+    cols = {m: obs + rng.normal(0, 0.03, n) for m in ("rf", "mlr", "svr", "xgb")}
+    return pd.DataFrame({"zone": rng.integers(0, 2, n), "station": rng.integers(0, 12, n), "obs": obs, **cols})
+
+
+BMA_CASES = {
+    "a member in percent": (lambda p: p.assign(rf=p["rf"] * 100), "members dataset, variable 'rf'.*percent"),
+    "observations in percent": (lambda p: p.assign(obs=p["obs"] * 100), "stations dataset, variable 'obs'"),
+    "negative observations": (lambda p: p.assign(obs=p["obs"] - 0.5), "cannot be negative"),
+    "an infinite member": (lambda p: p.assign(xgb=np.where(p["xgb"] > 0.3, np.inf, p["xgb"])), "infinite"),
+}
+
+
+@pytest.mark.parametrize("case", BMA_CASES)
+def test_bma_refuses_pairs_it_cannot_mix(case):
+    from smkit.bma import fit_zones
+
+    mutate, match = BMA_CASES[case]
+    with pytest.raises(InputError, match=match):
+        fit_zones(mutate(_pairs()))
+
+
+def test_bma_fits_plausible_pairs_and_members_may_dip_below_zero():
+    from smkit.bma import fit_zones
+
+    p = _pairs()
+    fit = fit_zones(p.assign(mlr=p["mlr"] - 0.2))
+    assert set(fit.fits) >= {0, 1}

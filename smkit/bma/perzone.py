@@ -13,6 +13,7 @@ import xarray as xr
 from smkit.bma.estimators import ESTIMATORS, get_estimator
 from smkit.bma.mixture import BMAFit, BMAWarning, ConvergenceWarning
 from smkit.bma.pymc import diagnostics
+from smkit.core.schema import check_soil_moisture
 from smkit.core.vocabulary import LEARNER_ORDER, SM_UNITS
 
 __all__ = ["RESERVED_COLUMNS", "ZoneBMA", "fit_zones"]
@@ -218,6 +219,26 @@ def _default_members(pairs: pd.DataFrame) -> list[str]:
     ]
 
 
+def check_pair_values(pairs: pd.DataFrame, members: Sequence[str]) -> None:
+    """Refuse station pairs holding percent or raw counts (soil moisture is m3 m-3 here).
+
+    Parameters
+    ----------
+    pairs : pandas.DataFrame
+        ``obs`` and the member columns (m3 m-3).
+    members : sequence of str
+        The member columns.
+
+    Raises
+    ------
+    smkit.core.schema.InputError
+        Naming the column (members may dip below 0; the observations may not).
+    """
+    for col in ["obs", *members]:
+        da = xr.DataArray(pairs[col].to_numpy(dtype=float), dims="pair", attrs={"units": SM_UNITS})
+        check_soil_moisture(da, "stations" if col == "obs" else "members", col, negative_ok=col != "obs")
+
+
 def fit_zones(
     pairs: pd.DataFrame,
     *,
@@ -271,6 +292,7 @@ def fit_zones(
     members = _member_columns(pairs, members)
     equal_variance = bool(kw.get("equal_variance", True))
     table, complete = _zoned_pairs(pairs, members)
+    check_pair_values(table, members)
     labels, n_pairs, n_stations = _zone_counts(table, complete, zones)
     short = [z for z, n, ns in zip(labels, n_pairs, n_stations, strict=True)
              if n < min_pairs or ns < min_stations]
