@@ -1,11 +1,13 @@
 """From windows' models to fine pixels: clamping their inputs, blending neighbours, clipping the result.
 
-A window's model predicts fine pixels whose covariates may lie outside what
-it trained on: :func:`clamp_to_windows` clamps them to the window's training
-range first. With blending (``Config.blend``) every fine pixel mixes the
-predictions of the models of the windows around it with the weights of
-:func:`blend_weights`, so that the product has no step at coarse-cell edges;
-:func:`clip_to_range` finally bounds the values to the physical range.
+Windows are fitted together as a :class:`WindowBatch`. A window's model
+predicts fine pixels whose covariates may lie outside what it trained on:
+:func:`clamp_to_windows` clamps them to the window's training range first.
+With blending (``Config.blend``, :func:`predict_blended`) every fine pixel
+mixes the predictions of the models of the windows around it with the
+weights of :func:`blend_weights`, so that the product has no step at
+coarse-cell edges; :func:`clip_to_range` finally bounds the values to the
+physical range.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ import numpy as np
 import xarray as xr
 
 from smkit.core.grid import Grid, nesting_factor
-from smkit.engine.chunks import Chunk, Sources, Strategy, load_inputs, process_chunk, strategy_for
+from smkit.engine.chunks import Chunk, Halo, Sources, Strategy, load_inputs, process_chunk, strategy_for
 from smkit.engine.config import Config
 from smkit.engine.features import native_block
 from smkit.engine.learners import resolve_params
@@ -378,7 +378,7 @@ class _ChunkJob:
     reading).
     """
 
-    def __init__(self, sources: Sources, load_cfg: Config, halo, targets: list[_Target], first_day: int,
+    def __init__(self, sources: Sources, load_cfg: Config, halo: Halo, targets: list[_Target], first_day: int,
                  threads: int | None):
         self.sources, self.load_cfg, self.halo = sources, load_cfg, halo
         self.targets, self.first_day, self.threads = targets, first_day, threads
