@@ -277,7 +277,7 @@ def test_windows_are_independent_of_batching(seed, sizes):
 @pytest.fixture(scope="module")
 def real_windows(tiny):
     """Windows of the tiny scenario as the engine gathers them (cf. smkit.workflow.bench.ENGINE_WINDOWS)."""
-    from smkit.engine import Config, load_inputs
+    from smkit.engine import Chunk, Config, Halo, Sources, load_inputs
     from smkit.engine.windows import candidates, choose_windows, gather
 
     sel = dict(time=slice("2009-06-01", "2009-06-12"))
@@ -285,14 +285,13 @@ def real_windows(tiny):
     cfg = Config()
     y_all = coarse["sm"].values.astype(float)
     nt = y_all.shape[0]
-    inp = load_inputs((1, nt - 1, 0, 8, 0, 8), y_all, fine, cfg.covariates, None, cfg,
-                       10, 1, 2, nt)
-    valid = np.isfinite(inp["y"]) & np.isfinite(inp["agg"]).all(-1)
+    inp = load_inputs(Chunk(1, nt - 1, 0, 8, 0, 8), Sources(y_all, fine, 10), cfg, Halo(1, 2))
+    valid = np.isfinite(inp.y) & np.isfinite(inp.agg).all(-1)
     choice = choose_windows(valid, cfg.min_samples, candidates())
     cells = np.argwhere(choice.count >= 20)
     cells = cells[(cells[:, 1] >= 2) & (cells[:, 1] < 10) & (cells[:, 2] >= 2) & (cells[:, 2] < 10)]
     cells = cells[np.random.default_rng(0).permutation(len(cells))[:120]]
-    return gather(valid, inp["agg"], inp["y"], choice, cells)
+    return gather(valid, inp.agg, inp.y, choice, cells)
 
 
 def test_fit_predict_backends_agree_on_real_windows(real_windows):

@@ -7,9 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smkit.engine.learners._trees import _xgb_param, cart_fit_predict, forest_fit_predict, gbt_fit_predict
+from smkit.engine.learners._trees import _xgb_param, forest_fit_predict, gbt_fit_predict
 
-sk_tree = pytest.importorskip("sklearn.tree")
 sk_ensemble = pytest.importorskip("sklearn.ensemble")
 xgb = pytest.importorskip("xgboost")
 
@@ -51,15 +50,6 @@ def per_window(make_model, X, y, train_ptr, Z, pred_ptr):
     return out
 
 
-def sk_cart(max_depth=-1, min_samples_split=2, min_samples_leaf=1):
-    return lambda: sk_tree.DecisionTreeRegressor(
-        max_depth=None if max_depth < 0 else max_depth,
-        min_samples_split=min_samples_split,
-        min_samples_leaf=min_samples_leaf,
-        random_state=0,
-    )
-
-
 def xgb_model(n_rounds=100, eta=0.3, max_depth=6, reg_lambda=1.0, gamma=0.0,
               min_child_weight=1.0, base_score=0.5):
     return lambda: xgb.XGBRegressor(
@@ -76,54 +66,6 @@ def one_by_one(fn, X, y, train_ptr, Z, pred_ptr, **kw):
         a0, a1, c0, c1 = train_ptr[b], train_ptr[b + 1], pred_ptr[b], pred_ptr[b + 1]
         out[c0:c1] = fn(X[a0:a1], y[a0:a1], [0, a1 - a0], Z[c0:c1], [0, c1 - c0], **kw)
     return out
-
-
-# ------------------------------------------------------------------------------ CART
-
-
-@pytest.mark.parametrize(
-    "max_depth, min_samples_split, min_samples_leaf, decimals",
-    [(-1, 2, 1, None), (3, 2, 1, None), (6, 5, 2, None), (-1, 10, 4, None),
-     (1, 2, 1, None), (-1, 2, 1, 1), (5, 2, 3, 0)],
-)
-def test_cart_matches_sklearn(max_depth, min_samples_split, min_samples_leaf, decimals):
-    rng = np.random.default_rng(max_depth + 10 * min_samples_leaf)
-    sizes = rng.integers(20, 200, size=12)
-    batch = make_batch(rng, sizes, decimals=decimals)
-    kw = dict(max_depth=max_depth, min_samples_split=min_samples_split,
-              min_samples_leaf=min_samples_leaf)
-    got = cart_fit_predict(*batch, **kw)
-    ref = per_window(sk_cart(**kw), *batch)
-    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-10)
-
-
-@HYPO
-@given(
-    seed=st.integers(0, 2**32 - 1),
-    sizes=st.lists(st.integers(2, 120), min_size=1, max_size=5),
-    max_depth=st.sampled_from([-1, 1, 2, 3, 5, 8]),
-    min_samples_split=st.integers(2, 10),
-    min_samples_leaf=st.integers(1, 5),
-    decimals=st.sampled_from([None, None, 1]),
-)
-def test_cart_matches_sklearn_and_batching(seed, sizes, max_depth, min_samples_split,
-                                           min_samples_leaf, decimals):
-    rng = np.random.default_rng(seed)
-    batch = make_batch(rng, sizes, n_pred=15, decimals=decimals)
-    kw = dict(max_depth=max_depth, min_samples_split=min_samples_split,
-              min_samples_leaf=min_samples_leaf)
-    got = cart_fit_predict(*batch, **kw)
-    np.testing.assert_allclose(got, per_window(sk_cart(**kw), *batch), rtol=0, atol=1e-10)
-    np.testing.assert_array_equal(got, one_by_one(cart_fit_predict, *batch, **kw))
-
-
-def test_cart_random_state_is_sklearns():
-    rng = np.random.default_rng(5)
-    batch = make_batch(rng, [40, 80, 25])
-    for rs in (1, 123):
-        got = cart_fit_predict(*batch, random_state=rs)
-        ref = per_window(lambda rs=rs: sk_tree.DecisionTreeRegressor(random_state=rs), *batch)
-        np.testing.assert_allclose(got, ref, rtol=0, atol=1e-10)
 
 
 # ------------------------------------------------------------------------------- GBT
@@ -352,7 +294,6 @@ def test_forest_thread_count_invariant():
 # ------------------------------------------------------------------------ edge cases
 
 LEARNERS = [
-    pytest.param(cart_fit_predict, {}, id="cart"),
     pytest.param(forest_fit_predict, dict(n_estimators=20), id="forest"),
     pytest.param(gbt_fit_predict, dict(n_rounds=20), id="gbt"),
 ]
@@ -394,7 +335,7 @@ def test_constant_target_gives_constant_prediction(fn, kw):
                                    rtol=0, atol=1e-5)
 
 
-@pytest.mark.parametrize("fn", [cart_fit_predict, forest_fit_predict, gbt_fit_predict])
+@pytest.mark.parametrize("fn", [forest_fit_predict, gbt_fit_predict])
 def test_bad_input_is_rejected(fn):
     X = np.zeros((4, 2))
     with pytest.raises(ValueError):

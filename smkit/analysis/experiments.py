@@ -71,7 +71,7 @@ def window_sensitivity(
         reached the sample target), ``mean_count`` (samples per window) and
         ``mean_sw``, ``mean_nd`` of the chosen windows.
     """
-    from smkit.engine import Config, load_inputs, process_chunk
+    from smkit.engine import Chunk, Config, Halo, Sources, load_inputs, process_chunk
     from smkit.core.grid import Grid, nesting_factor
     from smkit.engine.learners import resolve_params
     from smkit.validate import truth_skill
@@ -86,10 +86,9 @@ def window_sensitivity(
     ny, nx = cgrid.shape
     base = Config(learners=(learner,), params={learner: resolve_params(learner, (params or {}).get(learner))},
                   sw_max=max(sw_caps), nd_max=max(nd_caps), **options)
-    ht, hs = base.nd_max // 2, base.sw_max // 2
     y_all = coarse["sm"].transpose("time", "lat", "lon").values.astype(np.float64)
-    inputs = load_inputs((t0, t1, 0, ny, 0, nx), y_all, fine, base.covariates, None, base, factor,
-                          ht, hs, y_all.shape[0])
+    inputs = load_inputs(Chunk(t0, t1, 0, ny, 0, nx), Sources(y_all, fine, factor), base,
+                         Halo(base.nd_max // 2, base.sw_max // 2))
     truth_days = truth.isel(time=slice(t0, t1))
     rows = []
     grid = list(itertools.product(sw_caps, nd_caps))
@@ -100,18 +99,18 @@ def window_sensitivity(
         it = tqdm(grid, desc="window caps")
     for sw, nd in it:
         cfg = Config(**{**base.__dict__, "sw_max": sw, "nd_max": nd})
-        res = process_chunk(inputs, cfg, factor)
+        res = process_chunk(inputs, cfg)
         product = xr.Dataset(
-            {"sm": (("method", "time", "lat", "lon"), res["sm"])},
+            {"sm": (("method", "time", "lat", "lon"), res.sm)},
             coords={"method": [learner], "time": truth_days["time"], "lat": truth_days["lat"],
                     "lon": truth_days["lon"]},
         )
         sk = truth_skill(product, truth_days, factor=factor, common=False).loc[learner]
-        complete = ~((res["flag"] & 1) > 0)
+        complete = ~((res.flag & 1) > 0)
         rows.append({"sw_max": sw, "nd_max": nd, "r": sk["r"], "ubrmse": sk["ubrmse"],
                      "r_anomaly": sk["r_anomaly"], "complete": float(complete.mean()),
-                     "mean_count": float(res["count"].mean()), "mean_sw": float(res["sw"].mean()),
-                     "mean_nd": float(res["nd"].mean())})
+                     "mean_count": float(res.count.mean()), "mean_sw": float(res.sw.mean()),
+                     "mean_nd": float(res.nd.mean())})
     return pd.DataFrame(rows).set_index(["sw_max", "nd_max"])
 
 

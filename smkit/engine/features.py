@@ -15,6 +15,10 @@ each fine covariate is first brought to the coarse cells. Two methods:
 
 With either method a cell whose own fine pixels are valid in less than
 ``min_valid`` of the cell is invalid (NaN).
+
+Before aggregating, the engine may fill cloud gaps of the fine covariates in
+time (:func:`fill_time_gaps`) and interpolate covariates that come on a
+coarser native grid (:func:`smooth_native`).
 """
 
 from __future__ import annotations
@@ -330,3 +334,45 @@ def training_table(
     table["sm"] = coarse["sm"]
     df = table.to_dataframe().reset_index()
     return df.dropna(subset=[*covariates, "sm"]).reset_index(drop=True)
+
+
+def fill_time_gaps(x: np.ndarray, max_gap: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fill NaN runs along axis 0 by linear interpolation between valid days.
+
+    Gaps longer than ``max_gap`` days, and gaps at the ends, are left NaN.
+
+    Parameters
+    ----------
+    x : ndarray, shape (T, ...)
+        Daily values (any units); NaN = missing.
+    max_gap : int
+        Longest run of missing days that is filled, days.
+
+    Returns
+    -------
+    (filled, was_filled)
+        float64 values and a boolean mask of the filled entries, both shaped like ``x``.
+    """
+    t = x.shape[0]
+    flat = np.ascontiguousarray(x.reshape(t, -1), dtype=np.float64)
+    out = flat.copy()
+    filled = np.zeros(flat.shape, np.bool_)
+    _fill_gaps_kernel(flat, out, filled, int(max_gap))
+    return out.reshape(x.shape), filled.reshape(x.shape)
+
+
+@numba.njit(cache=True, nogil=True)
+def _fill_gaps_kernel(x, out, filled, max_gap):  # pragma: no cover - compiled
+    t, n = x.shape
+    for j in range(n):
+        prev = -1
+        for i in range(t):
+            if not np.isfinite(x[i, j]):
+                continue
+            if prev >= 0 and 1 <= i - prev - 1 <= max_gap:
+                a, b = x[prev, j], x[i, j]
+                for k in range(prev + 1, i):
+                    w = (k - prev) / (i - prev)
+                    out[k, j] = a * (1 - w) + b * w
+                    filled[k, j] = True
+            prev = i

@@ -46,8 +46,8 @@ import pandas as pd
 import xarray as xr
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from smkit.engine.features import COVARIATES, native_block, smooth_cell_field, smooth_native
 from smkit.core.grid import Grid
+from smkit.engine.features import COVARIATES, fill_time_gaps, native_block, smooth_cell_field, smooth_native
 
 __all__ = ["DEFAULT_ALPHAS", "SubgridModel", "apply_subgrid", "design", "feature_names", "fit_subgrid",
            "oracle_stations", "station_table"]
@@ -149,8 +149,6 @@ class SubgridModel(RegressorMixin, BaseEstimator):
 # --------------------------------------------------------------------------- covariate preparation
 def _prepare(fine: xr.Dataset, covariates, t0, t1, r0, r1, c0, c1, gap_days, native, origin):
     """Covariates of a block (rows r0:r1, columns c0:c1, days t0:t1 of ``fine``), NaN outside, prepared."""
-    from smkit.engine import fill_time_gaps
-
     nt, ny, nx = fine.sizes["time"], fine.sizes["lat"], fine.sizes["lon"]
     out = {}
     for name in covariates:
@@ -443,10 +441,9 @@ def apply_subgrid(product: xr.Dataset, fine: xr.Dataset, models: dict[str, Subgr
 
     Parameters
     ----------
-    product : xarray.Dataset
-        ``sm(method, time, lat, lon)`` (m3 m-3) with a ``factor`` attribute.
-    fine : xarray.Dataset
-        The fine covariates the product was made from.
+    product, fine : xarray.Dataset
+        The product ``sm(method, time, lat, lon)`` (m3 m-3) and its fine
+        covariates, as given to :func:`station_table`.
     models : dict
         ``{method: SubgridModel}`` (:func:`fit_subgrid`); other methods are
         left as they are.

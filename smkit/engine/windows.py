@@ -10,7 +10,8 @@ to the caps (5 and 3 by default; the paper's sensitivity grid reaches 10 and
 
 The search for all cells and days at once is a handful of box sums over the
 validity mask (a summed-area table per day, then sums over day offsets), so a
-whole day costs milliseconds.
+whole day costs milliseconds. The ``global`` strategy's windows are whole
+zones instead (:func:`zone_windows`).
 """
 
 from __future__ import annotations
@@ -158,6 +159,53 @@ def choose_windows(valid: np.ndarray, min_samples: int, seq: list[tuple[int, int
     short = ~done
     sw[short], nd[short], count[short] = last[0], last[1], last_count[short]
     return WindowChoice(sw, nd, count, short)
+
+
+def zone_windows(valid: np.ndarray, zone: np.ndarray, min_samples: int, nd_max: int) -> WindowChoice:
+    """The global strategy's windows: per zone and day, every cell of the zone over ``nd`` days.
+
+    ``nd`` grows from 1 day (in the order of :func:`day_offsets`) until the
+    zone holds ``min_samples`` valid samples, up to ``nd_max``; the spatial
+    size is 0 (the whole zone).
+
+    Parameters
+    ----------
+    valid : ndarray of bool, shape (T, Ny, Nx)
+        Valid training cell-days.
+    zone : ndarray of int, shape (Ny, Nx)
+        Zone labels; negative: in no zone.
+    min_samples : int
+        Required number of samples.
+    nd_max : int
+        Cap on the duration, days.
+
+    Returns
+    -------
+    WindowChoice
+        ``sw`` 0, ``nd`` and ``count`` per cell-day (a cell's count is its zone's).
+    """
+    t = valid.shape[0]
+    labels = np.unique(zone[zone >= 0])
+    count = np.zeros(valid.shape, np.int32)
+    nd = np.zeros(valid.shape, np.int8)
+    done = np.zeros(valid.shape, bool)
+    for n in range(1, nd_max + 1):
+        c = np.zeros(valid.shape, np.int64)
+        for lab in labels:
+            m = zone == lab
+            per_day = (valid & m).sum(axis=(1, 2))
+            tot = np.zeros(t, np.int64)
+            for d in day_offsets(n):
+                lo, hi = max(0, -d), min(t, t - d)
+                tot[lo:hi] += per_day[lo + d : hi + d]
+            c[:, m] = tot[:, None]
+        take = ~done & (c >= min_samples)
+        nd[take], count[take] = n, c[take]
+        done |= take
+    nd[~done] = nd_max
+    count[~done] = c[~done]
+    sw = np.zeros(valid.shape, np.int8)
+    return WindowChoice(sw, nd, count, ~done)
 
 
 def gather(

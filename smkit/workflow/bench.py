@@ -67,7 +67,7 @@ ENGINE_WINDOWS = """
 import json, time, numpy as np, numba
 numba.set_num_threads(1)
 from smkit.synth import make_scenario
-from smkit.engine import Config, load_inputs
+from smkit.engine import Chunk, Config, Halo, Sources, load_inputs
 from smkit.engine.windows import candidates, choose_windows, gather
 from smkit.engine.learners import fit_predict
 sc = make_scenario("tiny")
@@ -76,20 +76,20 @@ coarse, fine = sc.coarse.sel(sel), sc.fine.sel(sel)
 cfg = Config()
 y_all = coarse["sm"].values.astype(float)
 nt = y_all.shape[0]
-inp = load_inputs((1, nt - 1, 0, 8, 0, 8), y_all, fine, cfg.covariates, None, cfg, 10, 1, 2, nt)
-valid = np.isfinite(inp["y"]) & np.isfinite(inp["agg"]).all(-1)
+inp = load_inputs(Chunk(1, nt - 1, 0, 8, 0, 8), Sources(y_all, fine, 10), cfg, Halo(1, 2))
+valid = np.isfinite(inp.y) & np.isfinite(inp.agg).all(-1)
 ch = choose_windows(valid, cfg.min_samples, candidates())
 cells = np.argwhere(ch.count >= 20)
 cells = cells[(cells[:, 1] >= 2) & (cells[:, 1] < 10) & (cells[:, 2] >= 2) & (cells[:, 2] < 10)]
-ht, hs, f = inp["halo_t"], inp["halo_s"], 10
-cells = cells[(cells[:, 0] >= ht) & (cells[:, 0] - ht < inp["fine"].shape[0])]
-X, y, ptr = gather(valid, inp["agg"], inp["y"], ch, cells)
+ht, hs, f = inp.halo.days, inp.halo.cells, 10
+cells = cells[(cells[:, 0] >= ht) & (cells[:, 0] - ht < inp.fine.shape[0])]
+X, y, ptr = gather(valid, inp.agg, inp.y, ch, cells)
 # each window predicts real fine pixels: the 25 x 25 (0.25 degree at 0.01 degree) around its
 # cell's centre on its day, the valid ones
 blocks = []
 for t, i, j in cells:
     cy, cx = (i - hs) * f + f // 2, (j - hs) * f + f // 2
-    b = inp["fine"][t - ht, max(cy - 12, 0):cy + 13, max(cx - 12, 0):cx + 13].reshape(-1, X.shape[1])
+    b = inp.fine[t - ht, max(cy - 12, 0):cy + 13, max(cx - 12, 0):cx + 13].reshape(-1, X.shape[1])
     blocks.append(b[np.isfinite(b).all(axis=1)])
 Z = np.concatenate(blocks)
 zptr = np.concatenate([[0], np.cumsum([len(b) for b in blocks])])

@@ -1,5 +1,6 @@
-"""The four learners: one registry, a reference (scikit-learn/xgboost) and a fast path."""
+"""The learners: one module per learner (forest, mlr, svr, boosting), one registry that dispatches on them."""
 
+from smkit.engine.learners.mlr import mlr_batch  # noqa: F401
 from smkit.engine.learners.registry import (  # noqa: F401
     BACKENDS,
     LEARNERS,
@@ -7,7 +8,6 @@ from smkit.engine.learners.registry import (  # noqa: F401
     fit_predict,
     get_learner,
     make_estimator,
-    mlr_batch,
     resolve_params,
     tune,
 )

@@ -10,7 +10,7 @@ released, and each window's work is serial and independent).
 
 Ragged batch layout
 -------------------
-All three learners take the same arguments:
+Both learners take the same arguments:
 
 ``X`` : float64 (N_train_total, p)
     Training features of all windows, stacked.
@@ -29,14 +29,6 @@ covered by a window. Inputs must be finite (no missing-value handling).
 
 Learners
 --------
-:func:`cart_fit_predict`
-    One CART regression tree per window, reproducing
-    ``sklearn.tree.DecisionTreeRegressor(random_state=0)`` split for split:
-    features are cast to float32 as scikit-learn does, candidate features are
-    visited in scikit-learn's pseudo-random order (its ``rand_r`` generator is
-    re-implemented), samples are sorted with the same introsort and the
-    impurity sums are accumulated in the same order, so even ties between
-    equally good splits (common in small nodes) are broken the same way.
 :func:`forest_fit_predict`
     Random forest (bootstrap, random feature subsets per split, mean of the
     trees), grown level by level on per-window presorted feature orders.
@@ -51,10 +43,9 @@ All kernels are compiled with ``cache=True``; the first call in a fresh
 environment compiles them (4-7 s each; the boosting kernel with LLVM's SLP
 vectoriser, see :func:`_call_slp`). Indicative single-core cost for a window
 of 50 samples x 5 features with 625 points to predict: random forest (100
-trees) ~1 ms, CART ~0.06 ms, against ~57 ms and ~0.4 ms for one scikit-learn
-model per window; gradient boosting (100 rounds, depth 4) on the engine
-benchmark's windows (38 samples, 551 points) ~0.31 ms against ~8.3 ms for
-xgboost (``smkit bench engine``).
+trees) ~1 ms against ~57 ms for one scikit-learn model per window; gradient
+boosting (100 rounds, depth 4) on the engine benchmark's windows (38 samples,
+551 points) ~0.31 ms against ~8.3 ms for xgboost (``smkit bench engine``).
 """
 
 from __future__ import annotations
@@ -65,15 +56,13 @@ import threading
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["cart_fit_predict", "forest_fit_predict", "gbt_fit_predict"]
+__all__ = ["forest_fit_predict", "gbt_fit_predict"]
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 _PJIT = dict(cache=True, nogil=True, parallel=True, error_model="numpy")
 
-# scikit-learn's constants (sklearn/tree/_tree.pyx, _partitioner.pxd, utils/_random.pxd)
+# scikit-learn's constant (sklearn/tree/_tree.pyx)
 _SK_EPSILON = float(np.finfo(np.float64).eps)
-_SK_FEATURE_THRESHOLD = np.float32(1e-7)
-_SK_RAND_R_MAX = 0x7FFFFFFF
 _INT32_MAX = int(np.iinfo(np.int32).max)
 
 # xgboost's kRtEps (float)
@@ -92,7 +81,6 @@ _U30 = np.uint64(30)
 _U27 = np.uint64(27)
 _U31 = np.uint64(31)
 _U1 = np.uint64(1)
-_U2 = np.uint64(2)
 _U16 = np.uint64(16)
 _U16MASK = np.uint64(0xFFFF)
 _U32 = np.uint64(32)
@@ -198,503 +186,6 @@ def _xgb_param(value):
             expon -= 1
         v = f32(v / scale) if frac else f32(v * scale)
     return f32(-v) if negative else v
-
-
-def _sklearn_seed(random_state):
-    """The ``rand_r`` seed a scikit-learn tree draws from ``random_state`` at fit time."""
-    return int(np.random.RandomState(random_state).randint(0, _SK_RAND_R_MAX))
-
-
-# --------------------------------------------------------------------------------------
-# scikit-learn internals, re-implemented (sklearn/utils/_random.pxd, utils/_sorting.pyx)
-# --------------------------------------------------------------------------------------
-
-
-@njit(inline="always", **_JIT)
-def _sk_rand_int(low, high, rs):
-    """``rand_int(low, high, &state)``: xorshift32 draw, state kept in ``rs[0]``."""
-    s = rs[0]
-    if s == 0:
-        s = 1
-    s ^= (s << 13) & 0xFFFFFFFF
-    s ^= s >> 17
-    s ^= (s << 5) & 0xFFFFFFFF
-    rs[0] = s
-    return low + (s & 0x7FFFFFFF) % (high - low)
-
-
-@njit(inline="always", **_JIT)
-def _sk_swap(fv, sm, i, j):
-    t = fv[i]
-    fv[i] = fv[j]
-    fv[j] = t
-    u = sm[i]
-    sm[i] = sm[j]
-    sm[j] = u
-
-
-@njit(**_JIT)
-def _sk_heapsort(fv, sm, off, n):
-    start = (n - 2) // 2
-    end = n
-    while True:
-        _sk_sift_down(fv, sm, off, start, end)
-        if start == 0:
-            break
-        start -= 1
-    end = n - 1
-    while end > 0:
-        _sk_swap(fv, sm, off, off + end)
-        _sk_sift_down(fv, sm, off, 0, end)
-        end -= 1
-
-
-@njit(**_JIT)
-def _sk_sift_down(fv, sm, off, start, end):
-    root = start
-    while True:
-        child = root * 2 + 1
-        maxind = root
-        if child < end and fv[off + maxind] < fv[off + child]:
-            maxind = child
-        if child + 1 < end and fv[off + maxind] < fv[off + child + 1]:
-            maxind = child + 1
-        if maxind == root:
-            break
-        _sk_swap(fv, sm, off + root, off + maxind)
-        root = maxind
-
-
-@njit(**_JIT)
-def _sk_sort(fv, sm, start, n, stack):
-    """scikit-learn's ``simultaneous_sort(..., use_three_way_partition=True)``.
-
-    Introsort with median-of-3 pivots and 3-way partitioning, heapsort when the
-    depth budget is exhausted and insertion sort below 16 elements; written
-    with an explicit stack instead of recursion (segments are disjoint, so the
-    processing order does not change the result).
-    """
-    if n <= 1:
-        return
-    top = 0
-    stack[0, 0] = start
-    stack[0, 1] = n
-    stack[0, 2] = 2 * int(math.log2(n))
-    top = 1
-    while top > 0:
-        top -= 1
-        off = stack[top, 0]
-        nn = stack[top, 1]
-        maxd = stack[top, 2]
-        done = False
-        while nn > 15:
-            if maxd <= 0:
-                _sk_heapsort(fv, sm, off, nn)
-                done = True
-                break
-            maxd -= 1
-            a = fv[off]
-            b = fv[off + nn // 2]
-            c = fv[off + nn - 1]
-            if a < b:
-                if b < c:
-                    pivot = b
-                elif a < c:
-                    pivot = c
-                else:
-                    pivot = a
-            elif b < c:
-                if a < c:
-                    pivot = a
-                else:
-                    pivot = c
-            else:
-                pivot = b
-            i = 0
-            lo = 0
-            r = nn
-            while i < r:
-                v = fv[off + i]
-                if v < pivot:
-                    _sk_swap(fv, sm, off + i, off + lo)
-                    i += 1
-                    lo += 1
-                elif v > pivot:
-                    r -= 1
-                    _sk_swap(fv, sm, off + i, off + r)
-                else:
-                    i += 1
-            if lo > 1:
-                stack[top, 0] = off
-                stack[top, 1] = lo
-                stack[top, 2] = maxd
-                top += 1
-            off += r
-            nn -= r
-        if not done:
-            for i in range(1, nn):
-                tv = fv[off + i]
-                ti = sm[off + i]
-                j = i
-                while j > 0 and fv[off + j - 1] > tv:
-                    fv[off + j] = fv[off + j - 1]
-                    sm[off + j] = sm[off + j - 1]
-                    j -= 1
-                fv[off + j] = tv
-                sm[off + j] = ti
-
-
-# --------------------------------------------------------------------------------------
-# CART, scikit-learn's DepthFirstTreeBuilder + BestSplitter + MSE, one window
-# --------------------------------------------------------------------------------------
-
-
-@njit(**_JIT)
-def _cart_build(Xf, y, max_depth, min_samples_split, min_samples_leaf, seed,
-                t_feat, t_thr, t_left, t_right, t_val):
-    """Grow one tree exactly as scikit-learn does; return the number of nodes.
-
-    ``Xf`` is the window's float32 features, ``y`` its float64 targets. Nodes are
-    written to the ``t_*`` arrays (``t_feat < 0`` marks a leaf).
-    """
-    n, p = Xf.shape
-    eps = _SK_EPSILON
-    ft = _SK_FEATURE_THRESHOLD
-    samples = np.arange(n)
-    features = np.arange(p)
-    const_feats = np.zeros(p, np.int64)
-    fv = np.empty(n, np.float32)
-    sort_stack = np.empty((n + 1, 3), np.int64)
-    rs = np.empty(1, np.int64)
-    rs[0] = seed
-    max_features = p
-    wn_samples = 0.0
-    for _ in range(n):
-        wn_samples += 1.0
-
-    cap = n + 2
-    s_start = np.empty(cap, np.int64)
-    s_end = np.empty(cap, np.int64)
-    s_depth = np.empty(cap, np.int64)
-    s_parent = np.empty(cap, np.int64)
-    s_isleft = np.empty(cap, np.bool_)
-    s_imp = np.empty(cap, np.float64)
-    s_nconst = np.empty(cap, np.int64)
-    top = 0
-    s_start[0] = 0
-    s_end[0] = n
-    s_depth[0] = 0
-    s_parent[0] = -1
-    s_isleft[0] = False
-    s_imp[0] = np.inf
-    s_nconst[0] = 0
-    top = 1
-    n_nodes = 0
-    first = True
-
-    while top > 0:
-        top -= 1
-        start = s_start[top]
-        end = s_end[top]
-        depth = s_depth[top]
-        parent = s_parent[top]
-        is_left = s_isleft[top]
-        impurity = s_imp[top]
-        n_known_c = s_nconst[top]
-        n_node = end - start
-
-        # node_reset -> criterion.init (sums in the current sample order)
-        sum_total = 0.0
-        sq_total = 0.0
-        wn = 0.0
-        for q in range(start, end):
-            yi = y[samples[q]]
-            sum_total += yi
-            sq_total += yi * yi
-            wn += 1.0
-
-        is_leaf = depth >= max_depth or n_node < min_samples_split or n_node < 2 * min_samples_leaf
-        if first:
-            mean = sum_total / wn
-            impurity = sq_total / wn - mean * mean
-            first = False
-        is_leaf = is_leaf or impurity <= eps
-
-        best_pos = end
-        best_feat = 0
-        best_thr = 0.0
-        imp_left = np.inf
-        imp_right = np.inf
-        n_total_c = n_known_c
-        if not is_leaf:
-            # ---- node_split_best ----
-            best_proxy = -np.inf
-            f_i = p
-            n_visited = 0
-            n_found_c = 0
-            n_drawn_c = 0
-            while f_i > n_total_c and (
-                n_visited < max_features or n_visited <= n_found_c + n_drawn_c
-            ):
-                n_visited += 1
-                f_j = _sk_rand_int(n_drawn_c, f_i - n_found_c, rs)
-                if f_j < n_known_c:
-                    t = features[n_drawn_c]
-                    features[n_drawn_c] = features[f_j]
-                    features[f_j] = t
-                    n_drawn_c += 1
-                    continue
-                f_j += n_found_c
-                cur_f = features[f_j]
-                for q in range(start, end):
-                    fv[q] = Xf[samples[q], cur_f]
-                _sk_sort(fv, samples, start, n_node, sort_stack)
-                if fv[end - 1] <= fv[start] + ft:
-                    t = features[f_j]
-                    features[f_j] = features[n_total_c]
-                    features[n_total_c] = t
-                    n_found_c += 1
-                    n_total_c += 1
-                    continue
-                f_i -= 1
-                t = features[f_i]
-                features[f_i] = features[f_j]
-                features[f_j] = t
-
-                # criterion.reset(), then scan split positions
-                pos = start
-                sum_left = 0.0
-                wl = 0.0
-                q = start
-                while q < end:
-                    q += 1
-                    while q < end and fv[q] <= fv[q - 1] + ft:
-                        q += 1
-                    if q == end:
-                        continue
-                    q_prev = q - 1
-                    if q - start < min_samples_leaf or end - q < min_samples_leaf:
-                        continue
-                    # criterion.update(q): from the cheaper side
-                    if (q - pos) <= (end - q):
-                        for r in range(pos, q):
-                            sum_left += y[samples[r]]
-                            wl += 1.0
-                    else:
-                        sum_left = sum_total
-                        wl = wn
-                        for r in range(end - 1, q - 1, -1):
-                            sum_left -= y[samples[r]]
-                            wl -= 1.0
-                    pos = q
-                    wr = wn - wl
-                    sum_right = sum_total - sum_left
-                    proxy = sum_left * sum_left / wl + sum_right * sum_right / wr
-                    if proxy > best_proxy:
-                        best_proxy = proxy
-                        best_pos = q
-                        best_feat = cur_f
-                        best_thr = np.float64(fv[q_prev]) / 2.0 + np.float64(fv[q]) / 2.0
-
-            improvement = -np.inf
-            if best_pos < end:
-                # partition_samples_final
-                ps = start
-                pe = end
-                while ps < pe:
-                    if np.float64(Xf[samples[ps], best_feat]) <= best_thr:
-                        ps += 1
-                    else:
-                        pe -= 1
-                        t = samples[ps]
-                        samples[ps] = samples[pe]
-                        samples[pe] = t
-                # criterion.reset(); criterion.update(best_pos); children_impurity
-                if (best_pos - start) <= (end - best_pos):
-                    sum_left = 0.0
-                    wl = 0.0
-                    for r in range(start, best_pos):
-                        sum_left += y[samples[r]]
-                        wl += 1.0
-                else:
-                    sum_left = sum_total
-                    wl = wn
-                    for r in range(end - 1, best_pos - 1, -1):
-                        sum_left -= y[samples[r]]
-                        wl -= 1.0
-                wr = wn - wl
-                sum_right = sum_total - sum_left
-                sq_left = 0.0
-                for r in range(start, best_pos):
-                    yi = y[samples[r]]
-                    sq_left += yi * yi
-                sq_right = sq_total - sq_left
-                ml = sum_left / wl
-                mr = sum_right / wr
-                imp_left = sq_left / wl - ml * ml
-                imp_right = sq_right / wr - mr * mr
-                improvement = (wn / wn_samples) * (
-                    impurity - (wr / wn * imp_right) - (wl / wn * imp_left)
-                )
-            # keep the known-constant prefix in its original order, record new constants
-            for k in range(n_known_c):
-                features[k] = const_feats[k]
-            for k in range(n_known_c, n_total_c):
-                const_feats[k] = features[k]
-            is_leaf = best_pos >= end or (improvement + eps < 0.0)
-
-        node = n_nodes
-        n_nodes += 1
-        if parent >= 0:
-            if is_left:
-                t_left[parent] = node
-            else:
-                t_right[parent] = node
-        t_val[node] = sum_total / wn
-        if is_leaf:
-            t_feat[node] = -1
-            t_thr[node] = 0.0
-            t_left[node] = -1
-            t_right[node] = -1
-        else:
-            t_feat[node] = best_feat
-            t_thr[node] = best_thr
-            # right child first, so that the left one is popped (and grown) first
-            s_start[top] = best_pos
-            s_end[top] = end
-            s_depth[top] = depth + 1
-            s_parent[top] = node
-            s_isleft[top] = False
-            s_imp[top] = imp_right
-            s_nconst[top] = n_total_c
-            top += 1
-            s_start[top] = start
-            s_end[top] = best_pos
-            s_depth[top] = depth + 1
-            s_parent[top] = node
-            s_isleft[top] = True
-            s_imp[top] = imp_left
-            s_nconst[top] = n_total_c
-            top += 1
-    return n_nodes
-
-
-@njit(**_PJIT)
-def _cart_batch(X, y, train_ptr, Z, pred_ptr, max_depth, min_samples_split,
-                min_samples_leaf, seed, out):
-    n_windows = train_ptr.shape[0] - 1
-    p = X.shape[1]
-    for b in prange(n_windows):
-        a0 = train_ptr[b]
-        a1 = train_ptr[b + 1]
-        c0 = pred_ptr[b]
-        c1 = pred_ptr[b + 1]
-        n = a1 - a0
-        if n < 2:
-            for i in range(c0, c1):
-                out[i] = np.nan
-            continue
-        Xf = np.empty((n, p), np.float32)
-        for i in range(n):
-            for f in range(p):
-                Xf[i, f] = X[a0 + i, f]
-        cap = 2 * n + 1
-        t_feat = np.empty(cap, np.int64)
-        t_thr = np.empty(cap, np.float64)
-        t_left = np.empty(cap, np.int64)
-        t_right = np.empty(cap, np.int64)
-        t_val = np.empty(cap, np.float64)
-        n_nodes = _cart_build(Xf, y[a0:a1], max_depth, min_samples_split, min_samples_leaf,
-                              seed, t_feat, t_thr, t_left, t_right, t_val)
-        # branch-free prediction: depth steps, leaves loop on themselves (a parent's id is
-        # smaller than its children's); scikit-learn compares float32 x <= float64 t
-        m = c1 - c0
-        ch = np.empty(2 * n_nodes, np.uint64)
-        off = np.empty(n_nodes, np.uint64)
-        thr = np.empty(n_nodes, np.float64)
-        dep = np.zeros(n_nodes, np.int64)
-        dmax = 0
-        for nd in range(n_nodes):
-            if t_feat[nd] >= 0:
-                ch[2 * nd] = t_left[nd]
-                ch[2 * nd + 1] = t_right[nd]
-                off[nd] = t_feat[nd] * m
-                thr[nd] = t_thr[nd]
-                dep[t_left[nd]] = dep[nd] + 1
-                dep[t_right[nd]] = dep[nd] + 1
-            else:
-                ch[2 * nd] = nd
-                ch[2 * nd + 1] = nd
-                off[nd] = 0
-                thr[nd] = np.inf
-                dmax = max(dmax, dep[nd])
-        Zt = np.empty(p * m, np.float64)
-        for i in range(m):
-            for f in range(p):
-                Zt[f * m + i] = np.float64(np.float32(Z[c0 + i, f]))
-        node_of = np.zeros(m, np.uint64)
-        for _d in range(dmax):
-            for i in range(m):
-                nd = node_of[i]
-                zi = Zt[off[nd] + np.uint64(i)]
-                node_of[i] = ch[_U2 * nd + np.uint64(zi > thr[nd])]
-        for i in range(m):
-            out[c0 + i] = t_val[node_of[i]]
-
-
-def cart_fit_predict(X, y, train_ptr, Z, pred_ptr, max_depth=-1, min_samples_split=2,
-                     min_samples_leaf=1, *, random_state=0):
-    """Fit one CART regression tree per window and predict its points.
-
-    Reproduces ``sklearn.tree.DecisionTreeRegressor(max_depth=max_depth,
-    min_samples_split=min_samples_split, min_samples_leaf=min_samples_leaf,
-    random_state=random_state)`` fitted on each window: exhaustive best split
-    by MSE (variance) reduction over all features, threshold at the midpoint
-    between consecutive distinct float32 feature values (gaps up to 1e-7 are
-    not split, as scikit-learn's ``FEATURE_THRESHOLD``), ``x <= threshold``
-    goes left; a node is a leaf when it reaches ``max_depth``, has fewer than
-    ``max(min_samples_split, 2 * min_samples_leaf)`` samples or an impurity
-    below machine epsilon. Features are visited in scikit-learn's
-    pseudo-random order, so even ties between equally good splits (several
-    features separating the same samples) are broken as scikit-learn breaks
-    them.
-
-    Parameters
-    ----------
-    X : array_like, float64 (N_train_total, p)
-        Stacked training features.
-    y : array_like, float64 (N_train_total,)
-        Stacked training targets.
-    train_ptr : array_like, int64 (B + 1,)
-        Window ``b`` trains on rows ``train_ptr[b]:train_ptr[b + 1]``.
-    Z : array_like, float64 (N_pred_total, p)
-        Stacked points to predict.
-    pred_ptr : array_like, int64 (B + 1,)
-        Window ``b`` predicts rows ``pred_ptr[b]:pred_ptr[b + 1]``.
-    max_depth : int, default -1
-        Maximum depth; negative means unlimited (scikit-learn's ``None``).
-    min_samples_split : int, default 2
-        Minimum number of samples a node needs to be split.
-    min_samples_leaf : int, default 1
-        Minimum number of samples in each child of a split.
-    random_state : int, keyword-only, default 0
-        The scikit-learn ``random_state`` whose feature order is reproduced.
-
-    Returns
-    -------
-    numpy.ndarray
-        float64 (N_pred_total,) predictions. Windows with fewer than two
-        training rows (and rows of ``Z`` outside every window) are NaN.
-    """
-    X, y, train_ptr, Z, pred_ptr = _as_batch(X, y, train_ptr, Z, pred_ptr)
-    if min_samples_leaf < 1 or min_samples_split < 2:
-        raise ValueError("need min_samples_leaf >= 1 and min_samples_split >= 2")
-    md = _INT32_MAX if max_depth is None or max_depth < 0 else int(max_depth)
-    mss = max(int(min_samples_split), 2 * int(min_samples_leaf))
-    out = np.full(Z.shape[0], np.nan)
-    _cart_batch(X, y, train_ptr, Z, pred_ptr, md, mss, int(min_samples_leaf),
-                _sklearn_seed(random_state), out)
-    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -1056,7 +547,7 @@ def forest_fit_predict(X, y, train_ptr, Z, pred_ptr, n_estimators=100, max_depth
     Parameters
     ----------
     X, y, train_ptr, Z, pred_ptr : array_like
-        The ragged batch (see :func:`cart_fit_predict`).
+        The ragged batch (see the module docstring).
     n_estimators : int, default 100
         Number of trees.
     max_depth : int, default -1
@@ -1990,7 +1481,7 @@ def gbt_fit_predict(X, y, train_ptr, Z, pred_ptr, n_rounds=100, eta=0.3, max_dep
     Parameters
     ----------
     X, y, train_ptr, Z, pred_ptr : array_like
-        The ragged batch (see :func:`cart_fit_predict`).
+        The ragged batch (see the module docstring).
     n_rounds : int, default 100
         Number of boosting rounds (trees); 0 predicts ``base_score``.
     eta : float, default 0.3
