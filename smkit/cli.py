@@ -29,7 +29,7 @@ def _message(err: BaseException) -> str:
 
 def _open_scenario(path: Path):
     """Open a scenario/cube store, or exit with a message saying what the path holds instead."""
-    from smkit.synth import open_scenario
+    from smkit.core.scenario import open_scenario
 
     if not path.exists():
         raise typer.BadParameter(f"no such file or store: {path}")
@@ -221,7 +221,7 @@ def ingest_cmd(
     except (InputError, ValueError, FileNotFoundError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"cube written to {out}; open it with smkit.synth.open_scenario")
+    typer.echo(f"cube written to {out}; open it with smkit.open_scenario")
 
 
 @app.command("serve")

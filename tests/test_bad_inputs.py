@@ -306,3 +306,45 @@ def test_bma_fits_plausible_pairs_and_members_may_dip_below_zero():
     p = _pairs()
     fit = fit_zones(p.assign(mlr=p["mlr"] - 0.2))
     assert set(fit.fits) >= {0, 1}
+
+
+# ------------------------------------------------------------------ the downscaling API
+DOWNSCALE = {
+    **{f"coarse: {k}": ("coarse", COARSE[k][0], COARSE[k][1]) for k in (
+        "percent values", "negative", "duplicated day", "shuffled days", "two-day step", "a DataArray",
+        "latitude/longitude names", "raw int16 counts", "inf")},
+    **{f"fine: {k}": ("fine", FINE[k][0], FINE[k][1]) for k in ("lst in Celsius", "two-day step")},
+}
+
+
+@pytest.mark.parametrize("case", DOWNSCALE)
+def test_downscale_runs_the_same_checks(sc, case):
+    import smkit
+
+    which, mutate, match = DOWNSCALE[case]
+    coarse, fine = _days(sc.coarse), _days(sc.fine)
+    coarse, fine = (mutate(coarse), fine) if which == "coarse" else (coarse, mutate(fine))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NormalisationWarning)
+        with pytest.raises(InputError, match=match):
+            smkit.downscale(coarse, fine, learners=("mlr",), progress=False)
+
+
+@pytest.mark.parametrize("arg", [{"time_chunk": -3}, {"time_chunk": 0}, {"tile": 0}, {"workers": 0},
+                                 {"time_chunk": 2.5}])
+def test_downscale_refuses_chunking_it_cannot_do(sc, arg):
+    import smkit
+
+    with pytest.raises(ValueError, match=f"{next(iter(arg))} must be a whole number >= 1"):
+        smkit.downscale(_days(sc.coarse), _days(sc.fine), learners=("mlr",), progress=False, **arg)
+
+
+def test_downscale_of_descending_latitude_is_flagged_and_equals_the_ascending_run(sc):
+    import smkit
+
+    coarse, fine = _days(sc.coarse, 1).isel(time=slice(0, 4)), _days(sc.fine).isel(time=slice(0, 4))
+    ref = smkit.downscale(coarse, fine, learners=("mlr",), progress=False)
+    with pytest.warns(NormalisationWarning, match="descending"):
+        flipped = smkit.downscale(coarse.isel(lat=slice(None, None, -1)), fine.isel(lat=slice(None, None, -1)),
+                                  learners=("mlr",), progress=False)
+    xr.testing.assert_identical(flipped["sm"], ref["sm"])

@@ -968,7 +968,7 @@ def cube(archive, tmp_path_factory):
 def test_ingest_cube_opens_as_scenario_and_downscales(archive, cube):
     from smkit.engine import downscale
     from smkit.core.schema import check_coarse, check_fine, check_stations
-    from smkit.synth import open_scenario
+    from smkit.core.scenario import open_scenario
 
     root, dirs = archive
     out, _ = cube

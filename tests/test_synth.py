@@ -8,7 +8,8 @@ import xarray as xr
 
 from smkit.core.grid import Grid
 from smkit.analysis.realism import TARGETS, out_of_range, realism, realism_table
-from smkit.synth import PRESETS, World, make_scenario, open_scenario
+from smkit.core.scenario import open_scenario
+from smkit.synth import PRESETS, World, make_scenario
 
 FINE_VARS = {"lst": "K", "ndvi": "1", "albedo": "1", "precip": "mm day-1", "dem": "m"}
 

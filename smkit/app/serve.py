@@ -36,7 +36,7 @@ from smkit.workflow.explorer_data import (
 )
 
 if TYPE_CHECKING:
-    from smkit.synth import Scenario
+    from smkit.core.scenario import Scenario
 
 __all__ = ["AppData", "load", "open_explorer", "prepare", "serve"]
 

@@ -1,1 +1,1 @@
-"""The data model: vocabulary, grids, schema checks."""
+"""The data model: vocabulary, grids, schema checks, the scenario container and the crash-safe store protocol."""

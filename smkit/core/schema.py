@@ -427,7 +427,7 @@ def check_coarse(ds: xr.Dataset, *, check_values: bool = True) -> xr.Dataset:
 
 
 def check_fine(ds: xr.Dataset, coarse: xr.Dataset | None = None, *,
-               check_values: bool = True) -> xr.Dataset:
+               check_values: bool = True, variables=None) -> xr.Dataset:
     """Validate a fine covariate dataset, optionally against its coarse dataset.
 
     Parameters
@@ -440,6 +440,8 @@ def check_fine(ds: xr.Dataset, coarse: xr.Dataset | None = None, *,
         shared outer edges) and the fine times must cover the coarse times.
     check_values : bool, default True
         Also check value ranges (one min/max reduction; cheap on dask).
+    variables : sequence of str, optional
+        Only these covariates are required (the ones a run uses); default all five.
 
     Returns
     -------
@@ -452,7 +454,8 @@ def check_fine(ds: xr.Dataset, coarse: xr.Dataset | None = None, *,
         If ``ds`` does not follow the data model or does not match ``coarse``.
     """
     ds = normalise(require_dataset(ds, "fine"), "fine")
-    _check_variables("fine", ds, REQUIRED["fine"])
+    required = {k: v for k, v in REQUIRED["fine"].items() if variables is None or k in variables}
+    _check_variables("fine", ds, required)
     grid = _check_grid("fine", ds)
     t = _check_time("fine", ds)
     if coarse is not None:
@@ -473,7 +476,7 @@ def check_fine(ds: xr.Dataset, coarse: xr.Dataset | None = None, *,
                              f"fine data: {shown}" + (", ..." if len(missing) > 5 else ""),
                              "provide fine covariates for every coarse date, or subset the coarse")
     if check_values:
-        _check_values("fine", ds, ["lst", "ndvi", "albedo"])
+        _check_values("fine", ds, [v for v in ("lst", "ndvi", "albedo") if v in required])
     return ds
 
 

@@ -25,6 +25,7 @@ import numpy as np
 import xarray as xr
 
 from smkit.core.grid import Grid, nesting_factor
+from smkit.core.schema import check_coarse, check_fine, require_dataset
 from smkit.engine.chunks import Chunk, Halo, Sources, Strategy, load_inputs, process_chunk, strategy_for
 from smkit.engine.config import Config
 from smkit.engine.features import native_block
@@ -203,10 +204,9 @@ def downscale_variants(
         ``{name: product}`` (see :func:`downscale`).
     """
     base = Config.from_options(config, **options)
+    _check_run_args(time_chunk=time_chunk, tile=tile, workers=workers)
     workers = workers or min(os.cpu_count() or 1, 4)
-    if workers < 1:
-        raise ValueError(f"workers must be at least 1, got {workers}")
-    union, grids, factor = _check_inputs(coarse, fine, covariate_sets, out)
+    union, grids, factor, coarse, fine = _check_inputs(coarse, fine, covariate_sets, out)
     base = _with_params(base, coarse, fine, union, progress)
     strategy = strategy_for(base)
     ny, nx = grids[0].shape
@@ -229,10 +229,32 @@ def downscale_variants(
 
 
 # --------------------------------------------------------------------------- planning a run
+#: Days of the fine covariates whose values are checked (units and scaling mistakes are systematic:
+#: a month shows them; the structure and the time axis are checked over the whole period).
+VALUE_CHECK_DAYS = 31
+
+
+def _check_run_args(**args) -> None:
+    """Refuse a chunking or worker count that is not a whole number >= 1 (None: the default)."""
+    for name, v in args.items():
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1):
+            raise ValueError(f"{name} must be a whole number >= 1 (or None for the default), got {v!r}")
+
+
+def _checked(coarse, fine, covariates) -> tuple[xr.Dataset, xr.Dataset]:
+    """The inputs through the schema checks every entry point runs (normalised layout, or an InputError)."""
+    coarse = check_coarse(coarse)
+    fine = check_fine(fine, coarse=coarse, check_values=False, variables=covariates)
+    check_fine(fine.isel(time=slice(0, VALUE_CHECK_DAYS)), variables=covariates)
+    return coarse, fine
+
+
 def _check_inputs(coarse: xr.Dataset, fine: xr.Dataset, covariate_sets: dict, out: dict | None):
-    """Check the inputs of a run; the union of the covariate sets, the (coarse, fine) grids and the factor."""
+    """Check the inputs of a run: the union of the covariate sets, the (coarse, fine) grids, the factor and
+    the inputs after the schema checks (layout normalised)."""
     if not covariate_sets:
         raise ValueError("give at least one set of covariates")
+    coarse, fine = require_dataset(coarse, "coarse"), require_dataset(fine, "fine")
     union = tuple(dict.fromkeys(v for covs in covariate_sets.values() for v in covs))
     missing = [v for v in union if v not in fine.data_vars]
     if missing:
@@ -241,6 +263,7 @@ def _check_inputs(coarse: xr.Dataset, fine: xr.Dataset, covariate_sets: dict, ou
         raise ValueError(f"out names {sorted(out)} differ from the covariate sets {sorted(covariate_sets)}")
     if "sm" not in coarse.data_vars:
         raise KeyError(f"coarse dataset has no 'sm'; it has {sorted(coarse.data_vars)}")
+    coarse, fine = _checked(coarse, fine, union)
     cgrid, fgrid = Grid.from_dataset(coarse), Grid.from_dataset(fine)
     try:
         factor = nesting_factor(cgrid, fgrid)
@@ -248,7 +271,7 @@ def _check_inputs(coarse: xr.Dataset, fine: xr.Dataset, covariate_sets: dict, ou
         raise ValueError(f"cannot downscale: {err}") from None
     if not np.array_equal(coarse["time"].values, fine["time"].values):
         raise ValueError("coarse and fine datasets must have the same days (time coordinates differ)")
-    return union, (cgrid, fgrid), factor
+    return union, (cgrid, fgrid), factor, coarse, fine
 
 
 def _with_params(base: Config, coarse, fine, covariates: tuple, progress: bool) -> Config:

@@ -17,7 +17,7 @@ import pandas as pd
 from smkit.core.vocabulary import COVARIATES, NETWORK_COLOURS, REAL_SOURCES
 
 if TYPE_CHECKING:
-    from smkit.synth import Scenario
+    from smkit.core.scenario import Scenario
 
 
 def figure_domain(sc):

@@ -344,7 +344,7 @@ def _write_empty_groups(run: _Run, present: set[str]):
 
 def _validate(run: _Run, cfg: dict, coarse_grid: Grid, stations: bool):
     """Open the written cube as a scenario and check its groups; record that in the state."""
-    from smkit.synth import open_scenario
+    from smkit.core.scenario import open_scenario
 
     sc = open_scenario(run.out)
     coarse = check_coarse(sc.coarse)

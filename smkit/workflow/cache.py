@@ -12,7 +12,8 @@ import shutil
 from pathlib import Path
 
 from smkit import __version__
-from smkit.synth import WORLD_VERSION, Scenario, make_scenario, open_scenario
+from smkit.core.scenario import Scenario, open_scenario
+from smkit.synth import WORLD_VERSION, make_scenario
 
 DEFAULT_CACHE = Path(os.environ.get("SMKIT_CACHE", ".smkit-cache"))
 

@@ -30,7 +30,7 @@ import xarray as xr
 from smkit.validate.metrics import all_metrics
 
 if TYPE_CHECKING:
-    from smkit.synth import Scenario
+    from smkit.core.scenario import Scenario
 
 __all__ = [
     "ascending",
@@ -142,7 +142,8 @@ def open_explorer_scenario(
     FileNotFoundError
         If ``scenario`` is neither a preset nor an existing path.
     """
-    from smkit.synth import PRESETS, Scenario, open_scenario
+    from smkit.core.scenario import Scenario, open_scenario
+    from smkit.synth import PRESETS
     from smkit.workflow.cache import cached_scenario
 
     if isinstance(scenario, Scenario):

@@ -23,7 +23,7 @@ import xarray as xr
 
 from smkit.core.vocabulary import COVARIATES, LEARNER_ORDER
 from smkit.engine import OPTIONS
-from smkit.synth import Scenario
+from smkit.core.scenario import Scenario
 from smkit.workflow.scenario import scenario_key
 
 if TYPE_CHECKING:

@@ -17,7 +17,8 @@ import pandas as pd
 import xarray as xr
 
 from smkit.core.vocabulary import COVARIATES, REAL_SOURCES
-from smkit.synth import PRESETS, Scenario
+from smkit.core.scenario import Scenario
+from smkit.synth import PRESETS
 
 
 # --------------------------------------------------------------------------- scenario
@@ -42,7 +43,7 @@ def load_scenario(scenario: str | Path = "tiny", *, seed: int = 0,
     Scenario
         Lazy (dask-backed) datasets; ``truth`` is None for real data.
     """
-    from smkit.synth import open_scenario
+    from smkit.core.scenario import open_scenario
     from smkit.workflow.cache import cached_scenario
 
     if str(scenario) in PRESETS:

@@ -28,7 +28,7 @@ import pandas as pd
 import xarray as xr
 
 from smkit._compat import moved_names
-from smkit.synth import Scenario
+from smkit.core.scenario import Scenario
 from smkit.workflow.products import (
     DEFAULT_LEARNERS,
     PRODUCT_OPTIONS,
