@@ -73,3 +73,60 @@ def test_disk_full_is_reported_as_such(tmp_path):
     with pytest.raises(PermissionError):  # other errors pass unchanged
         with st.reporting_disk_full(tmp_path / "p.zarr"):
             raise PermissionError(errno.EACCES, "denied")
+
+
+# ------------------------------------------------------------------ the engine on the protocol
+@pytest.fixture(scope="module")
+def days(tiny):
+    sel = {"time": slice("2009-07-01", "2009-07-12")}
+    return tiny.coarse.sel(sel), tiny.fine.sel(sel)
+
+
+def _run(days, out, **kw):
+    from smkit.engine import downscale
+
+    coarse, fine = days
+    return downscale(coarse, fine, learners=("mlr",), time_chunk=4, out=out, progress=False, **kw)
+
+
+def test_a_kill_while_the_template_is_written_resumes_to_the_same_product(days, tmp_path, monkeypatch):
+    import xarray as xr
+
+    from smkit.engine import store as engine_store
+
+    ref = _run(days, tmp_path / "ref.zarr").load()
+    real = engine_store.write_atomically
+
+    def killed(store, write):
+        def half(tmp):
+            write(tmp)
+            raise KeyboardInterrupt  # the template is on disk, the rename never happens
+
+        return real(store, half)
+
+    monkeypatch.setattr(engine_store, "write_atomically", killed)
+    with pytest.raises(KeyboardInterrupt):
+        _run(days, tmp_path / "p.zarr")
+    monkeypatch.setattr(engine_store, "write_atomically", real)
+    assert not (tmp_path / "p.zarr").exists() and (tmp_path / "p.zarr.partial").exists()
+    again = _run(days, tmp_path / "p.zarr")
+    xr.testing.assert_identical(again.load().drop_attrs(), ref.drop_attrs())
+    assert not (tmp_path / "p.zarr.lock").exists()
+
+
+def test_a_store_is_not_reused_for_another_period_or_chunking(days, tmp_path):
+    coarse, fine = days
+    _run(days, tmp_path / "p.zarr")
+    with pytest.raises(st.StoreMismatch, match="period: the store has '2009-07-01 to 2009-07-12 .12 days.', "
+                       "this run asks for '2009-07-03 to 2009-07-12"):
+        _run((coarse.isel(time=slice(2, None)), fine.isel(time=slice(2, None))), tmp_path / "p.zarr")
+    with pytest.raises(st.StoreMismatch, match="time_chunk: the store has 4, this run asks for 6"):
+        from smkit.engine import downscale
+
+        downscale(coarse, fine, learners=("mlr",), time_chunk=6, out=tmp_path / "p.zarr", progress=False)
+
+
+def test_a_second_writer_of_the_same_store_is_stopped(days, tmp_path):
+    with st.lock(tmp_path / "p.zarr"):
+        with pytest.raises(st.StoreLocked, match="is writing"):
+            _run(days, tmp_path / "p.zarr")

@@ -45,7 +45,7 @@ class StoreLocked(StoreError):
     """Another live process is writing the store."""
 
 
-class StoreMismatch(StoreError):
+class StoreMismatch(StoreError, ValueError):
     """The store was made for a different request than the one asked for now.
 
     Attributes
@@ -144,7 +144,7 @@ def check_request(store: str | Path, stored: dict | None, asked: dict, *, what: 
     diff = differences(stored, asked)
     if diff:
         said = "; ".join(f"{k}: the store has {a!r}, this run asks for {b!r}" for k, (a, b) in diff.items())
-        raise StoreMismatch(f"{store} holds a {what} made for another request ({said}). Give a new path, "
+        raise StoreMismatch(f"{store} holds a {what} made with other arguments ({said}). Give a new path, "
                             "delete the store, or rerun with the stored values", diff)
 
 

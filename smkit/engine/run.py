@@ -17,6 +17,7 @@ chunks on dask.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,6 +27,7 @@ import xarray as xr
 
 from smkit.core.grid import Grid, nesting_factor
 from smkit.core.schema import check_coarse, check_fine, require_dataset
+from smkit.core.store import Parts, lock
 from smkit.engine.chunks import Chunk, Halo, Sources, Strategy, load_inputs, process_chunk, strategy_for
 from smkit.engine.config import Config
 from smkit.engine.features import native_block
@@ -216,16 +218,19 @@ def downscale_variants(
         tile = max(ny, nx)  # a zone spans the domain: chunk in time only
     plan = _Plan(coarse, fine, grids, factor, _day_range(coarse, days), time_chunk,
                  tile or min(max(ny, nx), DEFAULT_TILE), _cells_mask(cells, (ny, nx)), strategy)
-    targets = [_target(plan, name, replace(base, covariates=tuple(covs)), union,
-                       None if out is None else Path(out[name]))
-               for name, covs in covariate_sets.items()]
-    todo = [c for c in plan.chunks() if not all(tg.done(c) for tg in targets)]
-    threads = None if workers == 1 else max(1, (os.cpu_count() or 1) // workers)
-    job = _ChunkJob(_sources(plan, base, union, zone_all), replace(base, covariates=union),
-                    strategy.halo(base), targets, plan.days[0], threads)
-    results = _run_chunks(job, todo, scheduler, workers, progress,
-                          desc=f"downscaling ({base.strategy}, {base.backend})")
-    return {tg.name: _product(tg, results, plan) for tg in targets}
+    with contextlib.ExitStack() as held:  # one writer per store, from its template to its last chunk
+        for store in (out or {}).values():
+            held.enter_context(lock(Path(store)))
+        targets = [_target(plan, name, replace(base, covariates=tuple(covs)), union,
+                           None if out is None else Path(out[name]))
+                   for name, covs in covariate_sets.items()]
+        todo = [c for c in plan.chunks() if not all(tg.done(c) for tg in targets)]
+        threads = None if workers == 1 else max(1, (os.cpu_count() or 1) // workers)
+        job = _ChunkJob(_sources(plan, base, union, zone_all), replace(base, covariates=union),
+                        strategy.halo(base), targets, plan.days[0], threads)
+        results = _run_chunks(job, todo, scheduler, workers, progress,
+                              desc=f"downscaling ({base.strategy}, {base.backend})")
+        return {tg.name: _product(tg, results, plan) for tg in targets}
 
 
 # --------------------------------------------------------------------------- planning a run
@@ -339,11 +344,11 @@ class _Target:
     cov_idx: np.ndarray  # columns of the loaded covariates it uses
     template: xr.Dataset
     out: Path | None
-    done_dir: Path | None
+    parts: Parts | None
 
     def done(self, c: Chunk) -> bool:
         """Whether chunk ``c`` is already in this target's store."""
-        return self.done_dir is not None and (self.done_dir / c.id).exists()
+        return self.parts is not None and self.parts.done(c.id)
 
 
 def _target(plan: _Plan, name: str, cfg: Config, union: tuple, store: Path | None) -> _Target:
@@ -351,12 +356,12 @@ def _target(plan: _Plan, name: str, cfg: Config, union: tuple, store: Path | Non
     attrs = product_attrs(cfg, plan.factor, plan.strategy.blends)
     template = product_template(plan.coarse.isel(time=slice(*plan.days)), plan.fine, plan.grids, attrs,
                                 cfg.learners, plan.mask)
-    done_dir = None
+    parts = None
     if store is not None:
-        done_dir = open_store(store, template, plan.mask, time_chunk=plan.time_chunk, tile=plan.tile,
-                              factor=plan.factor)
+        parts = open_store(store, template, plan.mask, time_chunk=plan.time_chunk, tile=plan.tile,
+                           factor=plan.factor)
     idx = np.array([union.index(v) for v in cfg.covariates], dtype=np.int64)
-    return _Target(name, cfg, idx, template, store, done_dir)
+    return _Target(name, cfg, idx, template, store, parts)
 
 
 def _sources(plan: _Plan, cfg: Config, union: tuple, zones: np.ndarray | None) -> Sources:
@@ -425,7 +430,7 @@ class _ChunkJob:
                 results[tg.name] = res
                 continue
             write_part(tg.out, res, c.regions(self.first_day, self.sources.factor))
-            (tg.done_dir / c.id).touch()  # only after the region is complete
+            tg.parts.mark(c.id)  # only after the region is complete
         return c, results
 
 

@@ -4,15 +4,15 @@ A product is ``sm(method, time, lat, lon)`` on the fine grid and the window
 diagnostics per coarse cell and day (:func:`product_template`). With a store,
 each finished chunk is written into its own region (:func:`write_part`) and
 marked done in ``<store>.done/``, so a killed run restarted with the same
-arguments skips finished chunks (:func:`open_store`); without one, the chunks
-are assembled in memory (:func:`assemble`).
+arguments skips finished chunks (:func:`open_store`, following the one store
+protocol of :mod:`smkit.core.store`); without one, the chunks are assembled in
+memory (:func:`assemble`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,8 @@ import xarray as xr
 
 from smkit import __version__
 from smkit.core.grid import Grid
+from smkit.core.store import (REQUEST_ATTR, Parts, check_request, reporting_disk_full, request_of,
+                              write_atomically)
 from smkit.engine.windows import FLAG_MEANINGS, FLAG_SKIPPED
 
 if TYPE_CHECKING:
@@ -135,9 +137,32 @@ def _template(coarse, fine, grids, learners, attrs) -> xr.Dataset:
     )
 
 
+def request(template: xr.Dataset, *, time_chunk: int | None = None, tile: int | None = None) -> dict:
+    """What a product store is made for: the options' digest, the period, the grid, the models, the chunking.
+
+    Computed from a product's template (or from an existing store, whose chunking is then read from its
+    recorded request); two runs may share a store only if these are equal.
+    """
+    t = template.indexes["time"]
+    lat, lon = template["lat"].values, template["lon"].values
+    out = {
+        "config": template.attrs.get("smkit_config"),
+        "period": f"{t[0].date()} to {t[-1].date()} ({len(t)} days)" if len(t) else "no days",
+        "grid": f"lat {lat[0]:.5f} to {lat[-1]:.5f} ({lat.size}), lon {lon[0]:.5f} to {lon[-1]:.5f} ({lon.size})",
+        "models": [str(m) for m in template["method"].values],
+    }
+    if time_chunk is not None:
+        out.update(time_chunk=int(time_chunk), tile=int(tile))
+    return out
+
+
 def open_store(store: Path, template: xr.Dataset, mask: np.ndarray | None, *, time_chunk: int, tile: int,
-               factor: int) -> Path:
-    """Create a product store from its template, or check that an existing one matches; its done folder.
+               factor: int) -> Parts:
+    """Create a product store from its template, or check that an existing one was made for the same request.
+
+    The template is written through ``<store>.partial`` and renamed into place
+    (:func:`smkit.core.store.write_atomically`): a store that exists is whole, a
+    kill while writing it leaves only a ``.partial`` that the next run rebuilds.
 
     Parameters
     ----------
@@ -152,37 +177,42 @@ def open_store(store: Path, template: xr.Dataset, mask: np.ndarray | None, *, ti
 
     Returns
     -------
-    Path
-        The folder of the done markers of finished chunks, beside the store.
+    smkit.core.store.Parts
+        The markers of finished chunks, beside the store.
 
     Raises
     ------
-    ValueError
-        If the store holds a product made with other arguments.
+    smkit.core.store.StoreMismatch
+        If the store holds a product made for another request (options, period, grid, models or
+        chunking), naming each difference.
     """
-    done_dir = store.with_name(store.name + ".done")  # chunk markers, beside the store
+    parts = Parts(store)
+    asked = request(template, time_chunk=time_chunk, tile=tile)
     if store.exists():
         existing = xr.open_zarr(store, consolidated=False)
-        if existing.attrs.get("smkit_config") != template.attrs["smkit_config"]:
-            raise ValueError(
-                f"{store} holds a product made with other arguments; give a new path or delete it"
-            )
-        done_dir.mkdir(parents=True, exist_ok=True)
-        return done_dir
+        stored = request_of(existing.attrs)
+        if stored is None:  # written before requests were recorded: what its coordinates say
+            stored = request(existing)
+            asked = {k: asked[k] for k in stored}
+        check_request(store, stored, asked)
+        return parts
     enc = {
         "sm": {"chunks": (1, time_chunk, tile * factor, tile * factor)},
         **{v: {"chunks": (time_chunk, tile, tile)} for v in DIAGNOSTICS},
         "clipped": {"chunks": (1, time_chunk, tile, tile)},
     }
-    if done_dir.exists():  # markers of an older, deleted store
-        shutil.rmtree(done_dir)
-    template.to_zarr(store, mode="w", compute=False, encoding=enc, consolidated=False)
-    if mask is not None:  # chunks never computed must still read as skipped
-        flags = template[["window_flag"]].drop_vars(["time", "clat", "clon"]).compute()
-        flags.to_zarr(store, mode="r+", consolidated=False,
-                      region={"time": slice(None), "clat": slice(None), "clon": slice(None)})
-    done_dir.mkdir(parents=True, exist_ok=True)
-    return done_dir
+    template = template.assign_attrs({REQUEST_ATTR: json.dumps(asked, sort_keys=True)})
+
+    def write(tmp: Path) -> None:
+        template.to_zarr(tmp, mode="w", compute=False, encoding=enc, consolidated=False)
+        if mask is not None:  # chunks never computed must still read as skipped
+            flags = template[["window_flag"]].drop_vars(["time", "clat", "clon"]).compute()
+            flags.to_zarr(tmp, mode="r+", consolidated=False,
+                          region={"time": slice(None), "clat": slice(None), "clon": slice(None)})
+
+    parts.reset()  # markers of an older, deleted store
+    write_atomically(store, write)
+    return parts
 
 
 def write_part(store: Path, result: ChunkResult, regions: tuple[tuple[slice, ...], tuple[slice, ...]]):
@@ -194,8 +224,9 @@ def write_part(store: Path, result: ChunkResult, regions: tuple[tuple[slice, ...
     """
     (t, lat, lon), (_, clat, clon) = regions
     part = xr.Dataset({var: (dims, getattr(result, key)) for var, (key, dims) in _VARIABLES.items()})
-    part.to_zarr(store, region={"time": t, "lat": lat, "lon": lon, "clat": clat, "clon": clon}, mode="r+",
-                 consolidated=False)
+    with reporting_disk_full(store):
+        part.to_zarr(store, region={"time": t, "lat": lat, "lon": lon, "clat": clat, "clon": clon},
+                     mode="r+", consolidated=False)
 
 
 def assemble(template: xr.Dataset, parts: list) -> xr.Dataset:
