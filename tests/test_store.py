@@ -130,3 +130,26 @@ def test_a_second_writer_of_the_same_store_is_stopped(days, tmp_path):
     with st.lock(tmp_path / "p.zarr"):
         with pytest.raises(st.StoreLocked, match="is writing"):
             _run(days, tmp_path / "p.zarr")
+
+
+def test_a_cache_writer_waits_for_the_other_instead_of_failing(tmp_path):
+    import threading
+    import time
+
+    target = tmp_path / "c.zarr"
+    released = []
+
+    def holder():
+        with st.lock(target):
+            time.sleep(1.0)
+            released.append(time.monotonic())
+
+    th = threading.Thread(target=holder)
+    th.start()
+    time.sleep(0.2)
+    with pytest.raises(st.StoreLocked):
+        with st.lock(target):
+            pass
+    with st.lock(target, wait=10):
+        assert released, "the waiting writer got the lock only after the holder released it"
+    th.join()

@@ -197,13 +197,16 @@ def _alive(pid: int) -> bool:
 
 
 @contextlib.contextmanager
-def lock(store: str | Path) -> Iterator[Path]:
-    """Hold ``<store>.lock`` while writing ``store``; a second live writer is refused.
+def lock(store: str | Path, wait: float = 0.0) -> Iterator[Path]:
+    """Hold ``<store>.lock`` while writing ``store``; a second live writer is refused (or waits).
 
     Parameters
     ----------
     store : str or Path
         The store to be written.
+    wait : float, default 0
+        Seconds to wait for another writer to finish before refusing (caches wait: the
+        other process is building the very store this one needs).
 
     Raises
     ------
@@ -224,13 +227,17 @@ def lock(store: str | Path) -> Iterator[Path]:
     path = _sidecar(store, ".lock")
     path.parent.mkdir(parents=True, exist_ok=True)
     me = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%Y-%m-%d %H:%M:%S")}
-    for _ in range(2):
+    deadline = time.monotonic() + wait
+    while True:
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
             holder = _holder(path)
             if holder.get("host") == me["host"] and not _alive(int(holder.get("pid", -1))):
                 path.unlink(missing_ok=True)  # left by a killed run
+                continue
+            if time.monotonic() < deadline:
+                time.sleep(0.5)
                 continue
             raise StoreLocked(f"another smkit run (pid {holder.get('pid')} on {holder.get('host')}, since "
                               f"{holder.get('since')}) is writing {store}; wait for it to finish, or delete "

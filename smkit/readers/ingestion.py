@@ -26,6 +26,7 @@ import xarray as xr
 from smkit import __version__
 from smkit.core.grid import Grid
 from smkit.core.schema import check_coarse, check_fine, check_stations, encode_group
+from smkit.core.store import lock, reporting_disk_full
 from smkit.readers.config import ConfigError, load_config, resolve_files
 from smkit.readers.registry import GROUPS, READER_VERSIONS, SOURCES, STATION_FORMATS
 from smkit.readers.stations import merge_stations
@@ -372,7 +373,10 @@ def ingest(config, out, progress: bool = True) -> Path:
     finished groups and, inside an unfinished one, finished blocks; a group
     whose sources, options, files (names, sizes, times) or smkit/reader
     versions changed is rewritten. A group is finished only once all its
-    blocks are written.
+    blocks are written. As every store of smkit (:mod:`smkit.core.store`),
+    the cube has one writer at a time (``<out>.lock``) and a full disk is
+    reported as such; the ledger is that protocol's request record and part
+    markers, per group.
 
     Provenance: every group's attributes hold ``smkit_version``,
     ``ingest_config`` (the checked configuration, JSON), ``ingest_sources``
@@ -419,9 +423,10 @@ def ingest(config, out, progress: bool = True) -> Path:
     bar = tqdm(total=0, desc=f"ingest {out.name}", unit="block", disable=not progress)
     run = _Run(out, state, bar, common, cfg["region"]["bbox"], config_json, libs, created)
     try:
-        for plan in plans:
-            _write_group(run, plan)
-        _write_empty_groups(run, present)
+        with lock(out), reporting_disk_full(out):  # one writer; a full disk said as such
+            for plan in plans:
+                _write_group(run, plan)
+            _write_empty_groups(run, present)
     finally:
         run.bar.close()
     if cfg["validate"]:

@@ -1,17 +1,18 @@
 """A crash-safe on-disk cache of built scenarios.
 
-A scenario is written to a temporary store beside its final place and renamed
-only once complete, so a killed build leaves no half-written store that a
-later run could mistake for a finished one.
+A scenario is written through the one store protocol of :mod:`smkit.core.store`:
+to a temporary store beside its final place, renamed only once complete (a
+killed build leaves no half-written store a later run could mistake for a
+finished one), by one process at a time.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 from smkit import __version__
+from smkit.core.store import lock, write_atomically
 from smkit.core.scenario import Scenario, open_scenario
 from smkit.synth import WORLD_VERSION, make_scenario
 
@@ -37,9 +38,7 @@ def cached_scenario(
     path = scenario_path(preset, seed, cache_dir)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".partial")
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        make_scenario(preset, seed).to_zarr(tmp, progress=progress)
-        tmp.rename(path)
+        with lock(path, wait=6 * 3600):
+            if not path.exists():  # another process may have built it while we waited
+                write_atomically(path, lambda tmp: make_scenario(preset, seed).to_zarr(tmp, progress=progress))
     return open_scenario(path), path

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from smkit.core.store import lock, write_atomically
 from smkit.core.vocabulary import COVARIATES, LEARNER_ORDER
 from smkit.engine import OPTIONS
 from smkit.core.scenario import Scenario
@@ -51,23 +52,21 @@ def cache_key(obj) -> str:
 
 
 def store_once(store: Path, ds: xr.Dataset, progress: bool) -> xr.Dataset:
-    """``ds`` written once to ``store`` (crash-safe: a temporary store renamed when complete) and reopened."""
-    if not (store / ".complete").exists():
-        import shutil
+    """``ds`` written once to ``store`` and reopened (crash-safe: :func:`smkit.core.store.write_atomically`)."""
+    if not store.exists():
+        def write(tmp: Path) -> None:
+            delayed = ds.to_zarr(tmp, mode="w", compute=False, consolidated=False)
+            if progress:
+                from tqdm.dask import TqdmCallback
 
-        tmp = store.with_name(store.name + ".partial")
-        shutil.rmtree(tmp, ignore_errors=True)
-        write = ds.to_zarr(tmp, mode="w", compute=False, consolidated=False)
-        if progress:
-            from tqdm.dask import TqdmCallback
+                with TqdmCallback(desc=f"writing {store.name}"):
+                    delayed.compute()
+            else:
+                delayed.compute()
 
-            with TqdmCallback(desc=f"writing {store.name}"):
-                write.compute()
-        else:
-            write.compute()
-        (tmp / ".complete").touch()
-        shutil.rmtree(store, ignore_errors=True)
-        tmp.rename(store)
+        with lock(store, wait=6 * 3600):
+            if not store.exists():  # another process may have finished it while we waited
+                write_atomically(store, write)
     return xr.open_zarr(store, consolidated=False)
 
 
