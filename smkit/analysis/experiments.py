@@ -21,6 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from smkit._compat import moved_names
+from smkit.core.vocabulary import SM_ATTRS
 
 #: Figures that moved to :mod:`smkit.plot.experiments` (the old name works, with a warning, until 0.3).
 __getattr__ = moved_names("smkit.analysis.experiments", {
@@ -101,7 +102,7 @@ def window_sensitivity(
         cfg = Config(**{**base.__dict__, "sw_max": sw, "nd_max": nd})
         res = process_chunk(inputs, cfg)
         product = xr.Dataset(
-            {"sm": (("method", "time", "lat", "lon"), res.sm)},
+            {"sm": (("method", "time", "lat", "lon"), res.sm, SM_ATTRS)},
             coords={"method": [learner], "time": truth_days["time"], "lat": truth_days["lat"],
                     "lon": truth_days["lon"]},
         )
