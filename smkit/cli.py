@@ -27,18 +27,16 @@ def _message(err: BaseException) -> str:
     return str(err)
 
 
-def _open_scenario(path: Path):
-    """Open a scenario/cube store, or exit with a message saying what the path holds instead."""
-    from smkit.core.scenario import open_scenario
+def _open_scenario(source, seed: int = 0, cache: bool = True):
+    """The scenario of a preset or a store (:func:`smkit.workflow.scenario.load_scenario`), or a message."""
+    from smkit.workflow.scenario import load_scenario
 
-    if not path.exists():
-        raise typer.BadParameter(f"no such file or store: {path}")
     try:
-        return open_scenario(path)
-    except Exception as err:  # noqa: BLE001 - any failure to open is reported, never a traceback
-        typer.echo(f"error: {path} could not be opened as a scenario (groups coarse, fine, stations): "
-                   f"{type(err).__name__}: {_message(err)}. Is it a product store or an incomplete copy? "
-                   "Scenario stores are written by `smkit synth` or `smkit ingest`.", err=True)
+        return load_scenario(source, seed=seed, cache=cache)
+    except FileNotFoundError as err:
+        raise typer.BadParameter(str(err)) from None
+    except ValueError as err:
+        typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from None
 
 
@@ -138,19 +136,10 @@ def downscale_cmd(
     preset is built lazily: only the asked days (and the spin-up they need) are computed, nothing cached.
     """
     from smkit.engine import downscale
-    from smkit.synth import PRESETS, make_scenario
-    from smkit.workflow.cache import cached_scenario
+    from smkit.synth import PRESETS
 
-    lazy = scenario in PRESETS and bool(start or end)
-    if lazy:
-        sc = make_scenario(scenario, seed)  # lazy: only the asked days (and their halo) are ever built
-    elif scenario in PRESETS:
-        sc, _ = cached_scenario(scenario, seed)
-    else:
-        path = Path(scenario)
-        if not path.exists():
-            raise typer.BadParameter(f"{scenario!r} is neither a preset ({_preset_names()}) nor a path")
-        sc = _open_scenario(path)
+    lazy = scenario in PRESETS and bool(start or end)  # only the asked days (and their halo) are built
+    sc = _open_scenario(scenario, seed, cache=not lazy)
     coarse, fine = _period(sc, start, end)
     if lazy:
         coarse, fine = _build_once(coarse, fine)

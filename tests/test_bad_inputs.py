@@ -183,7 +183,7 @@ def _cli(*args):
 
 
 CLI = {
-    "check a missing store": (lambda p, t: ("check", t / "nowhere.zarr"), "no such file"),
+    "check a missing store": (lambda p, t: ("check", t / "nowhere.zarr"), "nor an existing store"),
     "check a corrupt store": (lambda p, t: ("check", _corrupt(t)), "could not be opened as a scenario"),
     "check a product store": (lambda p, t: ("check", _product_like(t)), "could not be opened as a scenario"),
     "serve on port 99999": (lambda p, t: ("serve", "--port", 99999), "65535"),

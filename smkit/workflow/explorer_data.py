@@ -142,19 +142,17 @@ def open_explorer_scenario(
     FileNotFoundError
         If ``scenario`` is neither a preset nor an existing path.
     """
-    from smkit.core.scenario import Scenario, open_scenario
+    from smkit.core.scenario import Scenario
     from smkit.synth import PRESETS
-    from smkit.workflow.cache import cached_scenario
+    from smkit.workflow.cache import scenario_path
+    from smkit.workflow.scenario import load_scenario
 
     if isinstance(scenario, Scenario):
         return scenario, None, f"the {scenario.attrs.get('preset', 'given')} scenario"
+    sc = load_scenario(scenario, seed=seed, cache_dir=cache_dir, progress=progress)
     if isinstance(scenario, str) and scenario in PRESETS:
-        sc, store = cached_scenario(scenario, seed, cache_dir, progress=progress)
-        return sc, store, f"the {scenario} scenario"
-    path = Path(scenario)
-    if not path.exists():
-        raise FileNotFoundError(f"{scenario!r} is neither a preset ({sorted(PRESETS)}) nor a path")
-    return open_scenario(path), None, f"the scenario {path.name}"
+        return sc, scenario_path(scenario, seed, cache_dir), f"the {scenario} scenario"
+    return sc, None, f"the scenario {Path(scenario).name}"
 
 
 def scenario_layers(sc: Scenario, zones: int | None = 7, seed: int = 0) -> dict:

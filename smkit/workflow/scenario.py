@@ -22,31 +22,46 @@ from smkit.synth import PRESETS
 
 
 # --------------------------------------------------------------------------- scenario
-def load_scenario(scenario: str | Path = "tiny", *, seed: int = 0,
-                  cache_dir: str | Path | None = None, progress: bool = True) -> Scenario:
-    """Open a preset's synthetic scenario (built once into the cache) or a stored cube.
+def load_scenario(scenario: str | Path | Scenario = "tiny", *, seed: int = 0,
+                  cache_dir: str | Path | None = None, progress: bool = True, cache: bool = True) -> Scenario:
+    """The one way smkit turns "a preset, a path or a Scenario" into a :class:`~smkit.core.scenario.Scenario`.
 
     Parameters
     ----------
-    scenario : str or Path
-        A preset name (``tiny``, ``demo``, ``three-north``) or the path of a
-        store written by :meth:`smkit.synth.Scenario.to_zarr` or ``smkit ingest``.
+    scenario : str, Path or Scenario
+        A preset name (``tiny``, ``demo``, ``three-north``), the path of a store written by
+        :meth:`smkit.core.scenario.Scenario.to_zarr` or ``smkit ingest``, or a Scenario (returned as is).
     seed : int
         Seed of a synthetic scenario.
     cache_dir : str or Path, optional
         Cache folder (default ``.smkit-cache`` or ``$SMKIT_CACHE``).
     progress : bool
         Show a progress bar while building.
+    cache : bool, default True
+        Build a preset once into the cache; ``False`` returns it lazily instead (nothing is
+        computed or written until asked: a few days of ``three-north`` build only those days).
 
     Returns
     -------
     Scenario
         Lazy (dask-backed) datasets; ``truth`` is None for real data.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``scenario`` is neither a preset nor an existing path.
+    ValueError
+        If the path is not a scenario store (e.g. a product store or a half-copied one).
     """
     from smkit.core.scenario import open_scenario
+    from smkit.synth import make_scenario
     from smkit.workflow.cache import cached_scenario
 
+    if isinstance(scenario, Scenario):
+        return scenario
     if str(scenario) in PRESETS:
+        if not cache:
+            return make_scenario(str(scenario), seed)
         sc, _ = cached_scenario(str(scenario), seed, cache_dir, progress=progress)
         return sc
     path = Path(scenario)
@@ -54,7 +69,12 @@ def load_scenario(scenario: str | Path = "tiny", *, seed: int = 0,
         raise FileNotFoundError(
             f"{scenario!r} is neither a preset ({sorted(PRESETS)}) nor an existing store"
         )
-    return open_scenario(path)
+    try:
+        return open_scenario(path)
+    except Exception as err:  # noqa: BLE001 - whatever the store holds, say what was expected
+        raise ValueError(f"{path} could not be opened as a scenario (groups coarse, fine, stations): "
+                         f"{type(err).__name__}: {err}. Is it a product store or an incomplete copy? "
+                         "Scenario stores are written by `smkit synth` or `smkit ingest`") from err
 
 
 def scenario_key(sc: Scenario) -> str:
