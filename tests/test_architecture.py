@@ -73,3 +73,58 @@ def test_the_package_folder_shows_the_pipeline():
     assert stages == {"core", "synth", "readers", "engine", "bma", "validate", "analysis", "plot", "workflow",
                       "app"}
     assert {p.name for p in root.glob("*.py")} == {"__init__.py", "_compat.py", "cli.py"}
+
+
+#: The compiled numba kernels (ports of libsvm / scikit-learn / xgboost loops) are exempt from the size rules.
+KERNELS = {"engine/learners/_svr.py", "engine/learners/_trees.py"}
+
+
+def _code_lines(lines, node):
+    doc = set()
+    for n in ast.walk(node):
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n.body:
+            first = n.body[0]
+            if isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant):
+                doc.update(range(first.lineno, first.end_lineno + 1))
+    return sum(1 for i in range(node.lineno, node.end_lineno + 1)
+               if lines[i - 1].strip() and not lines[i - 1].strip().startswith("#") and i not in doc)
+
+
+def test_no_module_or_function_outgrows_one_concern():
+    root = Path(smkit.__file__).parent
+    long_modules, long_functions = [], []
+    for p in SOURCES:
+        rel = p.relative_to(root).as_posix()
+        if rel in KERNELS:
+            continue
+        text = p.read_text()
+        lines = text.splitlines()
+        if len(lines) > 800:
+            long_modules.append(f"{rel}: {len(lines)} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _code_lines(lines, node) > 80:
+                long_functions.append(f"{rel}:{node.name}: {_code_lines(lines, node)} code lines")
+    assert not long_modules and not long_functions, long_modules + long_functions
+
+
+#: The stages in the order data flows; a module imports only its own stage or an earlier one.
+STAGES = {"core": 0, "synth": 1, "readers": 1, "engine": 2, "bma": 3, "validate": 4, "analysis": 5, "plot": 6,
+          "workflow": 7, "app": 8, "cli": 9}
+#: The one known backward edge: the sub-grid step (engine) learns from stations matched to the product with
+#: validate's matcher. Moving the matcher to core would remove it (noted for planning).
+BACKWARD = {("engine/subgrid.py", "validate")}
+
+
+def test_data_flows_one_way_through_the_stages():
+    root = Path(smkit.__file__).parent
+    offences = []
+    for p in SOURCES:
+        rel = p.relative_to(root).as_posix()
+        own = rel.split("/")[0].removesuffix(".py")
+        if own not in STAGES:
+            continue
+        for mod, _ in _imports(p):
+            stage = mod.split(".")[1] if "." in mod else None
+            if stage in STAGES and STAGES[stage] > STAGES[own] and (rel, stage) not in BACKWARD:
+                offences.append(f"{rel} imports {mod}")
+    assert not offences, offences
