@@ -22,7 +22,7 @@ import pytest
 pytestmark = pytest.mark.browser
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "reports" / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "reports" / "test-artifacts"
 # What Chromium needs on these machines (no sandbox as root, no GPU, no calls home).
 CHROMIUM_ARGS = [
     "--headless",

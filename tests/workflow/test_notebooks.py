@@ -11,7 +11,7 @@ from smkit.workflow import reproduce
 
 pytestmark = pytest.mark.notebooks
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PARAMS = ROOT / "tests" / "notebook_params.yaml"
 NAMES = [*reproduce.NOTEBOOKS, "explore"]
 

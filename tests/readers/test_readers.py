@@ -939,7 +939,7 @@ def test_config_errors_and_example(archive):
     snapped["region"]["bbox"] = [100.1, 38.0, 100.9, 39.0]
     with pytest.warns(UserWarning, match="snapped"):
         assert readers.load_config(snapped)["region"]["bbox"] == list(BBOX)
-    example = os.path.join(os.path.dirname(__file__), "..", "docs", "sources.example.yaml")
+    example = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "sources.example.yaml")
     ex = readers.load_config(example)
     assert set(ex["sources"]) == set(readers.SOURCES)
 
@@ -1208,7 +1208,7 @@ def test_ingested_cube_runs_through_reproduce(tmp_path):
     runner = CliRunner()
     res = runner.invoke(app, ["ingest", "--config", str(config), "--out", str(cube), "--no-progress"])
     assert res.exit_code == 0, res.output
-    small = yaml.safe_load((Path(__file__).parent / "notebook_params.yaml").read_text())
+    small = yaml.safe_load((Path(__file__).parents[1] / "notebook_params.yaml").read_text())
     params = {"defaults": {"train_years": [2009], "test_years": [2010], "k": 3},
               "notebooks": small["notebooks"]}
     pfile = tmp_path / "params.yaml"
