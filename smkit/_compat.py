@@ -106,10 +106,35 @@ def moved_names(module: str, moved: dict[str, str]):
     return __getattr__
 
 
+def lazy_submodules(package: str, names):
+    """A package ``__getattr__`` and ``__dir__`` that import its submodules on first use.
+
+    ``smkit.plot.<TAB>`` then completes the submodules and ``smkit.plot.validate`` works after
+    ``import smkit.plot`` alone.
+
+    Examples
+    --------
+    >>> getter, lister = lazy_submodules("smkit.core", ["grid"])
+    >>> getter("grid").__name__, "grid" in lister()
+    ('smkit.core.grid', True)
+    """
+    names = list(names)
+
+    def __getattr__(name):
+        if name in names:
+            return importlib.import_module(f"{package}.{name}")
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    def __dir__():
+        return sorted(set(names) | set(vars(sys.modules[package])))
+
+    return __getattr__, __dir__
+
+
 def install() -> None:
     """Put the finder on ``sys.meta_path`` once."""
     if not any(isinstance(f, _MovedFinder) for f in sys.meta_path):
         sys.meta_path.append(_MovedFinder())
 
 
-__all__ = ["MOVED", "install", "moved_names"]
+__all__ = ["MOVED", "install", "lazy_submodules", "moved_names"]

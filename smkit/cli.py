@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+__all__ = ["app", "main"]
+
 app = typer.Typer(
     help="smkit: downscale coarse satellite soil moisture to 1-km daily maps.",
     no_args_is_help=True,

@@ -128,3 +128,19 @@ def test_data_flows_one_way_through_the_stages():
             if stage in STAGES and STAGES[stage] > STAGES[own] and (rel, stage) not in BACKWARD:
                 offences.append(f"{rel} imports {mod}")
     assert not offences, offences
+
+
+def test_every_module_says_what_is_public_and_it_all_resolves():
+    import importlib
+    import pkgutil
+
+    missing, broken = [], []
+    for info in pkgutil.walk_packages(smkit.__path__, "smkit."):
+        module = importlib.import_module(info.name)
+        if not hasattr(module, "__all__"):
+            missing.append(info.name)
+            continue
+        broken += [f"{info.name}.{n}" for n in module.__all__ if not hasattr(module, n)]
+    assert not missing and not broken, (missing, broken)
+    plot = importlib.import_module("smkit.plot")
+    assert "validate" in dir(plot) and plot.validate.plot_scatter  # submodules complete

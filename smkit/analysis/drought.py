@@ -17,6 +17,8 @@ import xarray as xr
 
 from smkit._compat import moved_names
 
+__all__ = ["drought_regions", "regional_series", "regional_skill"]
+
 #: Figures that moved to :mod:`smkit.plot.drought` (the old name works, with a warning, until 0.3).
 __getattr__ = moved_names("smkit.analysis.drought", {
     "figure_regions": "smkit.plot.drought",

@@ -23,6 +23,8 @@ import xarray as xr
 from smkit._compat import moved_names
 from smkit.core.vocabulary import SM_ATTRS
 
+__all__ = ["window_sensitivity", "relative_bias_by_quantile", "compare_strategies", "compare_clustering"]
+
 #: Figures that moved to :mod:`smkit.plot.experiments` (the old name works, with a warning, until 0.3).
 __getattr__ = moved_names("smkit.analysis.experiments", {
     "figure_sensitivity": "smkit.plot.experiments",

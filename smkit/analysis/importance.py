@@ -30,6 +30,8 @@ import pandas as pd
 from smkit._compat import moved_names
 from smkit.engine.features import COVARIATES
 
+__all__ = ["SLICES", "factor_importance", "summarise"]
+
 #: Figures that moved to :mod:`smkit.plot.importance` (the old name works, with a warning, until 0.3).
 __getattr__ = moved_names("smkit.analysis.importance", {
     "figure_importance": "smkit.plot.importance",

@@ -29,6 +29,14 @@ import xarray as xr
 
 from smkit._compat import moved_names
 
+__all__ = [
+    "station_cell_mask",
+    "bma_network_scores",
+    "leave_one_out_sets",
+    "sample_reduction_scores",
+    "summarise_reduction",
+]
+
 #: Names that moved (the old name works, with a warning, until 0.3): the figures to
 #: :mod:`smkit.plot.uncertainty`, the experiments on a study to :mod:`smkit.workflow.uncertainty`.
 __getattr__ = moved_names("smkit.analysis.uncertainty", {

@@ -15,6 +15,8 @@ import numba
 import numpy as np
 import xarray as xr
 
+__all__ = ["LAT_ATTRS", "LON_ATTRS", "TIME_ATTRS", "Grid", "nesting_factor", "block_mean"]
+
 LAT_ATTRS = {"standard_name": "latitude", "long_name": "latitude", "units": "degrees_north"}
 LON_ATTRS = {"standard_name": "longitude", "long_name": "longitude", "units": "degrees_east"}
 TIME_ATTRS = {"standard_name": "time", "long_name": "time"}

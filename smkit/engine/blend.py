@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from smkit.engine.chunks import ChunkInputs, ChunkWindows, Pixels
     from smkit.engine.config import Config
 
+__all__ = ["blend_weights", "clamp_to_windows", "clip_to_range", "WindowBatch", "predict_blended"]
+
 
 def blend_weights(n_cells: int, factor: int, width: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which fine rows each cell's model predicts when neighbouring models are blended, and with what weight.

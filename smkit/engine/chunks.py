@@ -38,6 +38,20 @@ from smkit.engine.windows import (
 if TYPE_CHECKING:
     from smkit.engine.config import Config
 
+__all__ = [
+    "Chunk",
+    "Halo",
+    "Sources",
+    "ChunkInputs",
+    "ChunkResult",
+    "Pixels",
+    "ChunkWindows",
+    "Strategy",
+    "strategy_for",
+    "load_inputs",
+    "process_chunk",
+]
+
 
 # --------------------------------------------------------------------------- what a chunk is
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from smkit.engine.features import AGGREGATIONS
 from smkit.engine.learners import BACKENDS, get_learner
 from smkit.engine.windows import candidates
 
+__all__ = ["STRATEGIES", "Config", "OPTIONS"]
+
 #: Ways of choosing training sets: adaptive windows per cell (the paper) or one model per zone and day.
 STRATEGIES = ("window", "global")
 

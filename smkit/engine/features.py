@@ -30,6 +30,20 @@ import xarray as xr
 from smkit.core.grid import Grid, block_mean, nesting_factor
 from smkit.core.vocabulary import COVARIATES
 
+__all__ = [
+    "AGGREGATIONS",
+    "AGGREGATION_HALO",
+    "keys_kernel",
+    "cubic_weights",
+    "aggregate_array",
+    "smooth_native",
+    "smooth_cell_field",
+    "native_block",
+    "aggregate",
+    "training_table",
+    "fill_time_gaps",
+]
+
 AGGREGATIONS = ("mean", "cubic")
 
 #: Coarse cells beyond a cell that its aggregate depends on, per method.

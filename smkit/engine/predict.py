@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from smkit.engine.chunks import ChunkWindows
     from smkit.engine.config import Config
 
+__all__ = ["cells_to_map", "shift_to_retrieval", "predict_window", "predict_global"]
+
 
 def cells_to_map(pred: np.ndarray, fit: np.ndarray, f: int) -> np.ndarray:
     """The (T, Ny*f, Nx*f) map of per-cell predictions.

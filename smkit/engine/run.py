@@ -34,6 +34,8 @@ from smkit.engine.features import native_block
 from smkit.engine.learners import resolve_params
 from smkit.engine.store import assemble, open_store, product_attrs, product_template, write_part
 
+__all__ = ["DEFAULT_TILE", "downscale", "downscale_variants", "VALUE_CHECK_DAYS", "tune_params"]
+
 DEFAULT_TILE = 24  # coarse cells per chunk side
 
 

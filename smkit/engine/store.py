@@ -29,6 +29,16 @@ if TYPE_CHECKING:
     from smkit.engine.chunks import ChunkResult
     from smkit.engine.config import Config
 
+__all__ = [
+    "DIAGNOSTICS",
+    "product_attrs",
+    "product_template",
+    "request",
+    "open_store",
+    "write_part",
+    "assemble",
+]
+
 #: The per-cell diagnostics of a product (dims time, clat, clon).
 DIAGNOSTICS = ("window_sw", "window_nd", "window_count", "window_flag")
 

@@ -20,6 +20,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
+__all__ = [
+    "GROWTH_ORDERS",
+    "FLAG_OK",
+    "FLAG_SHORT",
+    "FLAG_SKIPPED",
+    "FLAG_CENTRE_MISSING",
+    "FLAG_GAP_FILLED",
+    "FLAG_CLIPPED",
+    "FLAG_MEANINGS",
+    "day_offsets",
+    "space_offsets",
+    "candidates",
+    "WindowChoice",
+    "choose_windows",
+    "zone_windows",
+    "gather",
+]
+
 GROWTH_ORDERS = ("space", "time", "alternate")
 
 # diagnostics flag bits (per coarse cell and day)

@@ -10,6 +10,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import xarray as xr
 
+__all__ = ["figure_regions", "figure_series"]
+
 
 def figure_regions(regions: xr.DataArray, background: xr.DataArray | None = None):
     """Map of the drought-prone regions (Fig. S5), over an optional background field."""

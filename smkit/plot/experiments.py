@@ -10,6 +10,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+__all__ = ["figure_sensitivity", "figure_strategies"]
+
 
 def figure_sensitivity(table: pd.DataFrame, metrics=("r", "ubrmse", "complete")):
     """Heat maps of the sensitivity grid, one panel per metric, the best cell marked."""

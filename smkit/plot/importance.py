@@ -12,6 +12,8 @@ import pandas as pd
 
 from smkit.analysis.importance import summarise
 
+__all__ = ["figure_importance", "figure_learners"]
+
 
 def figure_importance(importance: pd.DataFrame, learner: str = "rf"):
     """Bars of importance (permutation, SHAP; mean ± sd over slices) and dots of Pearson r (Fig. 3)."""

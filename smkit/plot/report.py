@@ -19,6 +19,16 @@ from smkit.core.vocabulary import COVARIATES, NETWORK_COLOURS, REAL_SOURCES
 if TYPE_CHECKING:
     from smkit.core.scenario import Scenario
 
+__all__ = [
+    "figure_domain",
+    "figure_covariates",
+    "figure_month_maps",
+    "figure_histograms",
+    "figure_monthly_boxes",
+    "figure_wetness_boxes",
+    "figure_windows",
+]
+
 
 def figure_domain(sc):
     """Elevation of the domain with the stations by network (the paper's Fig. 1b)."""

@@ -12,6 +12,8 @@ import pandas as pd
 
 from smkit.analysis.uncertainty import summarise_reduction
 
+__all__ = ["figure_leave_one_out", "figure_sample_reduction"]
+
 
 def figure_leave_one_out(table: pd.DataFrame, metrics=("r", "rmse", "mae")):
     """Bars of each score per network for all covariates and without each (Fig. 12a)."""

@@ -6,6 +6,8 @@ the world (see :mod:`smkit.synth.noise`): each number serves one quantity only, 
 changing one changes the world (bump :data:`WORLD_VERSION`).
 """
 
+__all__ = ["WORLD_VERSION", "CELL", "ALBEDO_RES", "PDSI_RES", "LAPSE", "FREEZE", "Stream"]
+
 #: Version of the world's equations: bumped whenever a change alters generated values, so that
 #: scenarios and products cached from an older world are never reused.
 WORLD_VERSION = 2

@@ -14,6 +14,16 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+__all__ = [
+    "KM_PER_DEG_LON",
+    "KM_PER_DEG_LAT",
+    "hash_uniform",
+    "hash_normal",
+    "rng",
+    "PlaneWaves",
+    "daily_waves",
+]
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)

@@ -18,6 +18,20 @@ from pathlib import Path
 
 import pandas as pd
 
+__all__ = [
+    "SYNTH_CASES",
+    "LIMITS",
+    "run_case",
+    "ENGINE_WINDOWS",
+    "PREPARE_DAY",
+    "ENGINE_DAY",
+    "run_engine",
+    "run_synth",
+    "OPTION_VARIANTS",
+    "run_options",
+    "nesting_factor_of",
+]
+
 SYNTH_CASES = {
     "tiny: build in memory": (
         "from smkit.synth import make_scenario; make_scenario('tiny')"

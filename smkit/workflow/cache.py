@@ -16,6 +16,8 @@ from smkit.core.store import lock, write_atomically
 from smkit.core.scenario import Scenario, open_scenario
 from smkit.synth import WORLD_VERSION, make_scenario
 
+__all__ = ["DEFAULT_CACHE", "scenario_path", "cached_scenario"]
+
 DEFAULT_CACHE = Path(os.environ.get("SMKIT_CACHE", ".smkit-cache"))
 
 

@@ -30,6 +30,20 @@ from smkit.workflow.scenario import scenario_key
 if TYPE_CHECKING:
     from smkit.workflow.study import Study
 
+__all__ = [
+    "DEFAULT_LEARNERS",
+    "PRODUCT_OPTIONS",
+    "cache_key",
+    "store_once",
+    "base_product",
+    "variant_products",
+    "product_store",
+    "tuned_params",
+    "subgrid_product",
+    "station_pairs",
+    "strategy_pair",
+]
+
 #: Learners a study downscales with unless told otherwise (all four, in product order).
 DEFAULT_LEARNERS = LEARNER_ORDER
 

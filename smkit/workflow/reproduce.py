@@ -36,6 +36,24 @@ from pathlib import Path
 
 import yaml
 
+__all__ = [
+    "NOTEBOOK_DIR",
+    "NOTEBOOKS",
+    "SECTIONS",
+    "NotebookFailed",
+    "RunResult",
+    "notebook_path",
+    "load_params",
+    "notebook_parameters",
+    "resolve_parameters",
+    "run",
+    "STUDY_NOTEBOOKS",
+    "prepare_study",
+    "export_html",
+    "collect_metrics",
+    "write_index",
+]
+
 NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 
 #: The paper's sections, in the order they run.

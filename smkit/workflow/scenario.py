@@ -20,6 +20,8 @@ from smkit.core.vocabulary import COVARIATES, REAL_SOURCES
 from smkit.core.scenario import Scenario
 from smkit.synth import PRESETS
 
+__all__ = ["load_scenario", "scenario_key", "has_truth", "data_table", "realism_table", "stations_table"]
+
 
 # --------------------------------------------------------------------------- scenario
 def load_scenario(scenario: str | Path | Scenario = "tiny", *, seed: int = 0,

@@ -24,6 +24,19 @@ from smkit.workflow.scenario import has_truth
 if TYPE_CHECKING:
     from smkit.workflow.study import Study
 
+__all__ = [
+    "bma_vs_best",
+    "station_holdout",
+    "truth_table",
+    "tuning_comparison",
+    "truth_scorecard",
+    "station_scorecard",
+    "station_holdout_scorecard",
+    "scorecard_summary",
+    "comparison_summary",
+    "overview_table",
+]
+
 
 def bma_vs_best(networks: pd.DataFrame) -> pd.DataFrame:
     """R of BMA against the best single learner per network (from :func:`smkit.validate.score_networks`).

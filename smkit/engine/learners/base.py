@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+__all__ = ["Learner"]
+
 #: ``estimator(params, seed, base_score)``: a fresh reference estimator for resolved ``params``.
 EstimatorFactory = Callable[[dict, int, "float | None"], object]
 

@@ -10,6 +10,8 @@ import numpy as np
 
 from smkit.engine.learners.base import Learner
 
+__all__ = ["LEARNER"]
+
 
 def _estimator(p: dict, seed: int, base_score: float | None):
     from sklearn.ensemble import RandomForestRegressor

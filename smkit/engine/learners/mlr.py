@@ -11,6 +11,8 @@ import numpy as np
 
 from smkit.engine.learners.base import Learner
 
+__all__ = ["mlr_batch", "LEARNER"]
+
 
 def mlr_batch(X, y, ptr, Z, zptr, rcond: float | None = None, alpha: float = 0.0) -> np.ndarray:
     """Linear regression of every window at once: least squares, or ridge on standardised covariates.

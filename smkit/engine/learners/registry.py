@@ -37,6 +37,8 @@ import numpy as np
 from smkit.engine.learners import boosting, forest, mlr, svr
 from smkit.engine.learners.base import Learner
 
+__all__ = ["BACKENDS", "LEARNERS", "get_learner", "resolve_params", "make_estimator", "fit_predict", "tune"]
+
 BACKENDS = ("fast", "reference")
 
 #: The registered learners, by key: one line per learner module.
