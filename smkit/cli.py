@@ -137,6 +137,7 @@ def downscale_cmd(
     A killed run restarted with the same arguments resumes where it stopped. With --start or --end a
     preset is built lazily: only the asked days (and the spin-up they need) are computed, nothing cached.
     """
+    from smkit.core.store import StoreError
     from smkit.engine import downscale
     from smkit.synth import PRESETS
 
@@ -152,7 +153,7 @@ def downscale_cmd(
     try:
         downscale(coarse, fine, out=out, seed=seed, tile=tile, workers=workers, scheduler=scheduler,
                   **{k: v for k, v in given.items() if v is not None})
-    except (KeyError, ValueError, OSError) as err:
+    except (KeyError, ValueError, OSError, StoreError) as err:
         typer.echo(f"error: {_message(err)}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"product written to {out}")
@@ -205,11 +206,12 @@ def ingest_cmd(
 ):
     """Read real archive files into an analysis-ready cube (Zarr); a rerun resumes."""
     from smkit.core.schema import InputError
+    from smkit.core.store import StoreError
     from smkit.readers import ingest
 
     try:
         ingest(config, out, progress=progress)
-    except (InputError, ValueError, FileNotFoundError) as err:
+    except (InputError, ValueError, OSError, StoreError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"cube written to {out}; open it with smkit.open_scenario")

@@ -348,3 +348,25 @@ def test_downscale_of_descending_latitude_is_flagged_and_equals_the_ascending_ru
         flipped = smkit.downscale(coarse.isel(lat=slice(None, None, -1)), fine.isel(lat=slice(None, None, -1)),
                                   learners=("mlr",), progress=False)
     xr.testing.assert_identical(flipped["sm"], ref["sm"])
+
+
+def test_a_busy_or_full_store_is_one_message_on_the_command_line(tiny_store, tmp_path, monkeypatch):
+    import errno
+
+    from smkit.core import store as st
+    from smkit.engine import store as engine_store
+
+    out = tmp_path / "o.zarr"
+    args = ("downscale", "--scenario", tiny_store, "--out", out, "--start", "2009-07-01", "--end", "2009-07-02",
+            "--learners", "mlr")
+    with st.lock(out):
+        busy = _cli(*args)
+    assert busy.exit_code == 2 and "is writing" in busy.output and busy.exception.__class__ is SystemExit
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(engine_store.xr.Dataset, "to_zarr", full)
+    result = _cli(*args[:-2], "--learners", "mlr")
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "the disk is full while writing" in text, text
