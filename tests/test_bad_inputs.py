@@ -216,7 +216,7 @@ def _corrupt(tmp):
 
 def _product_like(tmp):
     path = tmp / "product.zarr"
-    xr.Dataset({"sm": (("time",), np.zeros(3))}).to_zarr(path)
+    xr.Dataset({"sm": (("time",), np.zeros(3))}).to_zarr(path, consolidated=False)
     return path
 
 
