@@ -262,6 +262,17 @@ def bench_engine(
     typer.echo(df.to_string())
 
 
+@bench_app.command("requests")
+def bench_requests(
+    out: Annotated[Path, typer.Option(help="Results folder")] = Path("reports/benchmarks"),
+):
+    """One three-north day from a cold start, and threads against a two-process cluster over tcp://."""
+    from smkit.workflow.bench import run_requests
+
+    df = run_requests(out)
+    typer.echo(df.to_string())
+
+
 @bench_app.command("options")
 def bench_options(
     out: Annotated[Path, typer.Option(help="Results folder")] = Path("reports/benchmarks"),

@@ -30,6 +30,9 @@ __all__ = [
     "OPTION_VARIANTS",
     "run_options",
     "nesting_factor_of",
+    "REQUEST_DAY",
+    "DISTRIBUTED",
+    "run_requests",
 ]
 
 SYNTH_CASES = {
@@ -257,6 +260,72 @@ def run_synth(out: str | Path = "reports/benchmarks", cases: list[str] | None = 
         "the imports of the case.\n\n" + df.to_markdown() + "\n"
     )
     _write_results(out, "synth", meta, rows, md)
+    return df
+
+
+REQUEST_DAY = (
+    "from typer.testing import CliRunner; from smkit.cli import app; "
+    "r = CliRunner().invoke(app, ['downscale', '--scenario', 'three-north', '--start', {day!r}, '--end', {day!r}, "
+    "'--out', {tmp!r} + '/day.zarr']); assert r.exit_code == 0, r.output; "
+    "import subprocess; print('STORE_MB', subprocess.run(['du', '-sm', {tmp!r} + '/day.zarr'], "
+    "capture_output=True, text=True).stdout.split()[0])"
+)
+
+DISTRIBUTED = """
+import json, time, tempfile, dask, xarray as xr
+from distributed import LocalCluster
+from smkit.synth import make_scenario
+from smkit.engine import downscale
+tmp = tempfile.mkdtemp()
+sc = make_scenario({preset!r})
+sel = dict(time=slice({first!r}, {last!r}))
+dask.compute(sc.coarse.sel(sel).to_zarr(tmp + "/in.zarr", group="coarse", mode="w", compute=False,
+                                        consolidated=False),
+             sc.fine.sel(sel).chunk({{"time": -1}}).to_zarr(tmp + "/in.zarr", group="fine", mode="a",
+                                                           compute=False, consolidated=False))
+coarse = xr.open_zarr(tmp + "/in.zarr", group="coarse", consolidated=False)
+fine = xr.open_zarr(tmp + "/in.zarr", group="fine", consolidated=False)
+kw = dict(progress=False, workers=2)
+t = time.perf_counter(); a = downscale(coarse, fine, out=tmp + "/threads.zarr", **kw); threads = time.perf_counter() - t
+with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+    t = time.perf_counter(); b = downscale(coarse, fine, out=tmp + "/tcp.zarr", scheduler=c.scheduler_address, **kw)
+    tcp = time.perf_counter() - t
+print("RESULT", json.dumps({{"threads": threads, "tcp": tcp, "identical": bool(a.load().identical(b.load())),
+                             "days": int(coarse.sizes["time"])}}))
+"""
+
+
+def run_requests(out: str | Path = "reports/benchmarks", day: str = "2009-07-15", preset: str = "demo",
+                 days: tuple[str, str] = ("2009-07-01", "2009-07-16")) -> pd.DataFrame:
+    """Benchmark bounded requests; write ``requests.md`` and ``requests.json``.
+
+    Two cases, each in a fresh process: one three-north day downscaled from a cold start
+    (``smkit downscale --start D --end D``: only that day and its spin-up are built, nothing is
+    cached), and a ``preset`` period downscaled by two threads and by a two-process
+    ``dask.distributed`` cluster reached through its ``tcp://`` address (the products must be identical).
+    """
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        res = subprocess.run([sys.executable, "-c", _WRAPPER.format(code=REQUEST_DAY.format(day=day, tmp=tmp))],
+                             check=True, capture_output=True, text=True)
+    lines = res.stdout.strip().splitlines()
+    wall, peak = json.loads(lines[-1])
+    store = next(float(x.split()[1]) for x in lines if x.startswith("STORE_MB"))
+    rows.append({"case": f"three-north, one day ({day}), cold start, 4 learners", "wall [s]": round(wall, 1),
+                 "peak memory [MB]": round(peak), "note": f"product store {store:.0f} MB; nothing cached"})
+    print(rows[-1], flush=True)
+    r = _child(DISTRIBUTED.format(preset=preset, first=days[0], last=days[1]))
+    for how in ("threads", "tcp"):
+        rows.append({"case": f"{preset}, {r['days']} days, 4 learners, "
+                             + ("2 threads" if how == "threads" else "LocalCluster 2 processes via tcp://"),
+                     "wall [s]": round(r[how], 1), "peak memory [MB]": None,
+                     "note": f"speed-up x{r['threads'] / r[how]:.2f}; identical products: {r['identical']}"
+                     if how == "tcp" else ""})
+    df = pd.DataFrame(rows).set_index("case")
+    meta = {"date": time.strftime("%Y-%m-%d"), "machine": _machine()}
+    md = (f"# Benchmark: bounded requests and the distributed path\n\n{meta['date']}, {meta['machine']}. "
+          "Run with `smkit bench requests`.\n\n" + df.to_markdown() + "\n")
+    _write_results(out, "requests", meta, rows, md)
     return df
 
 
