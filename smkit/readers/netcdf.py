@@ -140,11 +140,11 @@ def scan_nc(path: str, kind: str, required: Sequence[str], optional: Sequence[st
 
 def _scan_nc_locked(path, kind, required, optional, groups, date) -> NcLayout:
     ds, engine = _open_nc(path, kind)
-    group = None
+    group, seen = None, {}
     try:
         if required[0] not in ds.variables:
-            ds, group = _open_group_holding(ds, path, engine, required[0], groups)
-        names = _variable_names(ds, path, kind, required, optional, groups)
+            ds, group, seen = _open_group_holding(ds, path, engine, required[0], groups)
+        names = _variable_names(ds, path, kind, required, optional, groups, seen)
         var = ds[required[0]]
         lat, lon = _lat_lon(ds, var, path, kind, required[0])
         tname = _find(ds, _TIME_NAMES)
@@ -164,8 +164,10 @@ def _scan_nc_locked(path, kind, required, optional, groups, date) -> NcLayout:
         ds.close()
 
 
-def _open_group_holding(ds, path, engine, name, groups) -> tuple[xr.Dataset, str | None]:
-    """The first of ``groups`` holding ``name`` (closing ``ds``), else ``ds`` itself."""
+def _open_group_holding(ds, path, engine, name, groups) -> tuple[xr.Dataset, str | None, dict]:
+    """The first of ``groups`` holding ``name`` (closing ``ds``), else ``ds`` itself; and what each
+    group opened holds (for the message when none has ``name``)."""
+    seen = {}
     for g in groups:
         try:
             gds = _open_engine(path, engine, g)
@@ -173,19 +175,21 @@ def _open_group_holding(ds, path, engine, name, groups) -> tuple[xr.Dataset, str
             continue
         if name in gds.variables:
             ds.close()
-            return gds, g
+            return gds, g, seen
+        seen[g] = sorted(map(str, gds.data_vars))
         gds.close()
-    return ds, None
+    return ds, None, seen
 
 
-def _variable_names(ds, path, kind, required, optional, groups) -> tuple[str, ...]:
-    """The required variables and the optional ones present, or a ReadError for a missing one."""
+def _variable_names(ds, path, kind, required, optional, groups, seen=None) -> tuple[str, ...]:
+    """The required variables and the optional ones present, or a ReadError for a missing one
+    that lists what the file holds (its root and every group looked in: ``seen``)."""
     missing = [v for v in required if v not in ds.variables]
     if missing:
         where = f" (also looked in group(s) {list(groups)})" if groups else ""
-        raise ReadError(path, kind, missing[0], f"missing{where}; variables found: "
-                        f"{sorted(map(str, ds.data_vars))}",
-                        "check that the file is the right product (and version)")
+        found = [f"root {sorted(map(str, ds.data_vars))}"] + [f"group '{g}' {v}" for g, v in (seen or {}).items()]
+        raise ReadError(path, kind, missing[0], f"missing{where}; variables found: " + ", ".join(found),
+                        "check that the file is the right product (and version), or pass its variable name")
     return tuple(required) + tuple(v for v in optional if v in ds.variables and v not in required)
 
 
@@ -253,15 +257,36 @@ def _nc_times(ds, tname, tdim, date, path, kind, name) -> np.ndarray:
     scalar_time = tname is not None and tdim is None and ds[tname].size == 1
     if tdim is not None or scalar_time:
         t = ds[tname]
-        if not np.issubdtype(t.dtype, np.datetime64):
+        values = np.atleast_1d(t.values)  # a scalar time (GRIB -> netCDF conversions) is one time
+        if values.dtype == object:
+            values = _from_cftime(values, t, path, kind)
+        if not np.issubdtype(values.dtype, np.datetime64):
             raise ReadError(path, kind, str(tname), f"could not be decoded to dates "
                             f"(units '{t.attrs.get('units', t.encoding.get('units'))}')",
                             "check the time units of the file")
-        return np.asarray(t.values, dtype="datetime64[ns]")
+        return np.asarray(values, dtype="datetime64[ns]")
     if date is not None:
         return np.array([np.datetime64(pd.Timestamp(date), "ns")])
     raise ReadError(path, kind, name, "has no time coordinate and its name "
                     "gives no date", "keep the archive's file names")
+
+
+def _from_cftime(values: np.ndarray, t: xr.DataArray, path, kind) -> np.ndarray:
+    """Dates of a non-standard calendar as datetime64, where that is exact.
+
+    GPM IMERG declares ``calendar = "julian"`` on seconds since 1970: between 1901-03-01 and
+    2100-02-28 the Julian and the Gregorian calendars have the same leap years, so the decoded
+    year-month-day-time fields are the dates the file means (its names say the same day).
+    """
+    calendar = str(t.encoding.get("calendar", t.attrs.get("calendar", getattr(values[0], "calendar", ""))))
+    inside = all(hasattr(d, "year") and (1901, 3, 1) <= (d.year, d.month, d.day) <= (2100, 2, 28)
+                 for d in values)
+    if calendar.lower() in ("julian", "proleptic_gregorian", "gregorian", "standard") and inside:
+        return np.array([np.datetime64(f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:"
+                                       f"{d.second:02d}", "ns") for d in values])
+    raise ReadError(path, kind, str(t.name), f"uses the '{calendar}' calendar, whose dates smkit cannot "
+                    "map exactly to the standard calendar", "convert the file with ds.convert_calendar("
+                    "'standard', align_on='date') and pass the converted file")
 
 
 def read_nc(lay: NcLayout, ysl: slice, xsl: slice, yidx: np.ndarray, xidx: np.ndarray

@@ -279,11 +279,14 @@ def write_imerg_hhr(folder, start, values):
     lat = np.round(np.arange(37.05, 40.0, 0.1), 2).astype(np.float32)
     start = pd.Timestamp(start)
     sec = int((start - pd.Timestamp("1970-01-01")).total_seconds())
+    # as the real granules: Grid/time declares the Julian calendar (on seconds since 1970, UTC)
     ds = xr.Dataset(
         {"precipitation": (("time", "lon", "lat"),
                            np.full((1, lon.size, lat.size), values, np.float32),
-                           {"units": "mm/hr"})},
-        coords={"time": ("time", [sec], {"units": "seconds since 1970-01-01 00:00:00 UTC"}),
+                           {"units": "mm/hr", "DimensionNames": "time,lon,lat", "CodeMissingValue": "-9999.9"})},
+        coords={"time": ("time", np.array([sec], np.int32),
+                         {"units": "seconds since 1970-01-01 00:00:00 UTC", "calendar": "julian",
+                          "standard_name": "time", "LongName": "Representative time of data", "axis": "T"}),
                 "lon": ("lon", lon, {"units": "degrees_east"}),
                 "lat": ("lat", lat, {"units": "degrees_north"})},
     )
@@ -291,7 +294,8 @@ def write_imerg_hhr(folder, start, values):
     name = (f"3B-HHR.MS.MRG.3IMERG.{start:%Y%m%d}-S{start:%H%M%S}-E{end:%H%M%S}."
             f"{start.hour * 60 + start.minute:04d}.V07B.HDF5")
     path = os.path.join(folder, name)
-    ds.to_netcdf(path, engine="netcdf4", group="Grid", mode="w")
+    ds.to_netcdf(path, engine="netcdf4", group="Grid", mode="w",
+                 encoding={"precipitation": {"_FillValue": np.float32(-9999.9)}})
     return path
 
 
@@ -1230,3 +1234,31 @@ def test_ingested_cube_runs_through_reproduce(tmp_path):
     assert (out / "figures" / "04_insitu_validation_station_map.png").exists()
     assert not (out / "tables" / "04_insitu_validation_truth_skill.csv").exists()
     assert (out / "tables" / "07_uncertainty_leave_one_out_scores.csv").exists()
+
+
+
+def test_imerg_julian_calendar_granules_read_on_their_own_days(tmp_path):
+    start = pd.Timestamp(DAYS[0])
+    for k in range(2):
+        write_imerg_hhr(str(tmp_path), start + pd.Timedelta(minutes=30 * k), 1.0)
+    raw = xr.open_dataset(next(tmp_path.glob("*.HDF5")), group="Grid")
+    assert raw["time"].encoding.get("calendar") == "julian" and raw["time"].dtype == object  # cftime
+    hh = readers.read_imerg(tmp_path, FINE)["precip"]
+    assert [str(d)[:10] for d in hh["time"].values] == [str(start.date())]
+
+
+def test_imerg_missing_variable_names_what_the_groups_hold(tmp_path):
+    write_imerg_hhr(str(tmp_path), pd.Timestamp(DAYS[0]), 1.0)
+    with pytest.raises(readers.ReadError, match=r"group 'Grid' \['precipitation'\]"):
+        readers.read_imerg(tmp_path, FINE, variable="precipitationCal")
+
+
+def test_a_scalar_time_coordinate_is_one_time(tmp_path):
+    path = write_imerg_day(str(tmp_path), DAYS[0], 0)
+    ds = xr.open_dataset(path).load()
+    scalar = ds.isel(time=0)  # a time without a dimension, as GRIB -> netCDF conversions write
+    out = tmp_path / "scalar" / os.path.basename(path)
+    out.parent.mkdir()
+    scalar.to_netcdf(out)
+    p = readers.read_imerg(out.parent, FINE)["precip"]
+    assert p.sizes["time"] == 1 and str(p["time"].values[0])[:10] == str(pd.Timestamp(DAYS[0]).date())
