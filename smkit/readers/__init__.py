@@ -53,7 +53,7 @@ from smkit.readers.config import ConfigError, load_config
 from smkit.readers.esacci import read_esacci
 from smkit.readers.imerg import read_imerg
 from smkit.readers.ingestion import ingest
-from smkit.readers.ismn import read_ismn
+from smkit.readers.ismn import GOOD_FLAGS, read_ismn
 from smkit.readers.models import read_era5_land, read_noah, read_terraclimate_pdsi
 from smkit.readers.modis import read_mcd43c3, read_mod11a1, read_mod13a2
 from smkit.readers.registry import (  # noqa: F401 - the registry, importable from here as before
@@ -75,6 +75,7 @@ from smkit.readers.station_csv import (
 from smkit.readers.stations import merge_stations
 
 __all__ = [
+    "GOOD_FLAGS",
     "ConfigError",
     "NZW_COLUMNS",
     "READER_VERSIONS",

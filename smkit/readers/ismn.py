@@ -20,7 +20,7 @@ import xarray as xr
 from smkit.readers.common import ReadError, as_files, guarded, read_text
 from smkit.readers.stations import Station, stations_dataset
 
-__all__ = ["read_ismn"]
+__all__ = ["GOOD_FLAGS", "read_ismn"]
 
 _ISMN_NAME = re.compile(r"_(?P<var>[a-z]+)_(?P<d0>-?\d+\.\d+)_(?P<d1>-?\d+\.\d+)_"
                         r"(?P<sensor>.+)_(?P<start>\d{8})_(?P<end>\d{8})\.stm$")
@@ -104,7 +104,14 @@ def _ismn_engine(engine: str) -> str:
     return engine
 
 
-def read_ismn(files, *, time=None, good_flags: Sequence[str] = ("G",), max_depth: float = 0.10,
+#: ISMN quality flags kept by default: ``G`` (good) and ``U`` (unknown: the network's values not
+#: checked by ISMN, the flag many networks' downloads carry throughout). ``C01``-``C03`` (outside
+#: the plausible range: below 0, above 0.6 m3 m-3, above saturation), ``D..`` (dubious) and ``M``
+#: (missing) are dropped.
+GOOD_FLAGS = ("G", "U")
+
+
+def read_ismn(files, *, time=None, good_flags: Sequence[str] = GOOD_FLAGS, max_depth: float = 0.10,
               engine: str = "auto", cadence: str = "daily") -> xr.Dataset:
     """Read ISMN station files (``header+values`` format) into a stations dataset.
 
@@ -113,10 +120,11 @@ def read_ismn(files, *, time=None, good_flags: Sequence[str] = ("G",), max_depth
     holds one sensor: a header line ``CSE network station lat lon elevation
     depth_from depth_to sensor`` (degrees, m, m), then one line per
     measurement ``YYYY/MM/DD HH:MM value ISMN_flag provider_flag`` with soil
-    moisture in m3 m-3 and ISMN quality flags (``G`` good; ``C..``/``D..``
-    suspicious; ``M`` missing). Values with a flag outside ``good_flags`` are
-    dropped; the rest are averaged per day and over the station's sensors
-    down to ``max_depth``.
+    moisture in m3 m-3 and ISMN quality flags (``G`` good; ``U`` unknown, not
+    checked; ``C..`` outside the plausible range; ``D..`` dubious; ``M``
+    missing). Values with a flag outside ``good_flags`` are dropped (with a
+    warning counting them per flag when a file loses all its values); the rest
+    are averaged per day and over the station's sensors down to ``max_depth``.
 
     Parameters
     ----------
@@ -125,7 +133,7 @@ def read_ismn(files, *, time=None, good_flags: Sequence[str] = ("G",), max_depth
         variables are skipped.
     time : array-like of dates, optional
         Daily axis of the result. Default: the days with data.
-    good_flags : sequence of str, default ("G",)
+    good_flags : sequence of str, default :data:`GOOD_FLAGS` (``G``, ``U``)
         ISMN flags of the values kept (a value with several flags, e.g.
         ``D01,D03``, needs all of them in this list).
     max_depth : float, default 0.10
@@ -171,6 +179,11 @@ def read_ismn(files, *, time=None, good_flags: Sequence[str] = ("G",), max_depth
         df = guarded(_ismn_values_package if engine == "ismn" else _ismn_values_builtin,
                       p, kind, "sm", p)
         ok = df["flag"].map(lambda f: set(str(f).split(",")) <= good).to_numpy(bool)
+        if len(df) and not ok.any():
+            counts = df["flag"].astype(str).value_counts().to_dict()
+            warnings.warn(f"{kind}: every one of the {len(df)} values of {os.path.basename(p)} has a flag "
+                          f"outside good_flags={sorted(good)} (flags: {counts}); the file adds no data. Pass "
+                          "good_flags=... to keep them", UserWarning, stacklevel=2)
         daily = df["value"][ok].groupby(df.index[ok].normalize()).mean()
         key = (head["network"], head["station"])
         rec = series.setdefault(key, {"head": head, "series": [], "files": []})

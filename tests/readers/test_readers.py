@@ -1262,3 +1262,19 @@ def test_a_scalar_time_coordinate_is_one_time(tmp_path):
     scalar.to_netcdf(out)
     p = readers.read_imerg(out.parent, FINE)["precip"]
     assert p.sizes["time"] == 1 and str(p["time"].values[0])[:10] == str(pd.Timestamp(DAYS[0]).date())
+
+
+def test_ismn_keeps_unchecked_values_and_says_when_flags_empty_a_station(tmp_path):
+    # real ISMN downloads flag whole networks U (not checked by ISMN) or C03 (above saturation), never G
+    hours = pd.date_range(DAYS[0], periods=48, freq="h")
+    write_ismn(str(tmp_path / "u"), "REMEDHUS", "Canizal", 41.2, -5.36, (0.0, 0.05), "sm",
+               [(t, 0.21, "U") for t in hours])
+    st = readers.read_ismn(tmp_path / "u")
+    assert readers.GOOD_FLAGS == ("G", "U") and float(st["sm"].isel(station=0, time=0)) == pytest.approx(0.21)
+    write_ismn(str(tmp_path / "c"), "REMEDHUS", "Canizal", 41.2, -5.36, (0.0, 0.05), "sm",
+               [(t, 0.48, "C03") for t in hours])
+    with pytest.warns(UserWarning, match=r"every one of the 48 values .* \{'C03': 48\}"):
+        empty = readers.read_ismn(tmp_path / "c")
+    assert int(empty["sm"].count()) == 0
+    kept = readers.read_ismn(tmp_path / "c", good_flags=("G", "U", "C03"))
+    assert int(kept["sm"].count()) == 2
