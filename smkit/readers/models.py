@@ -73,15 +73,16 @@ def _read_native(files, kind, pattern, variable, bbox, *, attrs, units_factor, r
 def read_era5_land(files, bbox=None, *, time=None, variable: str = "swvl1") -> xr.Dataset:
     """Read ERA5-Land top-layer soil moisture as daily means on its native 0.1-degree grid.
 
-    NetCDF files from the Copernicus Climate Data Store: ``swvl1``
-    (volumetric soil water layer 1, 0-7 cm, m3 m-3), hourly, dims
-    ``valid_time`` (new CDS) or ``time`` (legacy), ``latitude`` (descending)
-    and ``longitude`` (0..360 or -180..180).
+    Files from the Copernicus Climate Data Store, NetCDF or GRIB (its default
+    delivery; read with cfgrib): ``swvl1`` (volumetric soil water layer 1,
+    0-7 cm, m3 m-3), hourly, dims ``valid_time`` (new CDS) or ``time``
+    (legacy, and GRIB), ``latitude`` (descending) and ``longitude`` (0..360 or
+    -180..180).
 
     Parameters
     ----------
     files : str, path, or sequence of them
-        Files, folders (searched for ``*.nc``) or globs.
+        Files, folders (searched for ``*.nc``, ``*.grib``, ``*.grb``) or globs.
     bbox : Grid or (west, south, east, north), optional
         Region: grid points whose centres fall inside (edges included).
         Default: the whole file.
@@ -107,7 +108,7 @@ def read_era5_land(files, bbox=None, *, time=None, variable: str = "swvl1") -> x
 
     attrs = {**SM_ATTRS,
              "long_name": "ERA5-Land volumetric soil water layer 1 (0-7 cm), daily mean"}
-    v, _ = _read_native(files, kind, "*.nc", variable, bbox, attrs=attrs,
+    v, _ = _read_native(files, kind, ("*.nc", "*.grib", "*.grb"), variable, bbox, attrs=attrs,
                         units_factor=units)
     v = to_daily(v, day_index(time), kind).astype(np.float32)
     v.attrs = attrs

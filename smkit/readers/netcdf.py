@@ -25,7 +25,7 @@ from smkit.readers.common import IO_LOCK, ReadError, guarded, time_coord, warn_m
 
 __all__ = [
     "NcLayout", "Selection", "scan_nc", "read_nc", "select_cover", "select_grid",
-    "check_same_grid", "check_unique_times", "lazy_stack", "to_daily", "grid_coords",
+    "check_same_grid", "check_unique_times", "lazy_stack", "to_daily", "grid_coords", "MAGIC", "file_format",
 ]
 
 _LAT_NAMES = ("lat", "latitude", "Latitude", "nav_lat")
@@ -35,16 +35,57 @@ _TIME_NAMES = ("time", "valid_time", "Time")
 
 def _open_engine(path: str, engine: str, group: str | None = None) -> xr.Dataset:
     kw = {"phony_dims": "sort"} if engine == "h5netcdf" else {}
+    if engine == "cfgrib":  # no .idx files beside the user's archive; ERA5's analysis fields
+        kw = {"backend_kwargs": {"indexpath": ""}}
+        return xr.open_dataset(path, engine=engine, cache=False, chunks=None, decode_timedelta=False, **kw)
     return xr.open_dataset(path, engine=engine, group=group, cache=False, chunks=None,
                            decode_timedelta=False, **kw)
 
 
+#: The first bytes of file formats smkit meets in the archives, and what they are.
+MAGIC = {b"GRIB": "GRIB", b"\x0e\x03\x13\x01": "HDF4", b"\x89HDF": "HDF5", b"CDF\x01": "NetCDF-3",
+         b"CDF\x02": "NetCDF-3 (64-bit offset)"}
+
+
+def file_format(path: str) -> str | None:
+    """The format a file's first bytes announce (a :data:`MAGIC` value), else None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError:
+        return None
+    return next((name for magic, name in MAGIC.items() if head.startswith(magic)), None)
+
+
+def _open_grib(path: str, kind: str) -> tuple[xr.Dataset, str]:
+    try:
+        import cfgrib  # noqa: F401 - the engine must be importable
+    except ImportError:
+        raise ReadError(path, kind, None, "is a GRIB file, which smkit reads with cfgrib",
+                        "pip install cfgrib eccodes (wheels, no system library needed)") from None
+    try:
+        with IO_LOCK:
+            return _open_engine(path, "cfgrib"), "cfgrib"
+    except Exception as err:  # noqa: BLE001 - reported with the format found
+        raise ReadError(path, kind, None, f"is a GRIB file that cfgrib cannot read ({type(err).__name__}: "
+                        f"{err}); it may hold several kinds of fields", "request one variable and one level "
+                        "type per file, or convert it: grib_to_netcdf -o out.nc file.grib") from None
+
+
 def _open_nc(path: str, kind: str) -> tuple[xr.Dataset, str]:
-    """Open a NetCDF-4/HDF5 or NetCDF-3 file (netCDF4, else h5netcdf), or raise a ReadError.
+    """Open a NetCDF-4/HDF5, NetCDF-3 or GRIB file (netCDF4, else h5netcdf; cfgrib), or raise a ReadError.
 
     netCDF4 comes first: it opens files about ten times faster than h5netcdf
-    here; all reads are serialised with a lock (see ``IO_LOCK``).
+    here; all reads are serialised with a lock (see ``IO_LOCK``). A GRIB file
+    (the Climate Data Store's default delivery) is opened with cfgrib; the
+    error for a file that opens with none says which format its first bytes are.
     """
+    found = file_format(path)
+    if found == "GRIB":
+        return _open_grib(path, kind)
+    if found == "HDF4":
+        raise ReadError(path, kind, None, "is an HDF4 file (as MODIS granules are), not NetCDF/HDF5",
+                        "pass MODIS granules to the MODIS readers (read_mod11a1, read_mod13a2, read_mcd43c3)")
     errors = []
     for engine in ("netcdf4", "h5netcdf"):
         try:
@@ -52,9 +93,10 @@ def _open_nc(path: str, kind: str) -> tuple[xr.Dataset, str]:
                 return _open_engine(path, engine), engine
         except Exception as err:  # noqa: BLE001 - all reported below
             errors.append(f"{engine}: {type(err).__name__}: {err}")
-    raise ReadError(path, kind, None, "cannot be opened as NetCDF-4/HDF5 or NetCDF-3; the file is "
-                    "corrupt, truncated or not NetCDF (" + " | ".join(errors) + ")",
-                    "download the file again")
+    what = f"starts like {found}" if found else "starts like no format smkit reads (NetCDF, HDF5, GRIB)"
+    raise ReadError(path, kind, None, f"cannot be opened as NetCDF-4/HDF5 or NetCDF-3; it {what}, so "
+                    "it is corrupt, truncated or another product (" + " | ".join(errors) + ")",
+                    "download the file again, or check it is the product's own file")
 
 
 def _find(ds: xr.Dataset, names: Sequence[str]) -> str | None:

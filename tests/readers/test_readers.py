@@ -1278,3 +1278,60 @@ def test_ismn_keeps_unchecked_values_and_says_when_flags_empty_a_station(tmp_pat
     assert int(empty["sm"].count()) == 0
     kept = readers.read_ismn(tmp_path / "c", good_flags=("G", "U", "C03"))
     assert int(kept["sm"].count()) == 2
+
+
+def write_era5_grib(folder, days, lon, lat, name="era5land_swvl1.grib"):
+    """ERA5-Land swvl1 as the Climate Data Store delivers GRIB by default: GRIB1 messages from ECMWF
+    (centre ecmf, paramId 39, shortName swvl1, m**3 m**-3, level depthBelowLandLayer 0-7 cm), one per
+    hour, on a regular lat/lon grid scanned north to south; the values of :func:`write_era5`."""
+    eccodes = pytest.importorskip("eccodes")
+    times = pd.date_range(days[0], days[-1] + pd.Timedelta(hours=23), freq="h")
+    path = os.path.join(folder, name)
+    la, lo = np.meshgrid(lat, lon, indexing="ij")
+    with open(path, "wb") as f:
+        for t in times:
+            gid = eccodes.codes_grib_new_from_samples("regular_ll_sfc_grib1")
+            d = (t.normalize() - times[0].normalize()).days
+            sm = 0.20 + 0.01 * d + 0.002 * (t.hour - 11.5) + 0.01 * (la - 38) + 0.0 * lo
+            for key, value in (("centre", "ecmf"), ("paramId", 39), ("typeOfLevel", "depthBelowLandLayer"),
+                               ("topLevel", 0), ("bottomLevel", 7), ("dataDate", int(f"{t:%Y%m%d}")),
+                               ("dataTime", t.hour * 100), ("stepRange", "0"), ("Ni", lon.size),
+                               ("Nj", lat.size), ("latitudeOfFirstGridPointInDegrees", float(lat[0])),
+                               ("longitudeOfFirstGridPointInDegrees", float(lon[0])),
+                               ("latitudeOfLastGridPointInDegrees", float(lat[-1])),
+                               ("longitudeOfLastGridPointInDegrees", float(lon[-1])),
+                               ("iDirectionIncrementInDegrees", 0.1), ("jDirectionIncrementInDegrees", 0.1),
+                               ("bitsPerValue", 16)):
+                eccodes.codes_set(gid, key, value)
+            eccodes.codes_set_values(gid, sm.ravel())
+            eccodes.codes_write(gid, f)
+            eccodes.codes_release(gid)
+    return path
+
+
+def test_era5_land_grib_as_the_cds_delivers_it(tmp_path):
+    pytest.importorskip("cfgrib")
+    lon = np.round(np.arange(99.5, 101.51, 0.1), 1)
+    lat = np.round(np.arange(39.5, 37.45, -0.1), 1)
+    grib = write_era5_grib(str(tmp_path), DAYS[:2], lon, lat)
+    with open(grib, "rb") as f:
+        assert f.read(4) == b"GRIB"
+    (tmp_path / "nc").mkdir()
+    nc = write_era5(str(tmp_path / "nc"), DAYS[:2], lon, lat)
+    bbox = (99.6, 37.6, 101.4, 39.4)
+    from_grib = readers.read_era5_land(grib, bbox)["sm"].load()
+    from_nc = readers.read_era5_land(nc, bbox)["sm"].load()
+    assert from_grib.sizes == from_nc.sizes and from_grib.sizes["time"] == 2
+    np.testing.assert_allclose(from_grib.values, from_nc.values, atol=2e-5)  # 16-bit GRIB packing
+    assert not list(tmp_path.glob("*.idx"))  # nothing written beside the user's archive
+
+
+def test_files_of_other_formats_are_named_not_called_corrupt(tmp_path):
+    hdf4 = tmp_path / "MOD11A1.A2009182.h25v05.061.2021135033815.hdf"
+    hdf4.write_bytes(b"\x0e\x03\x13\x01" + bytes(64))
+    with pytest.raises(ReadError, match="is an HDF4 file"):
+        readers.read_era5_land(hdf4)
+    junk = tmp_path / "era5.nc"
+    junk.write_bytes(b"<html>quota exceeded</html>")
+    with pytest.raises(ReadError, match="starts like no format smkit reads"):
+        readers.read_era5_land(junk)
