@@ -370,3 +370,14 @@ def test_a_busy_or_full_store_is_one_message_on_the_command_line(tiny_store, tmp
     result = _cli(*args[:-2], "--learners", "mlr")
     text = " ".join(result.output.split())
     assert result.exit_code == 2 and "the disk is full while writing" in text, text
+
+
+def test_a_deleted_chunk_file_of_a_scenario_store_is_refused_not_read_as_nan(sc, tmp_path):
+    from smkit.core.scenario import open_scenario
+
+    path = sc.to_zarr(tmp_path / "tiny.zarr", progress=False)
+    open_scenario(path)  # whole: fine
+    chunk = sorted(p for p in (path / "fine" / "lst" / "c").rglob("*") if p.is_file())[-1]
+    chunk.unlink()
+    with pytest.raises(InputError, match="fine dataset, variable 'lst': 1 of .* chunk files are missing"):
+        open_scenario(path)

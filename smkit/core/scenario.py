@@ -23,7 +23,10 @@ import xarray as xr
 from smkit.core.schema import encode_group
 from smkit.core.vocabulary import SCENARIO_GROUPS
 
-__all__ = ["GROUPS", "Scenario", "open_scenario"]
+__all__ = ["EVERY_CHUNK", "GROUPS", "Scenario", "open_scenario"]
+
+#: Attribute of a store group whose writer wrote every chunk (so that a missing one is a lost file).
+EVERY_CHUNK = "smkit_every_chunk_written"
 
 #: Groups of a scenario store, in order (see :data:`smkit.core.vocabulary.SCENARIO_GROUPS`).
 GROUPS = SCENARIO_GROUPS
@@ -66,11 +69,10 @@ class Scenario:
         path = Path(path)
         writes = []
         for i, (name, ds) in enumerate(self.datasets().items()):
-            writes.append(
-                encode_group(ds).to_zarr(
-                    path, group=name, mode="w" if i == 0 else "a", compute=False, consolidated=False
-                )
-            )
+            # every chunk is written, even all-NaN ones, so that a chunk missing later is a lost file
+            group = encode_group(ds).assign_attrs({EVERY_CHUNK: 1})
+            writes.append(group.to_zarr(path, group=name, mode="w" if i == 0 else "a", compute=False,
+                                        consolidated=False, write_empty_chunks=True))
         _compute_with_progress(writes, progress, f"writing {path.name}")
         return path
 
@@ -119,5 +121,21 @@ def open_scenario(path: str | Path, chunks: dict | None = None) -> Scenario:
             ds = xr.open_zarr(
                 path, group=g, chunks=chunks if chunks is not None else {}, consolidated=False
             )
+            if ds.attrs.get(EVERY_CHUNK):
+                _check_every_chunk(path, g)
         out[g] = ds
     return Scenario(**out)
+
+
+def _check_every_chunk(path: Path, group: str) -> None:
+    """Refuse a store whose writer wrote every chunk but some chunk files are gone (they read as NaN)."""
+    import zarr
+
+    from smkit.core.schema import InputError
+
+    for name, arr in zarr.open_group(path, mode="r", path=group).arrays():
+        have, want = arr.nchunks_initialized, arr.nchunks
+        if have < want:
+            raise InputError(group, name, f"{want - have} of {want} chunk files are missing from {path} "
+                             "(they would read as NaN: an interrupted copy or a deleted file)",
+                             "copy the store again, or rebuild it (smkit synth, or delete the cache entry)")
