@@ -153,3 +153,26 @@ def test_a_cache_writer_waits_for_the_other_instead_of_failing(tmp_path):
     with st.lock(target, wait=10):
         assert released, "the waiting writer got the lock only after the holder released it"
     th.join()
+
+
+def test_a_kill_while_a_chunk_is_written_resumes_to_the_same_product(days, tmp_path, monkeypatch):
+    import xarray as xr
+
+    from smkit.engine import run
+
+    ref = _run(days, tmp_path / "ref.zarr").load()
+    real, calls = run.write_part, []
+
+    def dies_after_writing(store, result, regions):
+        calls.append(1)
+        real(store, result, regions)  # the region is on disk, its marker never set
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(run, "write_part", dies_after_writing)
+    with pytest.raises(KeyboardInterrupt):
+        _run(days, tmp_path / "p.zarr", workers=1)
+    monkeypatch.setattr(run, "write_part", real)
+    assert len(list((tmp_path / "p.zarr.done").iterdir())) == 1  # only the first chunk counts as done
+    again = _run(days, tmp_path / "p.zarr")
+    xr.testing.assert_identical(again.load().drop_attrs(), ref.drop_attrs())
