@@ -74,8 +74,8 @@ def window_sensitivity(
         reached the sample target), ``mean_count`` (samples per window) and
         ``mean_sw``, ``mean_nd`` of the chosen windows.
     """
-    from smkit.engine import Chunk, Config, Halo, Sources, load_inputs, process_chunk
     from smkit.core.grid import Grid, nesting_factor
+    from smkit.engine import Chunk, Config, Halo, Sources, load_inputs, process_chunk
     from smkit.engine.learners import resolve_params
     from smkit.validate import truth_skill
 

@@ -45,8 +45,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from smkit.engine.features import aggregate
 from smkit.core.grid import Grid, nesting_factor
+from smkit.engine.features import aggregate
 
 __all__ = ["TARGETS", "Target", "out_of_range", "realism", "realism_table"]
 

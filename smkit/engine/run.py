@@ -258,7 +258,8 @@ def _checked(coarse, fine, covariates) -> tuple[xr.Dataset, xr.Dataset]:
 
 def _check_inputs(coarse: xr.Dataset, fine: xr.Dataset, covariate_sets: dict, out: dict | None):
     """Check the inputs of a run: the union of the covariate sets, the (coarse, fine) grids, the factor and
-    the inputs after the schema checks (layout normalised)."""
+    the inputs after the schema checks (layout normalised).
+    """
     if not covariate_sets:
         raise ValueError("give at least one set of covariates")
     coarse, fine = require_dataset(coarse, "coarse"), require_dataset(fine, "fine")

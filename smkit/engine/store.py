@@ -21,8 +21,14 @@ import xarray as xr
 
 from smkit import __version__
 from smkit.core.grid import Grid
-from smkit.core.store import (REQUEST_ATTR, Parts, check_request, reporting_disk_full, request_of,
-                              write_atomically)
+from smkit.core.store import (
+    REQUEST_ATTR,
+    Parts,
+    check_request,
+    reporting_disk_full,
+    request_of,
+    write_atomically,
+)
 from smkit.engine.windows import FLAG_MEANINGS, FLAG_SKIPPED
 
 if TYPE_CHECKING:

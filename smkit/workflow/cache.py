@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 
 from smkit import __version__
-from smkit.core.store import lock, write_atomically
 from smkit.core.scenario import Scenario, open_scenario
+from smkit.core.store import lock, write_atomically
 from smkit.synth import WORLD_VERSION, make_scenario
 
 __all__ = ["DEFAULT_CACHE", "scenario_path", "cached_scenario"]

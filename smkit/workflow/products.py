@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from smkit.core.scenario import Scenario
 from smkit.core.store import lock, write_atomically
 from smkit.core.vocabulary import COVARIATES, LEARNER_ORDER
 from smkit.engine import OPTIONS
-from smkit.core.scenario import Scenario
 from smkit.workflow.scenario import scenario_key
 
 if TYPE_CHECKING:

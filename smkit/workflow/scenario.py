@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from smkit.core.vocabulary import COVARIATES, REAL_SOURCES
 from smkit.core.scenario import Scenario
+from smkit.core.vocabulary import COVARIATES, REAL_SOURCES
 from smkit.synth import PRESETS
 
 __all__ = ["load_scenario", "scenario_key", "has_truth", "data_table", "realism_table", "stations_table"]

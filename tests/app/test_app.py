@@ -12,11 +12,10 @@ import panel as pn
 import pytest
 import xarray as xr
 
-from smkit.validate import metrics
 from smkit.app import Explorer, explorer, load, quick_days, serve, zone_edges
-from smkit.engine import downscale
 from smkit.core.schema import stations_to_volumetric
-from smkit.validate import interpolation_baselines
+from smkit.engine import downscale
+from smkit.validate import interpolation_baselines, metrics
 
 DAYS = slice("2009-07-01", "2009-07-04")
 

@@ -3,8 +3,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smkit.engine.features import aggregate, aggregate_array, keys_kernel
 from smkit.core.grid import block_mean
+from smkit.engine.features import aggregate, aggregate_array, keys_kernel
 
 
 def _cubic_by_loops(x, f, min_valid=0.5):

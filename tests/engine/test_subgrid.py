@@ -7,7 +7,14 @@ import xarray as xr
 
 from smkit.engine import downscale
 from smkit.engine.features import smooth_native
-from smkit.engine.subgrid import SubgridModel, apply_subgrid, design, feature_names, fit_subgrid, station_table
+from smkit.engine.subgrid import (
+    SubgridModel,
+    apply_subgrid,
+    design,
+    feature_names,
+    fit_subgrid,
+    station_table,
+)
 from smkit.validate import seam_ratio
 
 COVS = ("lst", "ndvi", "albedo", "precip", "dem")

@@ -24,9 +24,14 @@ import xarray as xr
 rioxarray = pytest.importorskip("rioxarray")
 
 from smkit import readers  # noqa: E402
-from smkit.readers import ingestion, ismn, raster, registry  # noqa: E402
 from smkit.core.grid import Grid  # noqa: E402
-from smkit.readers import ReadError  # noqa: E402
+from smkit.readers import (  # noqa: E402
+    ReadError,  # noqa: E402
+    ingestion,
+    ismn,
+    raster,
+    registry,
+)
 
 BBOX = (100.0, 38.0, 101.0, 39.0)
 COARSE = Grid(100.0, 101.0, 38.0, 39.0, 0.25)
@@ -970,9 +975,9 @@ def cube(archive, tmp_path_factory):
 
 
 def test_ingest_cube_opens_as_scenario_and_downscales(archive, cube):
-    from smkit.engine import downscale
-    from smkit.core.schema import check_coarse, check_fine, check_stations
     from smkit.core.scenario import open_scenario
+    from smkit.core.schema import check_coarse, check_fine, check_stations
+    from smkit.engine import downscale
 
     root, dirs = archive
     out, _ = cube
@@ -1202,8 +1207,8 @@ def test_ingested_cube_runs_through_reproduce(tmp_path):
     import yaml
     from typer.testing import CliRunner
 
-    from smkit.workflow import reproduce
     from smkit.cli import app
+    from smkit.workflow import reproduce
 
     cfg = make_summer_archive(str(tmp_path / "raw"))
     config = tmp_path / "sources.yaml"

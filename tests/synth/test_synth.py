@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from smkit.core.grid import Grid
 from smkit.analysis.realism import TARGETS, out_of_range, realism, realism_table
+from smkit.core.grid import Grid
 from smkit.core.scenario import open_scenario
 from smkit.synth import PRESETS, World, make_scenario
 

@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from smkit.validate.skill import block_resamples, interval_table, station_scores, truth_scores, verdict
 from smkit.validate import match_stations, truth_skill
+from smkit.validate.skill import block_resamples, interval_table, station_scores, truth_scores, verdict
 
 
 def test_block_resamples_are_blocks_of_consecutive_steps():
