@@ -257,9 +257,7 @@ def _checked(coarse, fine, covariates) -> tuple[xr.Dataset, xr.Dataset]:
 
 
 def _check_inputs(coarse: xr.Dataset, fine: xr.Dataset, covariate_sets: dict, out: dict | None):
-    """Check the inputs of a run: the union of the covariate sets, the (coarse, fine) grids, the factor and
-    the inputs after the schema checks (layout normalised).
-    """
+    """Check a run's inputs: covariate union, (coarse, fine) grids, factor and the checked inputs."""
     if not covariate_sets:
         raise ValueError("give at least one set of covariates")
     coarse, fine = require_dataset(coarse, "coarse"), require_dataset(fine, "fine")

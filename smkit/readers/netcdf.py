@@ -207,9 +207,7 @@ def _scan_nc_locked(path, kind, required, optional, groups, date) -> NcLayout:
 
 
 def _open_group_holding(ds, path, engine, name, groups) -> tuple[xr.Dataset, str | None, dict]:
-    """The first of ``groups`` holding ``name`` (closing ``ds``), else ``ds`` itself; and what each
-    group opened holds (for the message when none has ``name``).
-    """
+    """The first of ``groups`` holding ``name`` (closing ``ds``), else ``ds``; and each opened group's variables."""
     seen = {}
     for g in groups:
         try:
@@ -225,9 +223,7 @@ def _open_group_holding(ds, path, engine, name, groups) -> tuple[xr.Dataset, str
 
 
 def _variable_names(ds, path, kind, required, optional, groups, seen=None) -> tuple[str, ...]:
-    """The required variables and the optional ones present, or a ReadError for a missing one
-    that lists what the file holds (its root and every group looked in: ``seen``).
-    """
+    """The required and present optional variables, or a ReadError listing what root and groups hold."""
     missing = [v for v in required if v not in ds.variables]
     if missing:
         where = f" (also looked in group(s) {list(groups)})" if groups else ""
