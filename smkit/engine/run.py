@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from smkit.engine.chunks import Chunk, Halo, Sources, Strategy, load_inputs, pro
 from smkit.engine.config import Config
 from smkit.engine.features import native_block
 from smkit.engine.learners import resolve_params
+from smkit.engine.learners.base import kernels_cached
 from smkit.engine.store import assemble, open_store, product_attrs, product_template, write_part
 
 __all__ = ["DEFAULT_TILE", "downscale", "downscale_variants", "VALUE_CHECK_DAYS", "tune_params"]
@@ -230,6 +232,9 @@ def downscale_variants(
         threads = None if workers == 1 else max(1, (os.cpu_count() or 1) // workers)
         job = _ChunkJob(_sources(plan, base, union, zone_all), replace(base, covariates=union),
                         strategy.halo(base), targets, plan.days[0], threads)
+        if progress and todo and base.backend == "fast" and not kernels_cached():
+            print("smkit: compiling the learners' kernels (first run on this machine: about 3 minutes, "
+                  "cached for later runs)", file=sys.stderr, flush=True)
         results = _run_chunks(job, todo, scheduler, workers, progress,
                               desc=f"downscaling ({base.strategy}, {base.backend})")
         return {tg.name: _product(tg, results, plan) for tg in targets}
