@@ -381,3 +381,12 @@ def test_a_deleted_chunk_file_of_a_scenario_store_is_refused_not_read_as_nan(sc,
     chunk.unlink()
     with pytest.raises(InputError, match="fine dataset, variable 'lst': 1 of .* chunk files are missing"):
         open_scenario(path)
+
+
+@pytest.mark.parametrize("caps", [{"sw_max": 11}, {"sw_max": 2}, {"nd_max": 6}, {"nd_max": 0}, {"sw_max": 5.5}])
+def test_window_caps_outside_the_documented_range_are_refused(caps):
+    from smkit.engine import Config
+
+    name = next(iter(caps))
+    with pytest.raises(ValueError, match=f"{name} must be a whole number of .* from"):
+        Config(**caps)

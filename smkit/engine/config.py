@@ -18,7 +18,7 @@ from smkit.engine.features import AGGREGATIONS
 from smkit.engine.learners import BACKENDS, get_learner
 from smkit.engine.windows import candidates
 
-__all__ = ["STRATEGIES", "Config", "OPTIONS"]
+__all__ = ["STRATEGIES", "Config", "OPTIONS", "WINDOW_LIMITS"]
 
 #: Ways of choosing training sets: adaptive windows per cell (the paper) or one model per zone and day.
 STRATEGIES = ("window", "global")
@@ -53,7 +53,8 @@ class Config:
         How fine covariates are brought to the coarse grid
         (:func:`smkit.engine.features.aggregate_array`).
     sw_max, nd_max : int
-        Window caps in cells and days (the paper: 5 and 3; up to 10 and 5).
+        Window caps in cells and days (the paper: 5 and 3; from 3 to 10 cells and 1 to 5 days,
+        :data:`WINDOW_LIMITS`).
     growth : {"space", "time", "alternate"}
         Growth order of the window.
     samples_per_covariate : int
@@ -142,6 +143,11 @@ class Config:
                 raise KeyError(f"unknown {option} {value!r}; choose from {list(choices)}")
         if isinstance(self.params, str) and self.params != "tune":
             raise ValueError(f"params must be a dict, None or 'tune', got {self.params!r}")
+        for option, (lo, hi, unit) in WINDOW_LIMITS.items():
+            value = getattr(self, option)
+            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+                raise ValueError(f"{option} must be a whole number of {unit} from {lo} to {hi} (the range the "
+                                 f"windows are defined and tested on), got {value!r}")
         candidates(3, 1, self.sw_max, self.nd_max, self.growth)  # validates the caps and growth order
         blend_weights(2, 2, self.blend_width)  # validates the width
         if not 0.0 < self.sm_max <= 1.0:
@@ -171,6 +177,9 @@ class Config:
         text = json.dumps(asdict(self), sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
+
+#: The documented range of the window caps: (lowest, highest, unit).
+WINDOW_LIMITS = {"sw_max": (3, 10, "cells"), "nd_max": (1, 5, "days")}
 
 #: The names of the engine's options (the fields of :class:`Config`).
 OPTIONS = tuple(f.name for f in fields(Config))
