@@ -318,7 +318,7 @@ def run_requests(out: str | Path = "reports/benchmarks", day: str = "2009-07-15"
     for how in ("threads", "tcp"):
         rows.append({"case": f"{preset}, {r['days']} days, 4 learners, "
                              + ("2 threads" if how == "threads" else "LocalCluster 2 processes via tcp://"),
-                     "wall [s]": round(r[how], 1), "peak memory [MB]": None,
+                     "wall [s]": round(r[how], 1), "peak memory [MB]": "not measured",
                      "note": f"speed-up x{r['threads'] / r[how]:.2f}; identical products: {r['identical']}"
                      if how == "tcp" else ""})
     df = pd.DataFrame(rows).set_index("case")
