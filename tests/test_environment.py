@@ -24,7 +24,10 @@ def test_environment_yml_matches_pyproject():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = dict(_split(d) for d in env["dependencies"] if isinstance(d, str) and d != "pip")
     py = conda.pop("python")
-    assert py == ">=" + project["requires-python"].lstrip(">=")
+    # Binder's repo2docker only understands a pin python=X.Y; it must satisfy requires-python
+    pinned = re.fullmatch(r"=(\d+)\.(\d+)", py)
+    lowest = tuple(int(x) for x in project["requires-python"].lstrip(">=").split("."))
+    assert pinned and tuple(map(int, pinned.groups())) >= lowest, py
     missing = sorted(set(pip) - set(conda))
     extra = sorted(set(conda) - set(pip))
     assert not missing, f"in pyproject.toml but not environment.yml: {missing}"

@@ -89,7 +89,11 @@ class Report:
         return markdown
 
     def figure(self, fig, name: str, caption: str = "", dpi: int = 110):
-        """Save a matplotlib figure (or an ArviZ PlotCollection) as ``figures/NOTEBOOK_NAME.png``."""
+        """Save a matplotlib figure (or an ArviZ PlotCollection) as ``figures/NOTEBOOK_NAME.png``.
+
+        Returns nothing: the notebook's inline backend shows the figure once already (returning it
+        showed every figure twice).
+        """
         path = self.out / "figures" / f"{self.name}_{name}.png"
         if hasattr(fig, "savefig"):
             try:
@@ -99,7 +103,6 @@ class Report:
         else:
             raise TypeError(f"cannot save a {type(fig).__name__} as a figure")
         self._add(f"![{caption or name}](figures/{path.name})" + (f"\n\n*{caption}*" if caption else ""))
-        return fig
 
     def table(self, df: pd.DataFrame, name: str, caption: str = "", floatfmt: str = ".3f"):
         """Write a table as ``tables/NOTEBOOK_NAME.csv`` and ``.md`` and add it to the section."""

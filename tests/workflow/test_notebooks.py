@@ -57,6 +57,10 @@ def test_notebook_runs_and_writes_its_outputs(run, name):
         assert f.name in section
     metrics = json.loads((out / "metrics" / f"{name}.json").read_text())
     assert metrics, f"{name} recorded no headline number"
+    for cell in executed.cells:  # a cell that saves one figure shows it once, not twice
+        if cell.cell_type == "code" and cell.source.count(".figure(") == 1 and "plt.show" not in cell.source:
+            images = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+            assert len(images) <= 1, f"{name}: a figure shown {len(images)} times in {cell.source[:60]!r}"
 
 
 def test_report_index_links_everything(run):
