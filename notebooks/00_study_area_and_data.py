@@ -20,8 +20,8 @@
 # %% tags=["parameters"]
 scenario = "tiny"  # preset (tiny, demo) or path of a scenario / ingested cube store
 seed = 0
-output_dir = "reports/notebooks"
-cache_dir = ".smkit-cache"
+output_dir = None  # None: reports/notebooks at the project root, wherever Jupyter runs
+cache_dir = None  # None: $SMKIT_CACHE, else .smkit-cache at the project root
 map_date = "2009-07-15"
 
 # %%

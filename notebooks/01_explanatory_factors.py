@@ -21,8 +21,8 @@
 # %% tags=["parameters"]
 scenario = "tiny"
 seed = 0
-output_dir = "reports/notebooks"
-cache_dir = ".smkit-cache"
+output_dir = None  # None: reports/notebooks at the project root, wherever Jupyter runs
+cache_dir = None  # None: $SMKIT_CACHE, else .smkit-cache at the project root
 by = "year"  # time slices: "year" or "month"
 learners = ["rf", "mlr", "svr", "xgb"]
 max_samples = 2000  # cell-days per slice

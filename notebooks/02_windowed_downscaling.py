@@ -21,8 +21,8 @@
 # %% tags=["parameters"]
 scenario = "tiny"  # preset (tiny, demo) or a scenario / ingested cube store
 seed = 0
-output_dir = "reports/notebooks"
-cache_dir = ".smkit-cache"
+output_dir = None  # None: reports/notebooks at the project root, wherever Jupyter runs
+cache_dir = None  # None: $SMKIT_CACHE, else .smkit-cache at the project root
 learners = ["rf", "mlr", "svr", "xgb"]
 sw_max = 5  # window caps: cells
 nd_max = 3  # ... and days

@@ -16,9 +16,15 @@ from smkit.core.scenario import Scenario, open_scenario
 from smkit.core.store import lock, write_atomically
 from smkit.synth import WORLD_VERSION, make_scenario
 
-__all__ = ["DEFAULT_CACHE", "scenario_path", "cached_scenario"]
+__all__ = ["DEFAULT_CACHE", "PROJECT_ROOT", "scenario_path", "cached_scenario"]
 
-DEFAULT_CACHE = Path(os.environ.get("SMKIT_CACHE", ".smkit-cache"))
+#: The project folder when smkit runs from its source checkout (notebooks/, pyproject.toml beside smkit/),
+#: else None (an installed package).
+PROJECT_ROOT = (Path(__file__).resolve().parents[2]
+                if (Path(__file__).resolve().parents[2] / "pyproject.toml").exists() else None)
+#: The cache folder: ``$SMKIT_CACHE``, else ``.smkit-cache`` at the project root (so a notebook run from
+#: JupyterLab in ``notebooks/`` shares the cache of ``make reproduce``), else in the working folder.
+DEFAULT_CACHE = Path(os.environ.get("SMKIT_CACHE") or (PROJECT_ROOT or Path.cwd()) / ".smkit-cache")
 
 
 def scenario_path(preset: str, seed: int = 0, cache_dir: str | Path | None = None) -> Path:

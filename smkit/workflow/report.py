@@ -61,15 +61,19 @@ class Report:
 
     Parameters
     ----------
-    output_dir : str or Path
-        The run folder.
+    output_dir : str, Path or None
+        The run folder (None: ``reports/notebooks`` at the project root, wherever Jupyter runs).
     name : str
         The notebook's name (prefixes its files).
     title : str, optional
         Heading of the notebook's section in the run's README.
     """
 
-    def __init__(self, output_dir: str | Path, name: str, title: str | None = None):
+    def __init__(self, output_dir: str | Path | None, name: str, title: str | None = None):
+        if output_dir is None:  # reports/notebooks at the project root, wherever Jupyter runs
+            from smkit.workflow.cache import PROJECT_ROOT
+
+            output_dir = (PROJECT_ROOT or Path.cwd()) / "reports" / "notebooks"
         self.out = Path(output_dir)
         self.name = name
         for sub in ("figures", "tables", "metrics", "sections"):
