@@ -52,6 +52,8 @@ __all__ = [
     "export_html",
     "collect_metrics",
     "write_index",
+    "KERNELSPEC",
+    "read_notebook",
 ]
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
@@ -100,6 +102,19 @@ class RunResult:
     metrics: dict = field(default_factory=dict)
 
 
+#: The kernel every notebook runs in (the tracked notebooks name none: a user's kernel is theirs).
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+
+
+def read_notebook(name: str, notebook_dir: Path | None = None):
+    """A notebook's jupytext source as an nbformat notebook, with the kernel it runs in."""
+    import jupytext
+
+    nb = jupytext.read(notebook_path(name, notebook_dir))
+    nb.metadata.setdefault("kernelspec", dict(KERNELSPEC))
+    return nb
+
+
 def notebook_path(name: str, notebook_dir: Path | None = None) -> Path:
     """The jupytext source of a notebook, with an error listing the valid names."""
     folder = Path(notebook_dir or NOTEBOOK_DIR)
@@ -123,10 +138,9 @@ def load_params(path: str | Path | None) -> dict:
 
 def notebook_parameters(name: str, notebook_dir: Path | None = None) -> dict:
     """Names and default values of a notebook's ``parameters`` cell."""
-    import jupytext
     import papermill
 
-    nb = jupytext.read(notebook_path(name, notebook_dir))
+    nb = read_notebook(name, notebook_dir)
     tmp = Path(_scratch()) / f"{name}.ipynb"
     import nbformat
 
@@ -211,7 +225,6 @@ def run(
         Naming the notebook, the failing cell and the error; the partly
         executed notebook is kept in ``out/notebooks/`` for inspection.
     """
-    import jupytext
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -233,7 +246,7 @@ def run(
         prepare_study(preset, pdict, out, cache, nb_dir, progress=progress)
         result.seconds["base product"] = round(time.perf_counter() - t0, 1)
     for i, name in enumerate(names, 1):
-        nb = jupytext.read(notebook_path(name, nb_dir))
+        nb = read_notebook(name, nb_dir)
         pars = resolve_parameters(name, preset=preset, params=pdict, out=out, cache_dir=cache,
                                   notebook_dir=nb_dir)
         target = out / "notebooks" / f"{name}.ipynb"

@@ -40,6 +40,16 @@ def test_sources_have_no_outputs_and_a_parameters_cell():
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_saving_from_jupyterlab_leaves_the_tracked_file_unchanged(name):
+    # JupyterLab's save adds its kernel and jupytext's version to the metadata; the header filters them
+    path = ROOT / "notebooks" / f"{name}.py"
+    nb = jupytext.read(path)
+    nb.metadata["kernelspec"] = {"name": "someones-env", "display_name": "Python (env)", "language": "python"}
+    nb.metadata["jupytext"].setdefault("text_representation", {})["jupytext_version"] = "9.9.9"
+    assert jupytext.writes(nb, "py:percent") == path.read_text()
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_notebook_runs_and_writes_its_outputs(run, name):
     out, failures = run
     assert name not in failures, failures.get(name)
