@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-__all__ = ["REQUEST_ATTR", "Parts", "StoreError", "StoreLocked", "StoreMismatch", "check_request",
+__all__ = ["REQUEST_ATTR", "Parts", "StoreError", "StoreLocked", "StoreMismatch", "check_request", "create_once",
            "differences", "lock", "reporting_disk_full", "request_of", "write_atomically"]
 
 #: Attribute of a store's root group that records the request it was made for (JSON).
@@ -97,6 +97,37 @@ def write_atomically(store: str | Path, write: Callable[[Path], object]) -> Path
     with reporting_disk_full(store):
         write(tmp)
     os.replace(tmp, store)
+    return store
+
+
+def create_once(store: str | Path, write: Callable[[Path], object], wait: float = 6 * 3600) -> Path:
+    """Create a cache store once: atomically, by one process; a second one waits and reuses it.
+
+    Parameters
+    ----------
+    store : str or Path
+        The store; nothing is done when it exists.
+    write : callable
+        ``write(tmp_path)`` writes the whole store (see :func:`write_atomically`).
+    wait : float
+        Seconds to wait for another process building the same store (:func:`lock`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> target = Path(tempfile.mkdtemp()) / "c.zarr"
+    >>> built = []
+    >>> for _ in range(2):
+    ...     _ = create_once(target, lambda tmp: (built.append(1), tmp.mkdir()))
+    >>> len(built)
+    1
+    """
+    store = Path(store)
+    if not store.exists():
+        store.parent.mkdir(parents=True, exist_ok=True)
+        with lock(store, wait=wait):
+            if not store.exists():  # another process may have built it while we waited
+                write_atomically(store, write)
     return store
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from smkit import __version__
 from smkit.core.scenario import Scenario, open_scenario
-from smkit.core.store import lock, write_atomically
+from smkit.core.store import create_once
 from smkit.synth import WORLD_VERSION, make_scenario
 
 __all__ = ["DEFAULT_CACHE", "PROJECT_ROOT", "scenario_path", "cached_scenario"]
@@ -44,9 +44,5 @@ def cached_scenario(
         The scenario opened lazily from Zarr, and the store's path.
     """
     path = scenario_path(preset, seed, cache_dir)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with lock(path, wait=6 * 3600):
-            if not path.exists():  # another process may have built it while we waited
-                write_atomically(path, lambda tmp: make_scenario(preset, seed).to_zarr(tmp, progress=progress))
+    create_once(path, lambda tmp: make_scenario(preset, seed).to_zarr(tmp, progress=progress))
     return open_scenario(path), path

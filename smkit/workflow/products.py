@@ -22,7 +22,7 @@ import pandas as pd
 import xarray as xr
 
 from smkit.core.scenario import Scenario
-from smkit.core.store import lock, write_atomically
+from smkit.core.store import create_once
 from smkit.core.vocabulary import COVARIATES, LEARNER_ORDER
 from smkit.engine import OPTIONS
 from smkit.workflow.scenario import scenario_key
@@ -66,7 +66,7 @@ def cache_key(obj) -> str:
 
 
 def store_once(store: Path, ds: xr.Dataset, progress: bool) -> xr.Dataset:
-    """``ds`` written once to ``store`` and reopened (crash-safe: :func:`smkit.core.store.write_atomically`)."""
+    """``ds`` written once to ``store`` and reopened (crash-safe: :func:`smkit.core.store.create_once`)."""
     if not store.exists():
         def write(tmp: Path) -> None:
             delayed = ds.to_zarr(tmp, mode="w", compute=False, consolidated=False)
@@ -78,9 +78,7 @@ def store_once(store: Path, ds: xr.Dataset, progress: bool) -> xr.Dataset:
             else:
                 delayed.compute()
 
-        with lock(store, wait=6 * 3600):
-            if not store.exists():  # another process may have finished it while we waited
-                write_atomically(store, write)
+        create_once(store, write)
     return xr.open_zarr(store, consolidated=False)
 
 
