@@ -390,3 +390,11 @@ def test_window_caps_outside_the_documented_range_are_refused(caps):
     name = next(iter(caps))
     with pytest.raises(ValueError, match=f"{name} must be a whole number of .* from"):
         Config(**caps)
+
+
+def test_albedo_a_resampling_overshoot_below_zero_is_not_taken_for_scaling(sc):
+    # the synthetic three-north albedo dips to -0.0023 at places: not a scale mistake
+    fine = _days(sc.fine)
+    check_fine(fine.assign(albedo=fine["albedo"] - fine["albedo"].min() - 0.0023))
+    with pytest.raises(InputError, match="looks scaled"):
+        check_fine(fine.assign(albedo=fine["albedo"] - fine["albedo"].min() - 0.05))

@@ -184,6 +184,11 @@ def _check_sm_values(kind: str, name: str, lo: float, hi: float, dtype, negative
                          ", after checking the file's fill value and scaling")
 
 
+#: How far outside its physical range a fraction (albedo) may stray from resampling or smoothing
+#: (bilinear/cubic weights overshoot by a few thousandths) before it is taken for a scaling mistake.
+RESAMPLING_SLACK = 0.01
+
+
 def _check_values(kind: str, ds: xr.Dataset, names: list[str], sm_names=SM_VARIABLES,
                   negative_ok: bool = False) -> None:
     for name, (lo, hi, has_inf) in _value_ranges(ds, names).items():
@@ -199,7 +204,7 @@ def _check_values(kind: str, ds: xr.Dataset, names: list[str], sm_names=SM_VARIA
         if name == "ndvi" and (lo < -1 or hi > 1):
             raise InputError(kind, name, f"{span}, outside [-1, 1]: looks scaled",
                              "apply scale factor 0.0001 (MODIS NDVI integers)")
-        if name == "albedo" and (lo < 0 or hi > 1):
+        if name == "albedo" and (lo < -RESAMPLING_SLACK or hi > 1 + RESAMPLING_SLACK):
             raise InputError(kind, name, f"{span}, outside [0, 1]: looks scaled",
                              "apply the product's scale factor (0.001 for MODIS MCD43 "
                              "integers, 0.01 for percent)")
