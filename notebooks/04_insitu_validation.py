@@ -135,5 +135,5 @@ if study.has_truth(sc):
     skill = study.truth_table(st)
     report.table(skill, "truth_skill", "Every product and the baselines against the 1-km truth, validation years")
     report.metrics(truth_skill=skill[["r", "ubrmse", "bias", "r_anomaly"]].round(4))
-report.metrics(table4=networks[["network", "method", "n", "r", "rmse", "mae", "ubrmse"]].round(4),
+report.metrics(table4=networks[["network", "model", "n", "r", "rmse", "mae", "ubrmse"]].round(4),
                bma_vs_best=best.round(4))

@@ -41,7 +41,7 @@ st = study.open_study(scenario, seed=seed, cache_dir=cache_dir, learners=learner
                       test_years=test_years, subgrid=subgrid, tune=tune)
 sc = st.scenario
 refs = {name: ds for name, ds in (("ERA5", sc.era5), ("Noah", sc.noah)) if ds is not None and "sm" in ds}
-result = {name: ds.compute() for name, ds in validate.compare_models(st.product, refs, method="bma").items()}
+result = {name: ds.compute() for name, ds in validate.compare_models(st.product, refs, model="bma").items()}
 
 # %%
 report.figure(plot_model_comparison(result), "maps", "Per-pixel R and MAE of BMA against the model fields")

@@ -51,7 +51,7 @@ report.figure(drought_plots.figure_regions(regions, sc.fine["dem"]), "regions", 
 
 # %%
 if int(regions.max()) > 0:
-    series = drought.regional_series(regions, product=st.product["sm"].sel({"method": "bma"}),
+    series = drought.regional_series(regions, product=st.product["sm"].sel({"model": "bma"}),
                                      coarse=sc.coarse["sm"], stations=stations_to_volumetric(sc.stations))
     skill = drought.regional_skill(series)
     report.table(skill, "skill", "Regional series against the stations (or the product where no station)")

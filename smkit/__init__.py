@@ -20,7 +20,7 @@ The top-level names are imported on first use, so ``import smkit`` is quick:
 True
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from smkit._compat import install as _install_moved
 
@@ -37,6 +37,7 @@ _LAZY = {
     "PRESETS": "smkit.synth",
     "InputError": "smkit.core.schema",
     "open_study": "smkit.workflow.study",
+    "open_product": "smkit.workflow.explorer_data",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

@@ -14,6 +14,7 @@ module that forwards every attribute to the new home, after a
 ('smkit.core.grid', 'DeprecationWarning')
 """
 
+import functools
 import importlib
 import importlib.abc
 import importlib.util
@@ -84,7 +85,8 @@ def moved_names(module: str, moved: dict[str, str]):
     module : str
         The module the names used to live in (for the message).
     moved : dict of str to str
-        Name -> the module it lives in now.
+        Name -> the module it lives in now, or ``"module:new_name"`` for a
+        name that was renamed as well.
 
     Examples
     --------
@@ -98,12 +100,52 @@ def moved_names(module: str, moved: dict[str, str]):
 
     def __getattr__(name):
         if name in moved:
-            warnings.warn(f"{module}.{name} moved to {moved[name]}.{name}; import it from there "
+            where, _, new = moved[name].partition(":")
+            new = new or name
+            warnings.warn(f"{module}.{name} moved to {where}.{new}; import it from there "
                           "(the old name goes in 0.3)", DeprecationWarning, stacklevel=2)
-            return getattr(importlib.import_module(moved[name]), name)
+            return getattr(importlib.import_module(where), new)
         raise AttributeError(f"module {module!r} has no attribute {name!r}")
 
     return __getattr__
+
+
+def renamed_keywords(**renamed: str):
+    """A decorator that accepts a function's old keyword names, with a warning.
+
+    Parameters
+    ----------
+    **renamed : str
+        Old keyword -> its new name.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> @renamed_keywords(methods="models")
+    ... def pick(*, models=None):
+    ...     return models
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     pick(methods=["rf"]), str(caught[0].message)
+    (['rf'], "pick(methods=...) is now pick(models=...) (the product's 'method' dimension is now 'model'; the old keyword goes in 0.3)")
+    """
+
+    def decorate(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            for old, new in renamed.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(f"{func.__name__}() got both {old}= and {new}=; pass {new}= only")
+                    warnings.warn(f"{func.__name__}({old}=...) is now {func.__name__}({new}=...) (the "
+                                  "product's 'method' dimension is now 'model'; the old keyword goes in 0.3)",
+                                  DeprecationWarning, stacklevel=2)
+                    kwargs[new] = kwargs.pop(old)
+            return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def lazy_submodules(package: str, names):
@@ -137,4 +179,4 @@ def install() -> None:
         sys.meta_path.append(_MovedFinder())
 
 
-__all__ = ["MOVED", "install", "lazy_submodules", "moved_names"]
+__all__ = ["MOVED", "install", "lazy_submodules", "moved_names", "renamed_keywords"]

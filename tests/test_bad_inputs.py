@@ -234,7 +234,7 @@ def test_bad_command_lines_end_in_one_message_not_a_traceback(tiny_store, tmp_pa
 # ------------------------------------------------------------------ validation
 def _truth_product(sc):
     days = {"time": slice("2009-07-01", "2009-07-20")}
-    prod = sc.truth["sm"].sel(days).expand_dims(method=["truth"]).to_dataset(name="sm")
+    prod = sc.truth["sm"].sel(days).expand_dims(model=["truth"]).to_dataset(name="sm")
     prod.attrs["factor"] = 10
     return prod, sc.truth.sel(days)
 

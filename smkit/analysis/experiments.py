@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from smkit._compat import moved_names
+from smkit._compat import moved_names, renamed_keywords
 from smkit.core.vocabulary import SM_ATTRS
 
 __all__ = ["window_sensitivity", "relative_bias_by_quantile", "compare_strategies", "compare_clustering"]
@@ -104,8 +104,8 @@ def window_sensitivity(
         cfg = Config(**{**base.__dict__, "sw_max": sw, "nd_max": nd})
         res = process_chunk(inputs, cfg)
         product = xr.Dataset(
-            {"sm": (("method", "time", "lat", "lon"), res.sm, SM_ATTRS)},
-            coords={"method": [learner], "time": truth_days["time"], "lat": truth_days["lat"],
+            {"sm": (("model", "time", "lat", "lon"), res.sm, SM_ATTRS)},
+            coords={"model": [learner], "time": truth_days["time"], "lat": truth_days["lat"],
                     "lon": truth_days["lon"]},
         )
         sk = truth_skill(product, truth_days, factor=factor, common=False).loc[learner]
@@ -150,8 +150,9 @@ def relative_bias_by_quantile(product: xr.DataArray, reference: xr.DataArray,
     return pd.Series(out, name="relative bias")
 
 
+@renamed_keywords(methods="models")
 def compare_strategies(window: xr.Dataset, global_: xr.Dataset, reference: xr.DataArray, *,
-                       methods=None, quantiles=(0.1, 0.25, 0.5, 0.75, 0.9)) -> pd.DataFrame:
+                       models=None, quantiles=(0.1, 0.25, 0.5, 0.75, 0.9)) -> pd.DataFrame:
     """Relative bias by quantile of the window and the global strategy (Fig. S7).
 
     Both products are scored on the pixel-days where both have a value.
@@ -159,15 +160,15 @@ def compare_strategies(window: xr.Dataset, global_: xr.Dataset, reference: xr.Da
     Returns
     -------
     pandas.DataFrame
-        Rows (method, strategy), columns ``all`` and the quantiles: relative
-        bias (1); plus rows (method, "|window| / |global| - 1"): the relative
+        Rows (model, strategy), columns ``all`` and the quantiles: relative
+        bias (1); plus rows (model, "|window| / |global| - 1"): the relative
         change of the absolute bias (negative = the window strategy has less bias).
     """
-    methods = methods or [str(m) for m in window["method"].values if m in global_["method"].values]
+    models = models or [str(m) for m in window["model"].values if m in global_["model"].values]
     rows = {}
-    for m in methods:
-        w = window["sm"].sel({"method": m})
-        g = global_["sm"].sel({"method": m})
+    for m in models:
+        w = window["sm"].sel({"model": m})
+        g = global_["sm"].sel({"model": m})
         both = w.notnull() & g.notnull()
         rw = relative_bias_by_quantile(w.where(both), reference.where(both), quantiles)
         rg = relative_bias_by_quantile(g.where(both), reference.where(both), quantiles)
@@ -202,14 +203,14 @@ def compare_clustering(clustered, unclustered, *, truth: xr.Dataset | None = Non
 
     rows = []
     for name, st in (("clustered", clustered), ("unclustered", unclustered)):
-        sc = score_networks(st.test(), methods=["bma"])
+        sc = score_networks(st.test(), models=["bma"])
         for _, r in sc.reset_index().iterrows():
             rows.append({"reference": f"stations {r['network']}", "bma": name,
                          **{k: r[k] for k in ("n", "r", "rmse", "mae", "ubrmse")}})
         if truth is not None:
             yrs = [str(y) for y in st.test_years]
             sel = period or slice(f"{yrs[0]}-01-01", f"{yrs[-1]}-12-31")
-            p = st.product["sm"].sel({"method": ["bma"]}).sel(time=sel)
+            p = st.product["sm"].sel({"model": ["bma"]}).sel(time=sel)
             sk = truth_skill(p, truth, factor=int(st.product.attrs["factor"]), common=False).loc["bma"]
             rows.append({"reference": "1-km truth", "bma": name, "n": sk["n"], "r": sk["r"],
                          "rmse": sk["rmse"], "mae": np.nan, "ubrmse": sk["ubrmse"]})

@@ -187,11 +187,11 @@ def _station_stats(stations: xr.Dataset, coarse: xr.Dataset, truth: xr.DataArray
     """Station vs its own pixel and vs the retrieval of its cell, at each station's cadence."""
     from smkit.validate import match_stations
 
-    prod = truth.expand_dims(method=["truth"]).to_dataset(name="sm")
+    prod = truth.expand_dims(model=["truth"]).to_dataset(name="sm")
     m = match_stations(prod, stations, coarse=coarse)
     obs = m["obs"].values
-    pix = m["pred"].sel({"method": "truth"}).values
-    cci = m["pred"].sel({"method": "cci"}).values
+    pix = m["pred"].sel({"model": "truth"}).values
+    cci = m["pred"].sel({"model": "cci"}).values
     r_pix, off, by_net = [], [], {}
     for s in range(obs.shape[0]):
         r_pix.append(_corr(obs[s], pix[s]))

@@ -19,14 +19,14 @@ from smkit.app.data import (  # noqa: F401
 from smkit.app.explorer import Explorer, explorer
 from smkit.app.serve import AppData, load, open_explorer, prepare, serve
 from smkit.app.views import MAX_PIXELS  # noqa: F401
-from smkit.core.vocabulary import METHOD_LABELS
+from smkit.core.vocabulary import MODEL_LABELS
 from smkit.workflow.explorer_data import quick_days
 
 __all__ = [
     "AppData",
     "COARSE_LABEL",
     "Explorer",
-    "METHOD_LABELS",
+    "MODEL_LABELS",
     "TRUTH_LABEL",
     "explorer",
     "load",

@@ -1,6 +1,6 @@
 """What the map explorer shows: its layers, days, stations and zone outlines, and the reads of them.
 
-:class:`Layer` is one selectable map (a product's method, the coarse
+:class:`Layer` is one selectable map (a product's model, the coarse
 retrieval, the truth or a reference model) that reads one day, or the series
 at some points, of a field that may be lazy. :class:`ExplorerData` holds the
 layers of one explorer with its days and stations, and answers what the
@@ -22,7 +22,7 @@ import xarray as xr
 
 from smkit.core.grid import Grid
 from smkit.core.schema import stations_to_volumetric
-from smkit.core.vocabulary import METHOD_LABELS
+from smkit.core.vocabulary import MODEL_LABELS
 from smkit.workflow.explorer_data import ascending, product_sm, station_scores
 
 __all__ = [
@@ -36,7 +36,7 @@ __all__ = [
     "zone_edges",
 ]
 
-#: Labels of the product's methods in the selector; other methods are upper-cased.
+#: Labels of the product's models in the selector; other models are upper-cased.
 COARSE_LABEL = "CCI"
 TRUTH_LABEL = "Truth"
 #: Station metrics offered for the markers, and their key in :func:`smkit.validate.metrics.all_metrics`.
@@ -170,18 +170,18 @@ def default_date(times: pd.DatetimeIndex) -> str:
     return str((july[-1] if len(july) else times[len(times) // 2]).date())
 
 
-def _method_label(method: str) -> str:
-    return METHOD_LABELS.get(str(method).lower(), str(method).upper())
+def _model_label(model: str) -> str:
+    return MODEL_LABELS.get(str(model).lower(), str(model).upper())
 
 
 def _layers(sm: xr.DataArray, coarse, truth, references) -> dict[str, Layer]:
-    """The selectable maps by label: CCI, the product's methods, Truth, the references."""
+    """The selectable maps by label: CCI, the product's models, Truth, the references."""
     layers: dict[str, Layer] = {}
     if coarse is not None:
         layers[COARSE_LABEL] = Layer(COARSE_LABEL, _field(coarse, "coarse"), "coarse")
-    for m in sm["method"].values:
-        lab = _method_label(m)
-        layers[lab] = Layer(lab, sm.sel({"method": m}, drop=True), "product")
+    for m in sm["model"].values:
+        lab = _model_label(m)
+        layers[lab] = Layer(lab, sm.sel({"model": m}, drop=True), "product")
     if truth is not None:
         layers[TRUTH_LABEL] = Layer(TRUTH_LABEL, _field(truth, "truth"), "truth")
     for name, ref in (references or {}).items():
@@ -281,7 +281,7 @@ class ExplorerData:
     times : pandas.DatetimeIndex
         The product's days: the explorer's days.
     first_product : str
-        Label of the product's first method.
+        Label of the product's first model.
     stations : pandas.DataFrame or None
         Stations inside the domain (:meth:`add_stations`).
     station_obs : numpy.ndarray or None
@@ -303,7 +303,7 @@ class ExplorerData:
         self.times = pd.DatetimeIndex(sm["time"].values)
         if len(self.times) == 0:
             raise ValueError("product has no days")
-        self.first_product = _method_label(sm["method"].values[0])
+        self.first_product = _model_label(sm["model"].values[0])
         self.stations = None
         self.station_obs = None
         self.zone_path = np.empty((0, 2))

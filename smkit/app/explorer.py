@@ -1,12 +1,12 @@
 """Map explorer: browse a downscaled product day by day, in JupyterLab or a browser.
 
 :func:`explorer` builds a Panel layout around one product
-(``sm(method, time, lat, lon)``) and, optionally, the coarse retrieval, the
+(``sm(model, time, lat, lon)``) and, optionally, the coarse retrieval, the
 1-km truth, reference models (ERA5, Noah, ...), in-situ stations and zones:
 
 * a date player (one day is read per update; a lazy product is never loaded
   whole), a product selector (``CCI`` = the coarse retrieval, the product's
-  methods as ``RF``, ``MLR``, ``SVR``, ``XG``, ``BMA``, ``Truth``, and the
+  models as ``RF``, ``MLR``, ``SVR``, ``XG``, ``BMA``, ``Truth``, and the
   references by name);
 * a difference mode: the map minus another product. Both are brought to the
   product's fine grid by their *nearest parent cell* -- each fine pixel takes
@@ -508,7 +508,7 @@ def explorer(product, *, coarse=None, stations=None, truth=None, references=None
     Parameters
     ----------
     product : xarray.Dataset or DataArray
-        ``sm(method, time, lat, lon)`` on the fine grid (m3 m-3), eager or
+        ``sm(model, time, lat, lon)`` on the fine grid (m3 m-3), eager or
         lazy; its days are the explorer's days.
     coarse : xarray.Dataset or DataArray, optional
         The coarse retrieval ``sm(time, lat, lon)`` (selector label ``CCI``).
@@ -543,7 +543,7 @@ def explorer(product, *, coarse=None, stations=None, truth=None, references=None
     Raises
     ------
     ValueError
-        If the product's ``sm`` is not ``(method, time, lat, lon)`` or an
+        If the product's ``sm`` is not ``(model, time, lat, lon)`` or an
         optional field is not ``(time, lat, lon)``.
 
     Examples

@@ -8,7 +8,7 @@ that ``smkit reproduce`` left beside it; without one, a quick product -- MLR
 over three summer months (:func:`smkit.workflow.explorer_data.quick_days`),
 computed once (about 15 s for ``demo``) and kept in the cache. A real product
 store is shown with ``smkit serve --scenario demo --product PATH.zarr`` (any
-``sm(method, time, lat, lon)`` store on the scenario's fine grid, e.g. from
+``sm(model, time, lat, lon)`` store on the scenario's fine grid, e.g. from
 ``smkit downscale``). :func:`prepare` builds all this ahead (Binder's
 ``postBuild``); :func:`open_explorer` does it in a notebook. :func:`serve`
 starts a Panel/Bokeh server on 127.0.0.1; the app reads no path typed into it.
@@ -48,7 +48,7 @@ class AppData:
     Attributes
     ----------
     product : xarray.Dataset
-        ``sm(method, time, lat, lon)``.
+        ``sm(model, time, lat, lon)``.
     coarse, truth, stations : xarray.Dataset or None
     references : dict
         ``{"ERA5": ..., "Noah": ...}``.
@@ -95,7 +95,7 @@ def load(scenario: str | Path | Scenario = "demo", *, product: str | Path | None
         or a :class:`smkit.synth.Scenario` already open.
     product : str or Path, optional
         A product store (``.zarr`` from ``smkit downscale``, or ``.nc``) with
-        ``sm(method, time, lat, lon)`` on the scenario's fine grid. Default:
+        ``sm(model, time, lat, lon)`` on the scenario's fine grid. Default:
         for a preset, the most complete product ``smkit reproduce`` left in
         the cache, else a quick product (below).
     seed : int

@@ -87,8 +87,8 @@ def apply(
     Parameters
     ----------
     product : xarray.Dataset
-        ``sm(method, time, lat, lon)`` float32, m3 m-3, on the fine grid, with
-        every member of ``zone_bma`` among the ``method`` values. Eager or
+        ``sm(model, time, lat, lon)`` float32, m3 m-3, on the fine grid, with
+        every member of ``zone_bma`` among the ``model`` values. Eager or
         dask-backed (the result then stays lazy).
     zone_bma : ZoneBMA
         Per-zone parameters from :func:`fit_zones` (or :meth:`ZoneBMA.from_dataset`).
@@ -109,7 +109,7 @@ def apply(
     Returns
     -------
     xarray.Dataset
-        The product with ``"bma"`` appended to ``method`` in ``sm`` (the mixture
+        The product with ``"bma"`` appended to ``model`` in ``sm`` (the mixture
         mean ``sum_k w_k (a_k + b_k f_k)`` with the pixel's zone parameters,
         replacing an existing ``bma``), and ``sm_std(time, lat, lon)``, the
         mixture standard deviation (m3 m-3). Pixels without a zone (label -1:
@@ -129,27 +129,27 @@ def apply(
     fine = (zones if same else zones_to_fine(zones, product)).astype(np.int32)
     fine = fine.assign_coords(lat=sm["lat"], lon=sm["lon"])
     labels, W, C, S = _parameter_tables(zone_bma, zones)
-    f = sm.sel({"method": list(zone_bma.members)})
+    f = sm.sel({"model": list(zone_bma.members)})
     if smooth and not same and labels[0] != _NO_LABEL:
         frac = zone_fractions(zones, labels, sm)
         if f.chunks is not None:
-            f = f.chunk({"method": -1})
+            f = f.chunk({"model": -1})
             frac = frac.chunk({"lat": f.chunksizes["lat"], "lon": f.chunksizes["lon"], "zone": -1})
         mean, std = xr.apply_ufunc(
             _bma_blend_kernel, f, frac,
-            input_core_dims=[["method"], ["zone"]], output_core_dims=[[], []],
+            input_core_dims=[["model"], ["zone"]], output_core_dims=[[], []],
             kwargs={"W": W, "C": C, "S": S, "missing": missing},
             dask="parallelized", output_dtypes=[np.float32, np.float32],
         )
     else:
         if f.chunks is not None:
-            f = f.chunk({"method": -1})
+            f = f.chunk({"model": -1})
             fine = fine.chunk({"lat": f.chunksizes["lat"], "lon": f.chunksizes["lon"]})
         mean, std = xr.apply_ufunc(
             _bma_kernel,
             f,
             fine,
-            input_core_dims=[["method"], []],
+            input_core_dims=[["model"], []],
             output_core_dims=[[], []],
             kwargs={"labels": labels, "W": W, "C": C, "S": S, "missing": missing},
             dask="parallelized",
@@ -159,7 +159,7 @@ def apply(
 
 
 def _checked_product(product, members) -> tuple[xr.Dataset, xr.DataArray, list[str]]:
-    """The product as a Dataset, its ``sm`` and its methods, checked to hold every member."""
+    """The product as a Dataset, its ``sm`` and its models, checked to hold every member."""
     if isinstance(product, xr.DataArray):
         product = product.to_dataset(name="sm")
     if "sm" not in product.data_vars:
@@ -167,12 +167,12 @@ def _checked_product(product, members) -> tuple[xr.Dataset, xr.DataArray, list[s
             f"product has no 'sm' variable; variables: {sorted(map(str, product.data_vars))}"
         )
     sm = product["sm"]
-    if "method" not in sm.dims:
-        raise ValueError(f"product sm needs a 'method' dim; got {sm.dims}")
-    have = [str(m) for m in sm["method"].values]
+    if "model" not in sm.dims:
+        raise ValueError(f"product sm needs a 'model' dim; got {sm.dims}")
+    have = [str(m) for m in sm["model"].values]
     absent = [m for m in members if m not in have]
     if absent:
-        raise KeyError(f"product lacks member method(s) {absent}; it has {have}")
+        raise KeyError(f"product lacks member model(s) {absent}; it has {have}")
     return product, sm, have
 
 
@@ -213,19 +213,19 @@ def _parameter_tables(zone_bma: ZoneBMA, zones: xr.DataArray):
 
 def _with_bma(product: xr.Dataset, sm: xr.DataArray, have: list[str], mean: xr.DataArray,
               std: xr.DataArray, zone_bma: ZoneBMA, missing: str) -> xr.Dataset:
-    """The product with ``bma`` appended to (or replaced in) ``method`` and ``sm_std`` added."""
-    dims = [d for d in sm.dims if d != "method"]
-    mean = mean.transpose(*dims).expand_dims(method=["bma"])
+    """The product with ``bma`` appended to (or replaced in) ``model`` and ``sm_std`` added."""
+    dims = [d for d in sm.dims if d != "model"]
+    mean = mean.transpose(*dims).expand_dims(model=["bma"])
     std = std.transpose(*dims)
-    keep = sm.sel({"method": [m for m in have if m != "bma"]})
+    keep = sm.sel({"model": [m for m in have if m != "bma"]})
     new_sm = xr.concat(
         [keep, mean.drop_vars([c for c in mean.coords if c not in keep.coords], errors="ignore")],
-        dim="method",
+        dim="model",
     ).transpose(*sm.dims)
     names = np.array([*(m for m in have if m != "bma"), "bma"], dtype=object)
-    if sm["method"].dtype.kind == "U":
+    if sm["model"].dtype.kind == "U":
         names = names.astype(str)
-    new_sm = new_sm.astype(np.float32).assign_coords(method=names)
+    new_sm = new_sm.astype(np.float32).assign_coords(model=names)
     new_sm.attrs = dict(sm.attrs)
     new_sm.attrs.setdefault("units", SM_UNITS)
     std.attrs = {
@@ -233,11 +233,11 @@ def _with_bma(product: xr.Dataset, sm: xr.DataArray, have: list[str], mean: xr.D
         "units": SM_UNITS,
         "bma_method": zone_bma.method,
     }
-    others = [v for v in product.data_vars if v != "sm" and "method" in product[v].dims]
-    out = product.drop_vars(["sm", *others, "method"])
+    others = [v for v in product.data_vars if v != "sm" and "model" in product[v].dims]
+    out = product.drop_vars(["sm", *others, "model"])
     out = out.assign(sm=new_sm, sm_std=std.astype(np.float32))
     for v in others:
-        out[v] = product[v].reindex(method=new_sm["method"].values)
+        out[v] = product[v].reindex(model=new_sm["model"].values)
     out.attrs.update(
         {
             "bma_method": zone_bma.method,

@@ -24,6 +24,7 @@ __all__ = [
     "REQUIRED", "OPTIONAL", "InputError", "NormalisationWarning", "normalise", "check_units",
     "check_coarse", "check_fine", "check_stations", "relative_to_volumetric",
     "stations_to_volumetric", "encode_group", "require_dataset", "SM_VARIABLES", "check_soil_moisture",
+    "rename_legacy",
 ]
 
 KINDS = ("coarse", "fine", "stations")
@@ -692,3 +693,38 @@ def stations_to_volumetric(ds: xr.Dataset) -> xr.Dataset:
     out["sm"] = filled.transpose(*sm.dims)
     out["sm"].attrs = {**attrs, "units": "m3 m-3"}
     return out
+
+
+def rename_legacy(obj):
+    """A product (Dataset or DataArray) of smkit 0.1 with its ``method`` dimension renamed ``model``.
+
+    smkit 0.1 wrote ``sm(method, time, lat, lon)``; xarray reads ``method=`` in
+    ``.sel`` as its own keyword, so the dimension is now ``model``. Objects
+    without a ``method`` dimension are returned unchanged.
+
+    Parameters
+    ----------
+    obj : xarray.Dataset or xarray.DataArray
+        A product, a matched-stations Dataset or any object with the old dimension.
+
+    Returns
+    -------
+    xarray.Dataset or xarray.DataArray
+        ``obj`` with ``method`` renamed ``model`` (and a DeprecationWarning), or ``obj`` itself.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> old = xr.DataArray(np.zeros((2, 1)), dims=("method", "time"), coords={"method": ["rf", "mlr"]})
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", DeprecationWarning)
+    ...     new = rename_legacy(old)
+    >>> new.dims, [str(m) for m in new["model"].values]
+    (('model', 'time'), ['rf', 'mlr'])
+    """
+    if "method" not in obj.dims or "model" in obj.dims:
+        return obj
+    warnings.warn("this product was written by smkit 0.1: its 'method' dimension is read as 'model' "
+                  "(rewrite it with smkit 0.2 to silence this; old stores stop opening in 0.3)",
+                  DeprecationWarning, stacklevel=2)
+    return obj.rename({"method": "model"})

@@ -13,7 +13,7 @@ Examples
 from __future__ import annotations
 
 __all__ = [
-    "CADENCES", "COVARIATES", "CUBE_GROUPS", "LEARNER_ORDER", "METHOD_LABELS", "NETWORK_CADENCE",
+    "CADENCES", "COVARIATES", "CUBE_GROUPS", "LEARNER_ORDER", "MODEL_DIM", "MODEL_LABELS", "NETWORK_CADENCE",
     "NETWORK_COLOURS", "REAL_SOURCES", "SCENARIO_GROUPS", "SM_ATTRS", "SM_UNITS",
 ]
 
@@ -25,10 +25,13 @@ SM_ATTRS = {"long_name": "volumetric soil moisture", "units": SM_UNITS}
 #: Explanatory variables of the fine grid, in the order of the design matrix: land surface
 #: temperature (K), NDVI (1), albedo (1), precipitation (mm day-1) and elevation (m).
 COVARIATES = ("lst", "ndvi", "albedo", "precip", "dem")
-#: The four learners, in the order of a product's ``method`` dimension.
+#: The four learners, in the order of a product's ``model`` dimension.
 LEARNER_ORDER = ("rf", "mlr", "svr", "xgb")
-#: Labels of the paper's tables and figures for smkit's method ids.
-METHOD_LABELS = {"cci": "CCI", "rf": "RF", "mlr": "MLR", "svr": "SVR", "xgb": "XG", "bma": "BMA"}
+#: Name of a product's learner dimension (``sm(model, time, lat, lon)``). smkit 0.1 called it
+#: ``method``, which xarray reads as its own keyword in ``.sel(method=...)``.
+MODEL_DIM = "model"
+#: Labels of the paper's tables and figures for smkit's model ids.
+MODEL_LABELS = {"cci": "CCI", "rf": "RF", "mlr": "MLR", "svr": "SVR", "xgb": "XG", "bma": "BMA"}
 
 #: Observing periods a station's value stands for. A pentad starts on day 1, 6,
 #: 11, 16, 21 or 26 of a month (the last one runs to the month's end); a dekad on
@@ -52,3 +55,13 @@ REAL_SOURCES = {
 CUBE_GROUPS = ("coarse", "fine", "stations", "era5", "noah", "pdsi")
 #: Groups of a synthetic scenario store: a cube's groups and the 1-km truth.
 SCENARIO_GROUPS = ("coarse", "fine", "truth", "stations", "era5", "noah", "pdsi")
+
+
+def __getattr__(name):
+    if name == "METHOD_LABELS":
+        import warnings
+
+        warnings.warn("smkit.core.vocabulary.METHOD_LABELS is now MODEL_LABELS (the old name goes in 0.3)",
+                      DeprecationWarning, stacklevel=2)
+        return MODEL_LABELS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

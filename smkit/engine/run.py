@@ -134,7 +134,7 @@ def downscale(
     Returns
     -------
     xarray.Dataset
-        ``sm(method, time, lat, lon)`` float32 (m3 m-3) on the fine grid and,
+        ``sm(model, time, lat, lon)`` float32 (m3 m-3) on the fine grid and,
         per coarse cell and day (dims ``time, clat, clon``): ``window_sw``
         (cells), ``window_nd`` (days), ``window_count`` (samples) and
         ``window_flag`` (bits: 1 short window at the caps, 2 skipped, 4 centre
@@ -147,7 +147,7 @@ def downscale(
     >>> sel = {"time": slice("2009-07-01", "2009-07-03")}
     >>> p = downscale(sc.coarse.sel(sel), sc.fine.sel(sel), learners=("mlr",), progress=False)
     >>> p["sm"].dims, p["sm"].attrs["units"]
-    (('method', 'time', 'lat', 'lon'), 'm3 m-3')
+    (('model', 'time', 'lat', 'lon'), 'm3 m-3')
     """
     cfg = Config.from_options(config, **options)
     product = downscale_variants(coarse, fine, {"product": cfg.covariates}, cfg,
@@ -161,7 +161,7 @@ def downscale(
     covs = cfg.covariates
     table = station_table(product, fine, stations, covariates=covs, smooth_coarse=cfg.smooth_coarse,
                           time=subgrid_period)
-    models = fit_subgrid(table, [str(m) for m in product["method"].values], covs)
+    models = fit_subgrid(table, [str(m) for m in product["model"].values], covs)
     return apply_subgrid(product, fine, models, covariates=covs, smooth_coarse=cfg.smooth_coarse,
                          sm_max=cfg.sm_max)
 

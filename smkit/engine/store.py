@@ -1,6 +1,6 @@
 """The product's layout and its store: the template, resumable Zarr stores, writing and assembling chunks.
 
-A product is ``sm(method, time, lat, lon)`` on the fine grid and the window
+A product is ``sm(model, time, lat, lon)`` on the fine grid and the window
 diagnostics per coarse cell and day (:func:`product_template`). With a store,
 each finished chunk is written into its own region (:func:`write_part`) and
 marked done in ``<store>.done/``, so a killed run restarted with the same
@@ -24,6 +24,7 @@ from smkit.core.grid import Grid
 from smkit.core.store import (
     REQUEST_ATTR,
     Parts,
+    StoreMismatch,
     check_request,
     reporting_disk_full,
     request_of,
@@ -50,12 +51,12 @@ DIAGNOSTICS = ("window_sw", "window_nd", "window_count", "window_flag")
 
 #: Each variable of a product: the :class:`~smkit.engine.chunks.ChunkResult` field it comes from, its dims.
 _VARIABLES = {
-    "sm": ("sm", ("method", "time", "lat", "lon")),
+    "sm": ("sm", ("model", "time", "lat", "lon")),
     "window_sw": ("sw", ("time", "clat", "clon")),
     "window_nd": ("nd", ("time", "clat", "clon")),
     "window_count": ("count", ("time", "clat", "clon")),
     "window_flag": ("flag", ("time", "clat", "clon")),
-    "clipped": ("clipped", ("method", "time", "clat", "clon")),
+    "clipped": ("clipped", ("model", "time", "clat", "clon")),
 }
 
 
@@ -95,7 +96,7 @@ def product_template(coarse: xr.Dataset, fine: xr.Dataset, grids: tuple[Grid, Gr
     attrs : dict
         The product's attributes (:func:`product_attrs`).
     learners : tuple of str
-        The ``method`` coordinate.
+        The ``model`` coordinate.
     mask : ndarray of bool, shape (Ny, Nx), optional
         The requested cells: the others are flagged skipped, and the mask is
         part of the configuration digest (a resumed run must ask for the same).
@@ -122,7 +123,7 @@ def _template(coarse, fine, grids, learners, attrs) -> xr.Dataset:
 
     time = coarse["time"]
     coords = {
-        "method": ("method", list(learners)),
+        "model": ("model", list(learners)),
         "time": time,
         "lat": ("lat", fgrid.lat, fine["lat"].attrs),
         "lon": ("lon", fgrid.lon, fine["lon"].attrs),
@@ -132,7 +133,7 @@ def _template(coarse, fine, grids, learners, attrs) -> xr.Dataset:
     full = lambda shape, dtype, fill: da.full(shape, fill, dtype=dtype, chunks=shape)  # noqa: E731
     return xr.Dataset(
         {
-            "sm": (("method", "time", "lat", "lon"), full((L, nt, fy, fx), np.float32, np.nan),
+            "sm": (("model", "time", "lat", "lon"), full((L, nt, fy, fx), np.float32, np.nan),
                    {"long_name": "downscaled soil moisture", "units": "m3 m-3",
                     "valid_range": np.array([0.0, attrs.get("sm_max", 1.0)], np.float32)}),
             "window_sw": (("time", "clat", "clon"), full((nt, ny, nx), np.int8, 0),
@@ -144,7 +145,7 @@ def _template(coarse, fine, grids, learners, attrs) -> xr.Dataset:
             "window_flag": (("time", "clat", "clon"), full((nt, ny, nx), np.int8, 0),
                             {"long_name": "window flag", "flag_masks": np.array([1, 2, 4, 8, 16], np.int8),
                              "flag_meanings": FLAG_MEANINGS, "units": "1"}),
-            "clipped": (("method", "time", "clat", "clon"), full((L, nt, ny, nx), np.int16, 0),
+            "clipped": (("model", "time", "clat", "clon"), full((L, nt, ny, nx), np.int16, 0),
                         {"long_name": "fine pixels clipped to the physical range [0, sm_max]",
                          "units": "1"}),
         },
@@ -165,7 +166,7 @@ def request(template: xr.Dataset, *, time_chunk: int | None = None, tile: int | 
         "config": template.attrs.get("smkit_config"),
         "period": f"{t[0].date()} to {t[-1].date()} ({len(t)} days)" if len(t) else "no days",
         "grid": f"lat {lat[0]:.5f} to {lat[-1]:.5f} ({lat.size}), lon {lon[0]:.5f} to {lon[-1]:.5f} ({lon.size})",
-        "models": [str(m) for m in template["method"].values],
+        "models": [str(m) for m in template["model"].values],
     }
     if time_chunk is not None:
         out.update(time_chunk=int(time_chunk), tile=int(tile))
@@ -206,6 +207,11 @@ def open_store(store: Path, template: xr.Dataset, mask: np.ndarray | None, *, ti
     asked = request(template, time_chunk=time_chunk, tile=tile)
     if store.exists():
         existing = xr.open_zarr(store, consolidated=False)
+        if "method" in existing.dims:
+            raise StoreMismatch(
+                f"{store} was written by smkit 0.1 (its learner dimension is 'method', now 'model') and "
+                "cannot be resumed; read it with smkit.open_product, or delete it to rebuild it",
+                {"dimension": ("method", "model")})
         stored = request_of(existing.attrs)
         if stored is None:  # written before requests were recorded: what its coordinates say
             stored = request(existing)
@@ -254,7 +260,7 @@ def assemble(template: xr.Dataset, parts: list) -> xr.Dataset:
     for (fine, coarse), result in parts:
         for var, (key, dims) in _VARIABLES.items():
             region = fine if "lat" in dims else coarse
-            data[var][(slice(None), *region) if dims[0] == "method" else region] = getattr(result, key)
+            data[var][(slice(None), *region) if dims[0] == "model" else region] = getattr(result, key)
     ds = template.copy()
     for k, v in data.items():
         ds[k] = (template[k].dims, v, template[k].attrs)

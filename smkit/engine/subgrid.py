@@ -208,7 +208,7 @@ def station_table(product: xr.Dataset, fine: xr.Dataset, stations: xr.Dataset, *
     Parameters
     ----------
     product : xarray.Dataset
-        ``sm(method, time, lat, lon)`` (m3 m-3) with a ``factor`` attribute.
+        ``sm(model, time, lat, lon)`` (m3 m-3) with a ``factor`` attribute.
     fine : xarray.Dataset
         The fine covariates the product was made from.
     stations : xarray.Dataset
@@ -235,10 +235,10 @@ def station_table(product: xr.Dataset, fine: xr.Dataset, stations: xr.Dataset, *
 
     sel = {} if time is None else {"time": time}
     prod = product.sel(sel)
-    methods = [str(m) for m in prod["method"].values] if methods is None else list(methods)
+    methods = [str(m) for m in prod["model"].values] if methods is None else list(methods)
     fin = fine.sel(time=prod["time"])
     factor, native, origin = _setup(prod, fin, covariates, smooth_coarse)
-    matched = match_stations(prod[["sm"]].sel({"method": methods}), stations)
+    matched = match_stations(prod[["sm"]].sel({"model": methods}), stations)
     ok = matched["status"].values == "ok"
     days = pd.DatetimeIndex(prod["time"].values)
     cadence = station_cadences(matched)
@@ -265,16 +265,16 @@ def station_table(product: xr.Dataset, fine: xr.Dataset, stations: xr.Dataset, *
         if shared:
             e0, e1 = max(t0 - gap_days, 0), min(t1 + gap_days, len(days))
             f_src = fin.isel(time=slice(e0, e1), lat=slice(R0, R1), lon=slice(C0, C1)).load()
-            p_src = prod["sm"].sel({"method": methods}).isel(time=slice(t0, t1), lat=slice(R0, R1),
+            p_src = prod["sm"].sel({"model": methods}).isel(time=slice(t0, t1), lat=slice(R0, R1),
                                                               lon=slice(C0, C1)).load()
             dt, dr, dc, tt0 = e0, R0, C0, t0
         else:
-            f_src, p_src, dt, dr, dc, tt0 = fin, prod["sm"].sel({"method": methods}), 0, 0, 0, 0
+            f_src, p_src, dt, dr, dc, tt0 = fin, prod["sm"].sel({"model": methods}), 0, 0, 0, 0
         for s, (r0, r1, c0, c1, i, j) in windows.items():
             covs = _prepare(f_src, covariates, t0 - dt, t1 - dt, r0 - dr, r1 - dr, c0 - dc, c1 - dc, gap_days,
                             native, (origin[0] + dr, origin[1] + dc))
             for m in methods:
-                pm = p_src.sel({"method": m})
+                pm = p_src.sel({"model": m})
                 p = _read_block(pm, t0 - tt0, t1 - tt0, r0 - dr, r1 - dr, c0 - dc, c1 - dc)
                 feats = design(covs, smooth_native(p, factor), factor)
                 daily[s][m][t0:t1] = np.stack([x[:, i - r0, j - c0] for x in feats], axis=-1)
@@ -366,7 +366,7 @@ def _block_predictors(product_sm, fine, covariates, models, t0, t1, y0, y1, x0, 
     out = {}
     for m, model in models.items():
         w = model.coef_
-        p = _read_block(product_sm.sel({"method": m}), t0, t1, r0, r1, c0, c1)
+        p = _read_block(product_sm.sel({"model": m}), t0, t1, r0, r1, c0, c1)
         level = smooth_native(p, factor)
         wet = level - _LEVEL_REF
         lin = w[-1] * level
@@ -442,7 +442,7 @@ def apply_subgrid(product: xr.Dataset, fine: xr.Dataset, models: dict[str, Subgr
     Parameters
     ----------
     product, fine : xarray.Dataset
-        The product ``sm(method, time, lat, lon)`` (m3 m-3) and its fine
+        The product ``sm(model, time, lat, lon)`` (m3 m-3) and its fine
         covariates, as given to :func:`station_table`.
     models : dict
         ``{method: SubgridModel}`` (:func:`fit_subgrid`); other methods are
@@ -468,7 +468,7 @@ def apply_subgrid(product: xr.Dataset, fine: xr.Dataset, models: dict[str, Subgr
     tb = [(a, min(a + time_chunk, nt)) for a in range(0, nt, time_chunk)]
     yb = [(a, min(a + tile, ny)) for a in range(0, ny, tile)]
     xb = [(a, min(a + tile, nx)) for a in range(0, nx, tile)]
-    corrected = [str(m) for m in product["method"].values if str(m) in models]
+    corrected = [str(m) for m in product["model"].values if str(m) in models]
     fitted = {m: models[m] for m in corrected}
     inputs = _Inputs(product["sm"], fin)  # dask must not look into (and compute) the lazy inputs
     rest = (factor, gap_days, native, origin)
@@ -481,11 +481,11 @@ def apply_subgrid(product: xr.Dataset, fine: xr.Dataset, models: dict[str, Subgr
         shape=(len(corrected), t1 - t0, (y1 - y0) * factor, (x1 - x0) * factor), dtype=np.float32)
         for x0, x1 in xb] for y0, y1 in yb] for t0, t1 in tb]]) if corrected else None
     layers = []
-    for m in product["method"].values:
+    for m in product["model"].values:
         if str(m) in fitted:
             layers.append(new[corrected.index(str(m))])
         else:
-            data = product["sm"].sel({"method": m}).data
+            data = product["sm"].sel({"model": m}).data
             layers.append(data if isinstance(data, da.Array) else da.from_array(data))
     sm = xr.DataArray(da.stack(layers), dims=product["sm"].dims, coords=product["sm"].coords,
                       attrs=product["sm"].attrs)

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from smkit._compat import renamed_keywords
 from smkit.core.vocabulary import COVARIATES, NETWORK_COLOURS, REAL_SOURCES
 
 if TYPE_CHECKING:
@@ -76,26 +77,27 @@ def figure_covariates(sc: Scenario, date: str):
 
 
 # --------------------------------------------------------------------------- product figures
-def _labels(methods) -> list[str]:
-    from smkit.validate import method_label
+def _labels(models) -> list[str]:
+    from smkit.validate import model_label
 
-    return [method_label(str(m)) for m in methods]
+    return [model_label(str(m)) for m in models]
 
 
+@renamed_keywords(methods="models")
 def figure_month_maps(coarse, product, year: int, months=range(4, 11), day: int = 15,
-                      methods=None):
-    """Maps on the 15th of each month: the retrieval, then each method (the paper's Fig. 5)."""
-    methods = list(methods or [str(m) for m in product["method"].values])
+                      models=None):
+    """Maps on the 15th of each month: the retrieval, then each model (the paper's Fig. 5)."""
+    models = list(models or [str(m) for m in product["model"].values])
     have = set(pd.DatetimeIndex(product["time"].values).strftime("%Y-%m-%d"))
     months = [m for m in months if f"{year}-{m:02d}-{day:02d}" in have]
     if not months:
         raise ValueError(f"the product has none of the days {year}-MM-{day:02d} asked for")
-    cols = ["CCI", *_labels(methods)]
+    cols = ["CCI", *_labels(models)]
     sel = [f"{year}-{m:02d}-{day:02d}" for m in months]
-    fields = product["sm"].sel({"method": methods}).sel(time=sel).load()
+    fields = product["sm"].sel({"model": models}).sel(time=sel).load()
     cfields = coarse["sm"].sel(time=sel).load()
     # days without any value (a gap in the archive) are left out and named in the title
-    has = (np.isfinite(fields).any(("method", "lat", "lon")) | np.isfinite(cfields).any(("lat", "lon"))).values
+    has = (np.isfinite(fields).any(("model", "lat", "lon")) | np.isfinite(cfields).any(("lat", "lon"))).values
     if not has.any():
         raise ValueError(f"no value on any of the days {sel}: neither the retrieval nor the product")
     empty = [d for d, h in zip(sel, has, strict=True) if not h]
@@ -108,7 +110,7 @@ def figure_month_maps(coarse, product, year: int, months=range(4, 11), day: int 
     for i, date in enumerate(sel):
         for j, name in enumerate(cols):
             ax = axes[i, j]
-            da = cfields.sel(time=date) if j == 0 else fields.sel({"method": methods[j - 1]}).sel(time=date)
+            da = cfields.sel(time=date) if j == 0 else fields.sel({"model": models[j - 1]}).sel(time=date)
             im = ax.pcolormesh(da["lon"], da["lat"], da.values, vmin=0, vmax=vmax, cmap="YlGnBu",
                                shading="nearest")
             if i == 0:
@@ -126,14 +128,14 @@ def figure_month_maps(coarse, product, year: int, months=range(4, 11), day: int 
 
 
 def figure_histograms(coarse, product, period=None, bins=60):
-    """Distributions of the retrieval and every method's values (the paper's Fig. 6a)."""
+    """Distributions of the retrieval and every model's values (the paper's Fig. 6a)."""
     sel = {"time": period} if period is not None else {}
     fig, ax = plt.subplots(figsize=(7, 4))
     edges = np.linspace(0, 0.6, bins + 1)
     c = coarse["sm"].sel(sel).values.ravel()
     ax.hist(c[np.isfinite(c)], edges, density=True, histtype="step", color="k", lw=2, label="CCI")
-    for m, label in zip(product["method"].values, _labels(product["method"].values), strict=True):
-        v = product["sm"].sel({"method": m}).sel(sel).values.ravel()
+    for m, label in zip(product["model"].values, _labels(product["model"].values), strict=True):
+        v = product["sm"].sel({"model": m}).sel(sel).values.ravel()
         ax.hist(v[np.isfinite(v)], edges, density=True, histtype="step", lw=1.2, label=label)
     ax.set_xlabel("soil moisture [m3 m-3]")
     ax.set_ylabel("density [1 / (m3 m-3)]")
@@ -150,11 +152,12 @@ def _sample(values: np.ndarray, n: int = 200_000, seed: int = 0) -> np.ndarray:
     return v
 
 
-def figure_monthly_boxes(coarse, product, method: str = "bma"):
-    """Monthly box plots of the retrieval and one method (the paper's Fig. 6b)."""
+@renamed_keywords(method="model")
+def figure_monthly_boxes(coarse, product, model: str = "bma"):
+    """Monthly box plots of the retrieval and one model (the paper's Fig. 6b)."""
     fig, ax = plt.subplots(figsize=(9, 4))
     cm = coarse["sm"].groupby("time.month")
-    pm = product["sm"].sel({"method": method}).groupby("time.month")
+    pm = product["sm"].sel({"model": model}).groupby("time.month")
     pos = np.arange(1, 13)
     data_c = [_sample(g.values.ravel()) for _, g in cm]
     data_p = [_sample(g.values.ravel()) for _, g in pm]
@@ -167,15 +170,16 @@ def figure_monthly_boxes(coarse, product, method: str = "bma"):
             patch.set_alpha(0.6)
     ax.set_xticks(pos, [pd.Timestamp(2000, m, 1).strftime("%b") for m in pos])
     ax.set_ylabel("soil moisture [m3 m-3]")
-    from smkit.validate import method_label
+    from smkit.validate import model_label
 
-    ax.legend([b1["boxes"][0], b2["boxes"][0]], ["CCI", method_label(method)])
+    ax.legend([b1["boxes"][0], b2["boxes"][0]], ["CCI", model_label(model)])
     ax.set_title("Monthly distributions (boxes: quartiles, whiskers: 5-95 %)")
     fig.tight_layout()
     return fig
 
 
-def figure_wetness_boxes(coarse, product, method: str = "bma", classes=5):
+@renamed_keywords(method="model")
+def figure_wetness_boxes(coarse, product, model: str = "bma", classes=5):
     """Box plots by dryness class of the cell's mean retrieval (the paper's Fig. 6c)."""
     from smkit.core.grid import Grid, nesting_factor
 
@@ -185,7 +189,7 @@ def figure_wetness_boxes(coarse, product, method: str = "bma", classes=5):
     f = nesting_factor(Grid.from_dataset(coarse), Grid.from_dataset(product))
     fine_cls = np.repeat(np.repeat(cls, f, 0), f, 1)
     c = coarse["sm"].values
-    p = product["sm"].sel({"method": method}).values
+    p = product["sm"].sel({"model": model}).values
     names = ["very dry", "dry", "medium", "wet", "very wet"] if classes == 5 else \
         [f"class {k + 1}" for k in range(classes)]
     fig, ax = plt.subplots(figsize=(8, 4))
@@ -199,9 +203,9 @@ def figure_wetness_boxes(coarse, product, method: str = "bma", classes=5):
             patch.set_alpha(0.6)
     ax.set_xticks(pos, names)
     ax.set_ylabel("soil moisture [m3 m-3]")
-    from smkit.validate import method_label
+    from smkit.validate import model_label
 
-    ax.legend([b1["boxes"][0], b2["boxes"][0]], ["CCI", method_label(method)])
+    ax.legend([b1["boxes"][0], b2["boxes"][0]], ["CCI", model_label(model)])
     ax.set_title("Soil moisture by dryness class of the cell (quantiles of its mean retrieval)")
     fig.tight_layout()
     return fig

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from smkit._compat import renamed_keywords
 from smkit.core.grid import Grid
-from smkit.validate.labels import METRIC_LABELS, MONSOON_MONTHS, method_label, method_order, network_order
+from smkit.validate.labels import METRIC_LABELS, MONSOON_MONTHS, model_label, model_order, network_order
 from smkit.validate.metrics import METRIC_NAMES, all_metrics
 from smkit.validate.scores import scoring_arrays
 
@@ -40,15 +41,15 @@ def _metric_axis_label(metric: str) -> str:
     return f"{name} [-]" if units == "1" else f"{name} [{units}]"
 
 
-def _pick_method(methods: Sequence[str], method: str) -> str:
-    """Find a method id from its id or its paper label (case-insensitive)."""
-    methods = [str(m) for m in methods]
-    for m in methods:
-        if method.lower() in (m.lower(), method_label(m).lower()):
+def _pick_model(models: Sequence[str], model: str) -> str:
+    """Find a model id from its id or its paper label (case-insensitive)."""
+    models = [str(m) for m in models]
+    for m in models:
+        if model.lower() in (m.lower(), model_label(m).lower()):
             return m
     raise KeyError(
-        f"method {method!r} not available; available: "
-        f"{', '.join(f'{m} ({method_label(m)})' for m in methods)}"
+        f"model {model!r} not available; available: "
+        f"{', '.join(f'{m} ({model_label(m)})' for m in models)}"
     )
 
 
@@ -101,8 +102,9 @@ def _draw_outline(ax, outline, fig) -> None:
     )
 
 
+@renamed_keywords(method="model")
 def plot_station_map(
-    scores: pd.DataFrame, metric: str | Sequence[str] = "r", method: str = "bma", outline=None
+    scores: pd.DataFrame, metric: str | Sequence[str] = "r", model: str = "bma", outline=None
 ):
     """Stations coloured by their skill over the domain (the paper's Fig. 7).
 
@@ -113,8 +115,8 @@ def plot_station_map(
     metric : str or sequence of str, default "r"
         Metric(s) to map, one panel each (``("r", "mae")`` gives Fig. 7a-b);
         R is dimensionless, MAE, RMSE, ubRMSE and bias in m3 m-3.
-    method : str, default "bma"
-        Method id or paper label (e.g. "xgb" or "XG").
+    model : str, default "bma"
+        Model id or paper label (e.g. "xgb" or "XG").
     outline : xarray.DataArray, smkit.core.grid.Grid or tuple, optional
         Background: a 2-D (lat, lon) field such as elevation (drawn in grey
         with its own colour bar), a Grid or a ``(lon0, lon1, lat0, lat1)``
@@ -129,8 +131,8 @@ def plot_station_map(
     import matplotlib.pyplot as plt
 
     metrics = [metric] if isinstance(metric, str) else list(metric)
-    m = _pick_method(scores["method"].unique(), method)
-    sub = scores[scores["method"] == m]
+    m = _pick_model(scores["model"].unique(), model)
+    sub = scores[scores["model"] == m]
     fig, axes = plt.subplots(
         1, len(metrics), figsize=(5.6 * len(metrics), 5.2), squeeze=False, layout="constrained"
     )
@@ -140,7 +142,7 @@ def plot_station_map(
         _draw_outline(ax, outline, fig)
         _draw_station_metric(fig, ax, sub, met)
         name, _ = METRIC_LABELS.get(met, (met, "1"))
-        ax.set_title(f"{name} of {method_label(m)} against in-situ soil moisture")
+        ax.set_title(f"{name} of {model_label(m)} against in-situ soil moisture")
         ax.set_xlabel("longitude [degrees east]")
         ax.set_ylabel("latitude [degrees north]")
         ax.set_aspect("equal", adjustable="datalim")
@@ -241,9 +243,10 @@ def _stat_text(x: np.ndarray, y: np.ndarray) -> str:
     )
 
 
+@renamed_keywords(methods="models")
 def plot_scatter(
     matched: xr.Dataset,
-    methods: Sequence[str] = ("cci", "bma"),
+    models: Sequence[str] = ("cci", "bma"),
     *,
     common: bool = True,
     monsoon: Sequence[int] = MONSOON_MONTHS,
@@ -254,24 +257,24 @@ def plot_scatter(
     ----------
     matched : xarray.Dataset
         Output of :func:`smkit.validate.match_stations`.
-    methods : sequence of str, default ("cci", "bma")
-        Methods (ids or paper labels), one row of panels each.
+    models : sequence of str, default ("cci", "bma")
+        Models (ids or paper labels), one row of panels each.
     common : bool, default True
-        Use the pairs where every listed method has a value.
+        Use the pairs where every listed model has a value.
     monsoon : sequence of int, default (5, 6, 7, 8, 9)
         Months of the monsoon season M1; the other months are M2.
 
     Returns
     -------
     matplotlib.figure.Figure
-        One panel per method (rows) and network (columns): points coloured by
+        One panel per model (rows) and network (columns): points coloured by
         season, the 1:1 line, N, R, RMSE, ubRMSE and bias (m3 m-3) in the top
         left, and in the lower right box plots (median, 25-75 %, whiskers
         5-95 %) of in-situ and product soil moisture in M1 and M2.
     """
     import matplotlib.pyplot as plt
 
-    ids = [_pick_method(matched["method"].values, m) for m in methods]
+    ids = [_pick_model(matched["model"].values, m) for m in models]
     pred, obs = scoring_arrays(matched, ids, common)
     nets = network_order(np.asarray(matched["network"].values).astype(str))
     times = pd.DatetimeIndex(matched["time"].values)
@@ -292,8 +295,8 @@ def plot_scatter(
             k = len(nets) * r + c
             _season_scatter(
                 axes[r, c], o_all[s], p_all[r][s], m1, hi,
-                title=f"({_LETTERS[k % 26]}) {method_label(mid)} vs {net} stations",
-                ylabel=f"{method_label(mid)} soil moisture [m3 m-3]",
+                title=f"({_LETTERS[k % 26]}) {model_label(mid)} vs {net} stations",
+                ylabel=f"{model_label(mid)} soil moisture [m3 m-3]",
             )
     _season_legend(fig, monsoon)
     fig.suptitle("Products against in-situ soil moisture (boxes: median, 25-75 %, 5-95 %)")
@@ -312,7 +315,7 @@ def _scatter_limit(o_all: np.ndarray, p_all: np.ndarray) -> float:
 
 def _season_scatter(ax, o: np.ndarray, p: np.ndarray, m1: np.ndarray, hi: float, *, title: str,
                     ylabel: str) -> None:
-    """One network and method: points by season, the 1:1 line, the scores and the season boxes."""
+    """One network and model: points by season, the 1:1 line, the scores and the season boxes."""
     season = np.broadcast_to(m1, o.shape)
     ok = np.isfinite(o) & np.isfinite(p)
     for key, sel in (("M2", ~season), ("M1", season)):
@@ -391,7 +394,8 @@ def _season_legend(fig, monsoon: Sequence[int]) -> None:
     )
 
 
-def plot_station_series(matched: xr.Dataset, station, methods: Sequence[str] | None = None):
+@renamed_keywords(methods="models")
+def plot_station_series(matched: xr.Dataset, station, models: Sequence[str] | None = None):
     """In-situ soil moisture and every product at one station over time (the paper's Fig. 9).
 
     Parameters
@@ -400,8 +404,8 @@ def plot_station_series(matched: xr.Dataset, station, methods: Sequence[str] | N
         Output of :func:`smkit.validate.match_stations`.
     station : str or int
         Station name, or value of the ``station`` coordinate.
-    methods : sequence of str, optional
-        Methods to draw (default all).
+    models : sequence of str, optional
+        Models to draw (default all).
 
     Returns
     -------
@@ -422,9 +426,9 @@ def plot_station_series(matched: xr.Dataset, station, methods: Sequence[str] | N
         )
     one = matched.isel(station=int(hit[0]))
     ids = (
-        [str(m) for m in one["method"].values]
-        if methods is None
-        else [_pick_method(one["method"].values, m) for m in methods]
+        [str(m) for m in one["model"].values]
+        if models is None
+        else [_pick_model(one["model"].values, m) for m in models]
     )
     obs = one["obs"].values
     t = pd.DatetimeIndex(one["time"].values)
@@ -435,8 +439,8 @@ def plot_station_series(matched: xr.Dataset, station, methods: Sequence[str] | N
     max_gap = np.timedelta64(
         {"daily": 3, "pentad": 12}.get(cad, 25), "D"
     )  # longer gaps break lines
-    for k, mid in enumerate(method_order(ids)):
-        p = one["pred"].sel({"method": mid}).values
+    for k, mid in enumerate(model_order(ids)):
+        p = one["pred"].sel({"model": mid}).values
         ok = np.isfinite(p) & have
         tt, pp = t[ok].values, p[ok]
         if tt.size > 1:  # a NaN after each long gap breaks the line there
@@ -445,9 +449,9 @@ def plot_station_series(matched: xr.Dataset, station, methods: Sequence[str] | N
             pp = np.insert(pp, gap, np.nan)
         rr = all_metrics(p, obs)["r"]
         label = (
-            f"{method_label(mid)} (R = {rr:.2f})"
+            f"{model_label(mid)} (R = {rr:.2f})"
             if np.isfinite(rr)
-            else f"{method_label(mid)} (no pairs)"
+            else f"{model_label(mid)} (no pairs)"
         )
         ax.plot(
             tt,
@@ -552,7 +556,7 @@ def plot_model_comparison(
             mname, _ = METRIC_LABELS.get(met, (met, "1"))
             k = len(metrics) * r + c
             ax.set_title(
-                f"({_LETTERS[k % 26]}) {mname}: {method_label(ds.attrs.get('method', ''))} vs "
+                f"({_LETTERS[k % 26]}) {mname}: {model_label(ds.attrs.get('model', ''))} vs "
                 f"{name} ({ds.attrs.get('resolution', '')})",
                 fontsize=10,
             )

@@ -23,9 +23,9 @@ The figures are in :mod:`smkit.plot.validate`.
 """
 
 from smkit._compat import moved_names
-from smkit.core.vocabulary import CADENCES, METHOD_LABELS, NETWORK_CADENCE  # noqa: F401
+from smkit.core.vocabulary import CADENCES, MODEL_LABELS, NETWORK_CADENCE  # noqa: F401
 from smkit.validate.comparison import compare_models  # noqa: F401
-from smkit.validate.labels import MONSOON_MONTHS, method_label  # noqa: F401
+from smkit.validate.labels import MONSOON_MONTHS, model_label  # noqa: F401
 from smkit.validate.matching import (  # noqa: F401
     StationMatchWarning,
     match_stations,
@@ -48,18 +48,20 @@ __getattr__ = moved_names("smkit.validate", {
     "plot_scatter": "smkit.plot.validate",
     "plot_station_map": "smkit.plot.validate",
     "plot_station_series": "smkit.plot.validate",
+    "METHOD_LABELS": "smkit.core.vocabulary:MODEL_LABELS",
+    "method_label": "smkit.validate.labels:model_label",
 })
 
 __all__ = [
     "CADENCES",
-    "METHOD_LABELS",
+    "MODEL_LABELS",
     "MONSOON_MONTHS",
     "NETWORK_CADENCE",
     "StationMatchWarning",
     "compare_models",
     "interpolation_baselines",
     "match_stations",
-    "method_label",
+    "model_label",
     "network_table",
     "period_bounds",
     "period_means",

@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from smkit._compat import renamed_keywords
 from smkit.validate.metrics import all_metrics
-from smkit.validate.products import as_product, locate, regular_axis, select_methods
+from smkit.validate.products import as_product, locate, regular_axis, select_models
 
 __all__ = ["compare_models"]
 
@@ -101,11 +102,12 @@ def _to_grid(src: xr.DataArray, lat: np.ndarray, lon: np.ndarray) -> tuple[xr.Da
 _GRID_CHOICES = ("coarsest", "reference", "product")
 
 
+@renamed_keywords(method="model")
 def compare_models(
     product,
     references: Mapping[str, xr.Dataset | xr.DataArray],
     *,
-    method: str = "bma",
+    model: str = "bma",
     grid: str = "coarsest",
 ) -> dict[str, xr.Dataset]:
     """Per-pixel agreement of a product with other models over time (the paper's Fig. 10).
@@ -121,13 +123,13 @@ def compare_models(
     Parameters
     ----------
     product : xarray.Dataset or DataArray
-        ``sm(method, time, lat, lon)``, m3 m-3 (eager or dask-backed).
+        ``sm(model, time, lat, lon)``, m3 m-3 (eager or dask-backed).
     references : dict
         ``{name: dataset}`` with ``sm(time, lat, lon)`` in m3 m-3 on each
         reference's own regular grid, e.g. ``{"ERA5": sc.era5, "Noah": sc.noah}``;
         NaN where a reference has no value (Noah covers part of the domain).
-    method : str, default "bma"
-        Product method to compare.
+    model : str, default "bma"
+        Product model to compare.
     grid : {"coarsest", "reference", "product"}, default "coarsest"
         Common grid: the coarser of the two grids (the paper compares at the
         reference's 0.1 or 0.05 degree), the reference's grid, or the
@@ -140,12 +142,12 @@ def compare_models(
         common grid: ``r`` (1), ``mae``, ``rmse``, ``bias`` (product -
         reference), ``ubrmse`` (m3 m-3) and ``n`` (days with both values),
         NaN with ``n = 0`` where they never overlap; attrs ``reference``,
-        ``method``, ``grid`` and ``regridding`` (how each field was brought to
+        ``model``, ``grid`` and ``regridding`` (how each field was brought to
         the grid). Lazy (dask) when an input is.
     """
     if grid not in _GRID_CHOICES:
         raise ValueError(f"unknown grid {grid!r}; valid choices: {', '.join(_GRID_CHOICES)}")
-    p = select_methods(as_product(product), [method]).isel(method=0, drop=True)
+    p = select_models(as_product(product), [model]).isel(model=0, drop=True)
     _, rp = regular_axis(p["lat"].values, "product latitude")
     out = {}
     for name, ref in references.items():
@@ -177,7 +179,7 @@ def compare_models(
         )
         ds.attrs = {
             "reference": str(name),
-            "method": str(method),
+            "model": str(model),
             "grid": grid,
             "resolution": f"{abs(float(np.round(np.median(np.diff(lat)), 10))):g} degrees",
             "regridding": f"product: {how_p}; reference: {how_r}",

@@ -1,17 +1,17 @@
-"""The paper's names and orders: method labels, network order, metric labels, the monsoon months.
+"""The paper's names and orders: model labels, network order, metric labels, the monsoon months.
 
 Shared by the score tables (:mod:`smkit.validate.scores`) and the validation
 figures (:mod:`smkit.plot.validate`), so that a table and a figure name and
-order methods, networks and metrics the same way.
+order models, networks and metrics the same way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from smkit.core.vocabulary import METHOD_LABELS
+from smkit.core.vocabulary import MODEL_LABELS
 
-__all__ = ["METRIC_LABELS", "MONSOON_MONTHS", "method_label", "method_order", "network_order"]
+__all__ = ["METRIC_LABELS", "MONSOON_MONTHS", "model_label", "model_order", "network_order"]
 
 #: The monsoon season of the paper (M1), May to September; the other months are M2.
 MONSOON_MONTHS = (5, 6, 7, 8, 9)
@@ -27,28 +27,28 @@ METRIC_LABELS = {
 }
 
 
-def method_label(method: str) -> str:
-    """Return the paper's label of a method id ("xgb" -> "XG", "cci" -> "CCI"); others unchanged.
+def model_label(model: str) -> str:
+    """Return the paper's label of a model id ("xgb" -> "XG", "cci" -> "CCI"); others unchanged.
 
     Examples
     --------
-    >>> method_label("xgb"), method_label("bma"), method_label("bilinear")
+    >>> model_label("xgb"), model_label("bma"), model_label("bilinear")
     ('XG', 'BMA', 'bilinear')
     """
-    return METHOD_LABELS.get(str(method), str(method))
+    return MODEL_LABELS.get(str(model), str(model))
 
 
-def method_order(methods: Iterable[str]) -> list[str]:
-    """Methods in the paper's order (CCI, RF, MLR, SVR, XG, BMA), then the others as given.
+def model_order(models: Iterable[str]) -> list[str]:
+    """Models in the paper's order (CCI, RF, MLR, SVR, XG, BMA), then the others as given.
 
     Examples
     --------
-    >>> method_order(["bma", "nearest", "cci", "xgb"])
+    >>> model_order(["bma", "nearest", "cci", "xgb"])
     ['cci', 'xgb', 'bma', 'nearest']
     """
-    methods = [str(m) for m in methods]
-    known = [m for m in METHOD_LABELS if m in methods]
-    return known + [m for m in methods if m not in known]
+    models = [str(m) for m in models]
+    known = [m for m in MODEL_LABELS if m in models]
+    return known + [m for m in models if m not in known]
 
 
 def network_order(networks: Iterable[str]) -> list[str]:

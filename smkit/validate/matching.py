@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from smkit._compat import renamed_keywords
 from smkit.core.schema import check_soil_moisture, stations_to_volumetric
 from smkit.core.vocabulary import CADENCES, NETWORK_CADENCE
-from smkit.validate.products import as_product, locate, regular_axis, select_methods
+from smkit.validate.products import as_product, locate, regular_axis, select_models
 
 __all__ = [
     "StationMatchWarning", "match_stations", "period_bounds", "period_means", "station_cadences", "to_pairs",
@@ -103,7 +104,7 @@ def period_means(
 
     Parameters
     ----------
-    values : ndarray, shape (method, day, station)
+    values : ndarray, shape (model, day, station)
         Daily values (float64) on ascending ``days``.
     days : DatetimeIndex
         Dates of ``values``.
@@ -114,7 +115,7 @@ def period_means(
 
     Returns
     -------
-    ndarray, shape (method, station, time)
+    ndarray, shape (model, station, time)
         Mean over the valid days of the period; NaN for a period without any
         valid day (or outside ``days``).
     """
@@ -150,14 +151,15 @@ def _daily_index(da: xr.DataArray, what: str) -> pd.DatetimeIndex:
 
 
 def _pixel_series(da: xr.DataArray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """Values ``(method, time, k)`` at pixels ``(i[k], j[k])``; only those series are computed."""
+    """Values ``(model, time, k)`` at pixels ``(i[k], j[k])``; only those series are computed."""
     if i.size == 0:
-        return np.empty((da.sizes["method"], da.sizes["time"], 0))
+        return np.empty((da.sizes["model"], da.sizes["time"], 0))
     pts = da.isel(lat=xr.DataArray(i, dims="_pt"), lon=xr.DataArray(j, dims="_pt"))
-    return np.asarray(pts.transpose("method", "time", "_pt").values, dtype=np.float64)
+    return np.asarray(pts.transpose("model", "time", "_pt").values, dtype=np.float64)
 
 
-def match_stations(product, stations: xr.Dataset, *, coarse=None, methods=None) -> xr.Dataset:
+@renamed_keywords(methods="models")
+def match_stations(product, stations: xr.Dataset, *, coarse=None, models=None) -> xr.Dataset:
     """Pair station observations with the products averaged over each observing period.
 
     Each station is matched to the product pixel holding it (a pixel spans
@@ -175,8 +177,8 @@ def match_stations(product, stations: xr.Dataset, *, coarse=None, methods=None) 
     Parameters
     ----------
     product : xarray.Dataset or DataArray
-        ``sm(method, time, lat, lon)``, m3 m-3, daily, on a regular ascending
-        grid (``method`` e.g. rf, mlr, svr, xgb, bma); eager or dask-backed.
+        ``sm(model, time, lat, lon)``, m3 m-3, daily, on a regular ascending
+        grid (``model`` e.g. rf, mlr, svr, xgb, bma); eager or dask-backed.
     stations : xarray.Dataset
         Dims (station, time): ``sm`` (m3 m-3) and/or ``rsm`` (percent, with
         ``field_capacity`` in g g-1 and ``bulk_density`` in g cm-3); coords
@@ -184,23 +186,23 @@ def match_stations(product, stations: xr.Dataset, *, coarse=None, methods=None) 
         :data:`smkit.core.vocabulary.CADENCES`; defaults from
         :data:`smkit.core.vocabulary.NETWORK_CADENCE` by network).
     coarse : xarray.Dataset, optional
-        Coarse retrieval ``sm(time, lat, lon)`` (m3 m-3); adds a method
+        Coarse retrieval ``sm(time, lat, lon)`` (m3 m-3); adds a model
         ``"cci"`` from the coarse cell holding each station, averaged over the
-        same periods and over the product's days only (all methods see the
+        same periods and over the product's days only (all models see the
         same days).
-    methods : sequence of str, optional
-        Product methods to keep (default all).
+    models : sequence of str, optional
+        Product models to keep (default all).
 
     Returns
     -------
     xarray.Dataset
-        Dims (method, station, time), ``time`` restricted to the stamps where
+        Dims (model, station, time), ``time`` restricted to the stamps where
         at least one station has an observation whose period overlaps the
         product's days:
 
         - ``obs(station, time)``: in-situ soil moisture, m3 m-3 (NaN where the
           station has no observation at that stamp);
-        - ``pred(method, station, time)``: period-mean product, m3 m-3, NaN
+        - ``pred(model, station, time)``: period-mean product, m3 m-3, NaN
           where ``obs`` is NaN; ``cci`` first when ``coarse`` is given;
         - coords ``name``, ``network``, ``cadence``, ``lat``, ``lon`` (and
           ``elevation``, ``land_cover`` when present), ``pixel_lat``,
@@ -220,14 +222,14 @@ def match_stations(product, stations: xr.Dataset, *, coarse=None, methods=None) 
     --------
     >>> from smkit.synth import make_scenario
     >>> sc = make_scenario("tiny")
-    >>> prod = sc.truth["sm"].expand_dims(method=["truth"]).to_dataset(name="sm")
+    >>> prod = sc.truth["sm"].expand_dims(model=["truth"]).to_dataset(name="sm")
     >>> m = match_stations(prod, sc.stations, coarse=sc.coarse)
-    >>> [str(v) for v in m["method"].values], sorted(set(m["status"].values))
+    >>> [str(v) for v in m["model"].values], sorted(set(m["status"].values))
     (['cci', 'truth'], ['ok'])
     >>> round(float(m["obs"].isel(station=2).mean()), 3)  # a station's observations, m3 m-3
     0.142
     """
-    sm = select_methods(as_product(product), methods)
+    sm = select_models(as_product(product), models)
     check_soil_moisture(sm, "product", check_values=False)  # units; its values are the user's to score
     st = _volumetric_stations(stations)
     check_soil_moisture(st["sm"], "stations")
@@ -238,14 +240,14 @@ def match_stations(product, stations: xr.Dataset, *, coarse=None, methods=None) 
     if len(days) == 0:
         raise ValueError("the product has no time steps")
     out_times, obs = _overlapping_observations(st, cadence, days[0], days[-1])
-    prod_methods = [str(m) for m in sm["method"].values]
+    prod_methods = [str(m) for m in sm["model"].values]
     i, j, pred = _pixel_means(sm, "product", slat, slon, days, cadence, out_times)
     pixel = _matched_centres(sm, i, j, "pixel", "centre of the matched product pixel")
     all_methods, cell = prod_methods, {}
     if coarse is not None:
         if "cci" in prod_methods:
             raise ValueError(
-                "the product already has a method 'cci'; rename it or do not pass coarse="
+                "the product already has a model 'cci'; rename it or do not pass coarse="
             )
         cpred, cell = _coarse_means(coarse, slat, slon, days, cadence, out_times)
         check_soil_moisture(coarse["sm"], "coarse", check_values=False)
@@ -288,25 +290,25 @@ def _pixel_means(da: xr.DataArray, what: str, slat, slon, days, cadence, out_tim
     """The cell of each station on the grid of ``da`` and the period means of ``da`` there.
 
     Only the station pixels are read. Returns the cell indices ``i`` and ``j``
-    (-1 outside) and the means ``(method, station, time)``, NaN outside.
+    (-1 outside) and the means ``(model, station, time)``, NaN outside.
     """
     i = locate(da["lat"].values, slat, f"{what} latitude")
     j = locate(da["lon"].values, slon, f"{what} longitude")
     idx = np.flatnonzero((i >= 0) & (j >= 0))
-    pred = np.full((da.sizes["method"], slat.size, len(out_times)), np.nan)
+    pred = np.full((da.sizes["model"], slat.size, len(out_times)), np.nan)
     pred[:, idx, :] = period_means(_pixel_series(da, i[idx], j[idx]), days, cadence[idx], out_times)
     return i, j, pred
 
 
 def _coarse_means(coarse, slat, slon, days, cadence, out_times) -> tuple[np.ndarray, dict]:
-    """Method ``cci``: the coarse cell of each station averaged like the product, on its days only.
+    """Model ``cci``: the coarse cell of each station averaged like the product, on its days only.
 
     Returns the means ``(1, station, time)`` and the coordinates ``cell_lat``, ``cell_lon``.
     """
     csm = coarse["sm"] if isinstance(coarse, xr.Dataset) else coarse
     if set(csm.dims) != {"time", "lat", "lon"}:
         raise ValueError(f"coarse sm must have dims (time, lat, lon); got {csm.dims}")
-    csm = csm.transpose("time", "lat", "lon").expand_dims(method=["cci"])
+    csm = csm.transpose("time", "lat", "lon").expand_dims(model=["cci"])
     cdays = _daily_index(csm, "coarse")
     on_days = np.asarray(cdays.isin(days))
     csm = csm.isel(time=np.flatnonzero(on_days))
@@ -372,11 +374,11 @@ def _warn_unscored(status: np.ndarray, st: xr.Dataset, cadence, sm: xr.DataArray
     )
 
 
-def _matched_dataset(st, obs, pred, methods, out_times, *, cadence, status, pixel, cell,
+def _matched_dataset(st, obs, pred, models, out_times, *, cadence, status, pixel, cell,
                      period: str) -> xr.Dataset:
     """The result of :func:`match_stations`: ``obs``, ``pred`` and the station coordinates."""
     coords = {
-        "method": ("method", np.array(methods, dtype=object)),
+        "model": ("model", np.array(models, dtype=object)),
         "station": ("station", st["station"].values),
         "time": (
             "time",
@@ -399,7 +401,7 @@ def _matched_dataset(st, obs, pred, methods, out_times, *, cadence, status, pixe
         {
             "obs": (("station", "time"), obs, {"long_name": "in-situ soil moisture", "units": "m3 m-3"}),
             "pred": (
-                ("method", "station", "time"),
+                ("model", "station", "time"),
                 pred,
                 {"long_name": "product soil moisture averaged over the observing period", "units": "m3 m-3"},
             ),
@@ -420,13 +422,13 @@ def to_pairs(matched: xr.Dataset, *, complete: bool = False) -> pd.DataFrame:
     matched : xarray.Dataset
         Output of :func:`match_stations`.
     complete : bool, default False
-        Keep only rows where every method has a value (what a BMA fit needs).
+        Keep only rows where every model has a value (what a BMA fit needs).
 
     Returns
     -------
     pandas.DataFrame
         Columns ``station``, ``name``, ``network``, ``time``, ``obs`` (m3 m-3)
-        and one column per method (m3 m-3), in the order of ``matched.method``;
+        and one column per model (m3 m-3), in the order of ``matched.model``;
         rows where ``obs`` is finite, sorted by station and time.
     """
     obs = matched["obs"].values
@@ -440,9 +442,9 @@ def to_pairs(matched: xr.Dataset, *, complete: bool = False) -> pd.DataFrame:
             "obs": obs[s, t],
         }
     )
-    pred = matched["pred"].transpose("method", "station", "time").values
-    for k, m in enumerate(matched["method"].values):
+    pred = matched["pred"].transpose("model", "station", "time").values
+    for k, m in enumerate(matched["model"].values):
         df[str(m)] = pred[k, s, t]
     if complete:
-        df = df[np.isfinite(df[[str(m) for m in matched["method"].values]].to_numpy()).all(axis=1)]
+        df = df[np.isfinite(df[[str(m) for m in matched["model"].values]].to_numpy()).all(axis=1)]
     return df.reset_index(drop=True)

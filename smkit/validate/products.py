@@ -1,7 +1,7 @@
-"""A product as validation reads it: its array, its methods, its grid axes, the cell holding a point.
+"""A product as validation reads it: its array, its models, its grid axes, the cell holding a point.
 
-:func:`as_product` gives the ``sm(method, time, lat, lon)`` array of a
-product, :func:`select_methods` a subset of its methods, :func:`regular_axis`
+:func:`as_product` gives the ``sm(model, time, lat, lon)`` array of a
+product, :func:`select_models` a subset of its models, :func:`regular_axis`
 checks a grid axis and :func:`locate` finds the cell holding each point.
 
 Shared by station matching (:mod:`smkit.validate.matching`), the station scores
@@ -15,7 +15,9 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-__all__ = ["as_product", "locate", "regular_axis", "select_methods"]
+from smkit.core.schema import rename_legacy
+
+__all__ = ["as_product", "locate", "regular_axis", "select_models"]
 
 
 def regular_axis(centres, what: str) -> tuple[np.ndarray, float]:
@@ -94,20 +96,20 @@ def locate(centres, x, what: str) -> np.ndarray:
 
 
 def as_product(product, what: str = "product") -> xr.DataArray:
-    """``sm(method, time, lat, lon)`` of a product Dataset or DataArray.
+    """``sm(model, time, lat, lon)`` of a product Dataset or DataArray.
 
     Parameters
     ----------
     product : xarray.Dataset or DataArray
         A Dataset with ``sm``, or the array itself; an array without a
-        ``method`` dimension gets one, named after the array.
+        ``model`` dimension gets one, named after the array.
     what : str, default "product"
         Name of the input in error messages.
 
     Returns
     -------
     xarray.DataArray
-        Dims (method, time, lat, lon), soil moisture as given (m3 m-3).
+        Dims (model, time, lat, lon), soil moisture as given (m3 m-3).
     """
     if isinstance(product, xr.Dataset):
         if "sm" not in product.data_vars:
@@ -121,27 +123,28 @@ def as_product(product, what: str = "product") -> xr.DataArray:
         raise TypeError(
             f"{what} must be an xarray Dataset or DataArray, not {type(product).__name__}"
         )
-    if "method" not in da.dims:
-        da = da.expand_dims(method=[str(da.name or "product")])
-    missing = [d for d in ("method", "time", "lat", "lon") if d not in da.dims]
+    da = rename_legacy(da)
+    if "model" not in da.dims:
+        da = da.expand_dims(model=[str(da.name or "product")])
+    missing = [d for d in ("model", "time", "lat", "lon") if d not in da.dims]
     if missing or da.ndim != 4:
-        raise ValueError(f"{what} must have dims (method, time, lat, lon); got {da.dims}")
-    return da.transpose("method", "time", "lat", "lon")
+        raise ValueError(f"{what} must have dims (model, time, lat, lon); got {da.dims}")
+    return da.transpose("model", "time", "lat", "lon")
 
 
-def select_methods(da: xr.DataArray, methods) -> xr.DataArray:
-    """The methods ``methods`` (a name or a sequence; None for all) of an array with a ``method`` dim.
+def select_models(da: xr.DataArray, models) -> xr.DataArray:
+    """The models ``models`` (a name or a sequence; None for all) of an array with a ``model`` dim.
 
     Raises
     ------
     KeyError
-        A method not in ``da``, naming the available ones.
+        A model not in ``da``, naming the available ones.
     """
-    have = [str(m) for m in da["method"].values]
-    if methods is None:
+    have = [str(m) for m in da["model"].values]
+    if models is None:
         return da
-    methods = [methods] if isinstance(methods, str) else [str(m) for m in methods]
-    unknown = [m for m in methods if m not in have]
+    models = [models] if isinstance(models, str) else [str(m) for m in models]
+    unknown = [m for m in models if m not in have]
     if unknown:
-        raise KeyError(f"method(s) {unknown} not in the product; available: {', '.join(have)}")
-    return da.sel({"method": methods})
+        raise KeyError(f"model(s) {unknown} not in the product; available: {', '.join(have)}")
+    return da.sel({"model": models})

@@ -1,6 +1,6 @@
 """Scores of matched station pairs and their tables (the paper's Fig. 7 and Table 4).
 
-:func:`score_stations` scores every method at every station,
+:func:`score_stations` scores every model at every station,
 :func:`score_networks` per network (and sub-period), :func:`score_seasons` in
 the monsoon season and the rest of the year, and :func:`network_table` lays
 the network scores out like the paper's Table 4. All take the output of
@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from smkit.validate.labels import METRIC_LABELS, MONSOON_MONTHS, method_label, method_order, network_order
+from smkit._compat import renamed_keywords
+from smkit.validate.labels import METRIC_LABELS, MONSOON_MONTHS, model_label, model_order, network_order
 from smkit.validate.metrics import METRIC_NAMES, all_metrics
-from smkit.validate.products import select_methods
+from smkit.validate.products import select_models
 
 __all__ = [
     "network_table", "score_networks", "score_seasons", "score_stations", "scoring_arrays",
@@ -27,33 +28,33 @@ __all__ = [
 
 
 def scoring_arrays(
-    matched: xr.Dataset, methods, common: bool
+    matched: xr.Dataset, models, common: bool
 ) -> tuple[xr.DataArray, xr.DataArray]:
-    """``pred`` (selected methods) and ``obs`` of matched pairs, masked to common pairs if asked.
+    """``pred`` (selected models) and ``obs`` of matched pairs, masked to common pairs if asked.
 
     Parameters
     ----------
     matched : xarray.Dataset
         Output of :func:`smkit.validate.match_stations`.
-    methods : str or sequence of str or None
-        Methods to keep (None for all).
+    models : str or sequence of str or None
+        Models to keep (None for all).
     common : bool
-        Keep only the pairs where the observation and every kept method have
-        a value, so that gaps favour no method.
+        Keep only the pairs where the observation and every kept model have
+        a value, so that gaps favour no model.
 
     Returns
     -------
     pred : xarray.DataArray
-        ``(method, station, time)``, m3 m-3 (``units`` attribute set).
+        ``(model, station, time)``, m3 m-3 (``units`` attribute set).
     obs : xarray.DataArray
         ``(station, time)``, m3 m-3.
     """
     if not isinstance(matched, xr.Dataset) or not {"obs", "pred"} <= set(matched.data_vars):
         raise TypeError("expected the output of match_stations (a Dataset with 'obs' and 'pred')")
-    pred = select_methods(matched["pred"], methods).transpose("method", "station", "time")
+    pred = select_models(matched["pred"], models).transpose("model", "station", "time")
     obs = matched["obs"].transpose("station", "time")
-    if common:  # the same pairs for every method, so that gaps favour none
-        valid = obs.notnull() & pred.notnull().all("method")
+    if common:  # the same pairs for every model, so that gaps favour none
+        valid = obs.notnull() & pred.notnull().all("model")
         pred, obs = pred.where(valid), obs.where(valid)
     pred = pred.assign_attrs(units="m3 m-3")
     obs = obs.assign_attrs(units="m3 m-3")
@@ -61,10 +62,10 @@ def scoring_arrays(
 
 
 def _metrics_frame(ds: xr.Dataset, index: dict) -> list[dict]:
-    """Rows ``{**index, method, label, n, r, rmse, mae, bias, ubrmse}`` of a metrics Dataset."""
+    """Rows ``{**index, model, label, n, r, rmse, mae, bias, ubrmse}`` of a metrics Dataset."""
     rows = []
-    for k, m in enumerate(ds["method"].values):
-        row = {**index, "method": str(m), "label": method_label(str(m))}
+    for k, m in enumerate(ds["model"].values):
+        row = {**index, "model": str(m), "label": model_label(str(m))}
         for name in ("n", *[nm for nm in METRIC_NAMES if nm != "n"]):
             v = ds[name].values[k]
             row[name] = int(v) if name == "n" else float(v)
@@ -72,32 +73,33 @@ def _metrics_frame(ds: xr.Dataset, index: dict) -> list[dict]:
     return rows
 
 
-def score_stations(matched: xr.Dataset, *, methods=None, common: bool = True) -> pd.DataFrame:
-    """Skill of every method at every station (the paper's Fig. 7).
+@renamed_keywords(methods="models")
+def score_stations(matched: xr.Dataset, *, models=None, common: bool = True) -> pd.DataFrame:
+    """Skill of every model at every station (the paper's Fig. 7).
 
     Parameters
     ----------
     matched : xarray.Dataset
         Output of :func:`smkit.validate.match_stations`.
-    methods : sequence of str, optional
-        Methods to score (default all, including ``cci``).
+    models : sequence of str, optional
+        Models to score (default all, including ``cci``).
     common : bool, default True
-        Score every method on the same pairs (where the observation and every
-        selected method have a value), so that gaps do not favour one method.
-        A method missing everywhere at a station then leaves that station with
-        N = 0: pass ``methods=`` to leave it out.
+        Score every model on the same pairs (where the observation and every
+        selected model have a value), so that gaps do not favour one model.
+        A model missing everywhere at a station then leaves that station with
+        N = 0: pass ``models=`` to leave it out.
 
     Returns
     -------
     pandas.DataFrame
-        One row per station and method: ``station``, ``name``, ``network``,
-        ``cadence``, ``lat``, ``lon`` (degrees), ``status``, ``method``,
+        One row per station and model: ``station``, ``name``, ``network``,
+        ``cadence``, ``lat``, ``lon`` (degrees), ``status``, ``model``,
         ``label`` (the paper's label), ``n``, ``r`` (1), ``rmse``, ``mae``,
         ``bias`` (product - observation) and ``ubrmse`` (m3 m-3). Metrics are
         NaN with ``n = 0`` where there is no complete pair.
     """
-    pred, obs = scoring_arrays(matched, methods, common)
-    sc = all_metrics(pred, obs, dim="time").transpose("method", "station")
+    pred, obs = scoring_arrays(matched, models, common)
+    sc = all_metrics(pred, obs, dim="time").transpose("model", "station")
     rows = []
     for s in range(matched.sizes["station"]):
         index = {"station": matched["station"].values[s]}
@@ -140,14 +142,15 @@ def _period_mask(times: pd.DatetimeIndex, sel) -> np.ndarray:
     return ok
 
 
+@renamed_keywords(methods="models")
 def score_networks(
     matched: xr.Dataset,
     periods: Mapping[str, object] | None = None,
     *,
-    methods=None,
+    models=None,
     common: bool = True,
 ) -> pd.DataFrame:
-    """Skill of every method per network over all its pairs (the paper's Table 4).
+    """Skill of every model per network over all its pairs (the paper's Table 4).
 
     Parameters
     ----------
@@ -158,22 +161,22 @@ def score_networks(
         a ``slice`` or ``(start, end)`` pair of dates (inclusive; ``"2010"``
         means the whole year) or a sequence of months (1-12). Default: the
         whole record.
-    methods : sequence of str, optional
-        Methods to score (default all).
+    models : sequence of str, optional
+        Models to score (default all).
     common : bool, default True
-        Score every method on the same pairs (see :func:`score_stations`),
-        so ``n`` is the same for every method of a network and period.
+        Score every model on the same pairs (see :func:`score_stations`),
+        so ``n`` is the same for every model of a network and period.
 
     Returns
     -------
     pandas.DataFrame
         One row per network (NZW, CERN, QXZ first, then others), period (a
-        ``period`` column when ``periods`` is given) and method: ``network``,
-        ``method``, ``label``, ``n_stations`` (stations with at least one
+        ``period`` column when ``periods`` is given) and model: ``network``,
+        ``model``, ``label``, ``n_stations`` (stations with at least one
         pair), ``n``, ``r`` (1), ``rmse``, ``mae``, ``bias``, ``ubrmse``
         (m3 m-3). Feed it to :func:`network_table` for the paper's layout.
     """
-    pred, obs = scoring_arrays(matched, methods, common)
+    pred, obs = scoring_arrays(matched, models, common)
     times = pd.DatetimeIndex(matched["time"].values)
     selectors = {None: slice(None)} if periods is None else dict(periods)
     networks = np.asarray(matched["network"].values).astype(str)
@@ -188,29 +191,30 @@ def score_networks(
             index = {"network": net}
             if periods is not None:
                 index["period"] = label
-            stations_with_pairs = (p.notnull() & o.notnull()).any("time").any("method")
+            stations_with_pairs = (p.notnull() & o.notnull()).any("time").any("model")
             index["n_stations"] = int(stations_with_pairs.sum())
             rows += _metrics_frame(sc, index)
     return pd.DataFrame(rows)
 
 
+@renamed_keywords(methods="models")
 def score_seasons(
     matched: xr.Dataset,
     *,
-    methods=None,
+    models=None,
     common: bool = True,
     monsoon: Sequence[int] = MONSOON_MONTHS,
 ) -> pd.DataFrame:
-    """Skill per network and method in the monsoon season (M1) and the rest of the year (M2).
+    """Skill per network and model in the monsoon season (M1) and the rest of the year (M2).
 
     Parameters
     ----------
     matched : xarray.Dataset
         Output of :func:`smkit.validate.match_stations`.
-    methods : sequence of str, optional
-        Methods to score (default all).
+    models : sequence of str, optional
+        Models to score (default all).
     common : bool, default True
-        Score every method on the same pairs.
+        Score every model on the same pairs.
     monsoon : sequence of int, default (5, 6, 7, 8, 9)
         Months of M1 (May-September in the paper); the month is that of the
         observation's time stamp (pentads and dekads never cross a month).
@@ -222,7 +226,7 @@ def score_seasons(
     """
     monsoon = sorted({int(m) for m in monsoon})
     rest = [m for m in range(1, 13) if m not in monsoon]
-    return score_networks(matched, {"M1": monsoon, "M2": rest}, methods=methods, common=common)
+    return score_networks(matched, {"M1": monsoon, "M2": rest}, models=models, common=common)
 
 
 def network_table(
@@ -242,14 +246,14 @@ def network_table(
     pandas.DataFrame
         Index (``metric``, ``network``[, ``period``]) with metric names such as
         ``R`` or ``RMSE (m3 m-3)``; columns ``N`` (number of pairs) and one
-        column per method with the paper's labels in the paper's order (CCI,
-        RF, MLR, SVR, XG, BMA, then any other method). When the methods were
+        column per model with the paper's labels in the paper's order (CCI,
+        RF, MLR, SVR, XG, BMA, then any other model). When the models were
         not scored on common pairs their counts differ, and the table gets an
         ``N`` block of rows instead of the ``N`` column.
     """
     keys = ["network", "period"] if "period" in scores.columns else ["network"]
-    order = method_order(scores["method"].unique())
-    labels = [method_label(m) for m in order]
+    order = model_order(scores["model"].unique())
+    labels = [model_label(m) for m in order]
     groups = list(dict.fromkeys(map(tuple, scores[keys].astype(object).to_numpy().tolist())))
     by = {tuple(k): g.set_index("label") for k, g in scores.groupby(keys, sort=False)}
     n = pd.DataFrame([by[g]["n"].reindex(labels).to_numpy() for g in groups], columns=labels)

@@ -6,15 +6,15 @@ interpolation -- on data it was not tuned on, by more than the sampling
 noise. This module turns matched station pairs (:func:`smkit.validate.match_stations`)
 and products against a truth into such statements:
 
-* :func:`station_scores` -- per network and method: pooled R (what the paper
+* :func:`station_scores` -- per network and model: pooled R (what the paper
   reports), the median of the per-station R, the station-demeaned R (each
   station's mean removed from both series: temporal skill only, no reward
   for matching or missing static offsets), the short-term anomaly R
   (pytesmo's convention: anomalies from a centred 35-day moving mean),
   ubRMSE and the mean station bias, each with a moving-block bootstrap 90 %
-  interval, and the same for the difference to a reference method (CCI);
+  interval, and the same for the difference to a reference model (CCI);
 * :func:`truth_scores` -- against a 1-km truth: total and within-cell
-  anomaly R, ubRMSE and the seam ratio per method, with block-bootstrap
+  anomaly R, ubRMSE and the seam ratio per model, with block-bootstrap
   intervals over days;
 * :func:`verdict` -- one sentence per comparison, computed from the
   intervals: where a product wins, loses or cannot be told apart.
@@ -22,7 +22,7 @@ and products against a truth into such statements:
 Intervals come from a moving-block bootstrap over time (blocks of
 ``block_days``, 30 by default: soil moisture and its errors persist for weeks,
 so resampling single days would understate the uncertainty), with every
-method resampled on the same blocks, so differences are paired.
+model resampled on the same blocks, so differences are paired.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from smkit._compat import renamed_keywords
 from smkit.core.grid import block_mean
 
 __all__ = ["block_resamples", "interval_table", "station_scores", "truth_scores", "verdict"]
@@ -105,7 +106,7 @@ def _moving_anomaly(v: np.ndarray, times: pd.DatetimeIndex, window: int) -> np.n
 
 
 def _station_stats(obs: np.ndarray, pred: np.ndarray, anom_obs: np.ndarray, anom_pred: np.ndarray) -> dict:
-    """Scores of one method over (station, time) arrays with NaN where there is no pair."""
+    """Scores of one model over (station, time) arrays with NaN where there is no pair."""
     ok = np.isfinite(obs) & np.isfinite(pred)
     o, p = np.where(ok, obs, np.nan), np.where(ok, pred, np.nan)
     n_st = ok.sum(1)
@@ -129,23 +130,24 @@ def _station_stats(obs: np.ndarray, pred: np.ndarray, anom_obs: np.ndarray, anom
 _STATION_METRICS = ("r", "r_station_median", "r_demeaned", "r_anomaly", "ubrmse", "bias")
 
 
-def station_scores(matched: xr.Dataset, *, methods=None, reference: str | None = "cci",
+@renamed_keywords(methods="models")
+def station_scores(matched: xr.Dataset, *, models=None, reference: str | None = "cci",
                    n_boot: int = 500, block_days: int = 30, seed: int = 0,
                    by: str = "network") -> pd.DataFrame:
-    """Station scores per group and method, with block-bootstrap intervals and differences to a reference.
+    """Station scores per group and model, with block-bootstrap intervals and differences to a reference.
 
-    Every method is scored on the same pairs (where the observation and
-    every selected method have a value).
+    Every model is scored on the same pairs (where the observation and
+    every selected model have a value).
 
     Parameters
     ----------
     matched : xarray.Dataset
         Output of :func:`smkit.validate.match_stations` (``obs``, ``pred``).
-    methods : sequence of str, optional
-        Methods to score (default all).
+    models : sequence of str, optional
+        Models to score (default all).
     reference : str or None, default "cci"
-        Method whose scores are subtracted to give the ``diff_*`` columns
-        (method minus reference, with intervals); None for none.
+        Model whose scores are subtracted to give the ``diff_*`` columns
+        (model minus reference, with intervals); None for none.
     n_boot : int
         Bootstrap resamples.
     block_days : int
@@ -157,19 +159,19 @@ def station_scores(matched: xr.Dataset, *, methods=None, reference: str | None =
     Returns
     -------
     pandas.DataFrame
-        Index (group, method); columns ``n``, ``n_stations``, and for each of
+        Index (group, model); columns ``n``, ``n_stations``, and for each of
         ``r``, ``r_station_median``, ``r_demeaned``, ``r_anomaly`` (1),
         ``ubrmse``, ``bias`` (m3 m-3, mean over stations of product minus
         observation): the value, ``<metric>_lo`` and ``<metric>_hi`` (90 %
         interval), and ``diff_<metric>`` with ``diff_<metric>_lo`` /
         ``_hi`` against ``reference``.
     """
-    all_methods = [str(m) for m in matched["method"].values]
-    methods = list(methods) if methods is not None else all_methods
+    all_methods = [str(m) for m in matched["model"].values]
+    models = list(models) if models is not None else all_methods
     if reference is not None and reference not in all_methods:
-        raise KeyError(f"reference {reference!r} not among the methods {all_methods}")
-    use = list(dict.fromkeys([*([reference] if reference else []), *methods]))
-    pred = matched["pred"].sel({"method": use}).transpose("method", "station", "time")
+        raise KeyError(f"reference {reference!r} not among the models {all_methods}")
+    use = list(dict.fromkeys([*([reference] if reference else []), *models]))
+    pred = matched["pred"].sel({"model": use}).transpose("model", "station", "time")
     pred = np.asarray(pred.values, float)
     obs = np.asarray(matched["obs"].transpose("station", "time").values, float)
     common = np.isfinite(obs) & np.isfinite(pred).all(axis=0)
@@ -191,8 +193,8 @@ def station_scores(matched: xr.Dataset, *, methods=None, reference: str | None =
             for k, m in enumerate(use):
                 boots[m].append(_station_stats(obs[s][:, idx], pred[k, s][:, idx], anom_obs[s][:, idx],
                                                anom_pred[k, s][:, idx]))
-        for m in methods:
-            row = {"group": g, "method": m, "n": point[m]["n"],
+        for m in models:
+            row = {"group": g, "model": m, "n": point[m]["n"],
                    "n_stations": int((np.isfinite(obs[s]).sum(1) > 0).sum())}
             for metric in _STATION_METRICS:
                 row[metric] = point[m][metric]
@@ -202,7 +204,7 @@ def station_scores(matched: xr.Dataset, *, methods=None, reference: str | None =
                     row[f"diff_{metric}_lo"], row[f"diff_{metric}_hi"] = _interval(
                         [b[metric] - br[metric] for b, br in zip(boots[m], boots[reference], strict=True)])
             rows.append(row)
-    return pd.DataFrame(rows).set_index(["group", "method"])
+    return pd.DataFrame(rows).set_index(["group", "model"])
 
 
 def _day_moments(p: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -246,52 +248,52 @@ def _from_sums(m: np.ndarray) -> dict:
 def truth_scores(product, truth, factor: int, *, coarse: xr.Dataset | None = None, n_boot: int = 500,
                  block_days: int = 30, seed: int = 0, reference: str | None = "bilinear",
                  chunk_days: int = 32) -> pd.DataFrame:
-    """Skill of every method against a 1-km truth, with block-bootstrap intervals over days.
+    """Skill of every model against a 1-km truth, with block-bootstrap intervals over days.
 
     Parameters
     ----------
     product : xarray.Dataset or DataArray
-        ``sm(method, time, lat, lon)``, m3 m-3, on the truth's grid.
+        ``sm(model, time, lat, lon)``, m3 m-3, on the truth's grid.
     truth : xarray.Dataset or DataArray
         ``sm(time, lat, lon)``, m3 m-3.
     factor : int
         Fine pixels per coarse cell.
     coarse : xarray.Dataset, optional
         The retrieval: its nearest and bilinear interpolations are scored too
-        (methods ``nearest``, ``bilinear``).
+        (models ``nearest``, ``bilinear``).
     n_boot, block_days, seed
         Bootstrap resamples, block length (days) and seed.
     reference : str or None, default "bilinear"
-        Method subtracted in the ``diff_*`` columns.
+        Model subtracted in the ``diff_*`` columns.
     chunk_days : int
         Days read at a time.
 
     Returns
     -------
     pandas.DataFrame
-        Index method; ``r``, ``r_anomaly`` (within-cell), ``ubrmse`` (m3 m-3),
+        Index model; ``r``, ``r_anomaly`` (within-cell), ``ubrmse`` (m3 m-3),
         ``bias`` (m3 m-3), ``seam`` (and the truth's ``seam_truth``), ``n``,
         each with ``_lo``/``_hi`` 90 % intervals, and ``diff_r`` /
-        ``diff_r_anomaly`` (method minus ``reference``) with intervals.
-        Every method is scored on the pixel-days where all have a value.
+        ``diff_r_anomaly`` (model minus ``reference``) with intervals.
+        Every model is scored on the pixel-days where all have a value.
     """
     from smkit.validate import interpolation_baselines
 
     p = product["sm"] if isinstance(product, xr.Dataset) else product
     t = truth["sm"] if isinstance(truth, xr.Dataset) else truth
     t = t.sel(time=p["time"])
-    methods = [str(m) for m in p["method"].values]
+    models = [str(m) for m in p["model"].values]
     if coarse is not None:
         cs = coarse[["sm"]].sel(time=p["time"])
-        methods += ["nearest", "bilinear"]
+        models += ["nearest", "bilinear"]
     nt = p.sizes["time"]
-    full = np.zeros((len(methods), nt, 6))
-    anom = np.zeros((len(methods), nt, 6))
-    edges = np.zeros((len(methods) + 1, nt, 4))
+    full = np.zeros((len(models), nt, 6))
+    anom = np.zeros((len(models), nt, 6))
+    edges = np.zeros((len(models) + 1, nt, 4))
     for i0 in range(0, nt, chunk_days):
         sl = {"time": slice(i0, i0 + chunk_days)}
         tb = np.asarray(t.isel(sl).values, dtype=np.float64)
-        pb = np.asarray(p.isel(sl).transpose("method", "time", "lat", "lon").values, dtype=np.float64)
+        pb = np.asarray(p.isel(sl).transpose("model", "time", "lat", "lon").values, dtype=np.float64)
         if coarse is not None:
             base = interpolation_baselines(cs.isel(sl).load(), t)["sm"].values.astype(np.float64)
             pb = np.concatenate([pb, base])
@@ -300,7 +302,7 @@ def truth_scores(product, truth, factor: int, *, coarse: xr.Dataset | None = Non
         tb = np.where(ok, tb, np.nan)
         ta = tb - _up(block_mean(tb, factor), factor)
         d = slice(i0, i0 + tb.shape[0])
-        for k in range(len(methods)):
+        for k in range(len(models)):
             full[k, d] = _day_moments(pb[k], tb)
             anom[k, d] = _day_moments(pb[k] - _up(block_mean(pb[k], factor), factor), ta)
             edges[k, d] = _edge_moments(pb[k], factor)
@@ -313,14 +315,14 @@ def truth_scores(product, truth, factor: int, *, coarse: xr.Dataset | None = Non
         with np.errstate(invalid="ignore", divide="ignore"):
             seam = (e[:, 0] / e[:, 1]) / (e[:, 2] / e[:, 3])
         return {"r": f["r"], "r_anomaly": a["r"], "ubrmse": f["ubrmse"], "bias": f["bias"],
-                "seam": seam[:-1], "seam_truth": np.full(len(methods), seam[-1])}
+                "seam": seam[:-1], "seam_truth": np.full(len(models), seam[-1])}
 
     point = stats(np.arange(nt))
     boots = [stats(idx) for idx in block_resamples(nt, block_days, n_boot, seed)]
-    ref = methods.index(reference) if reference in methods else None
+    ref = models.index(reference) if reference in models else None
     rows = []
-    for k, m in enumerate(methods):
-        row = {"method": m, "n": int(full[k, :, 0].sum())}
+    for k, m in enumerate(models):
+        row = {"model": m, "n": int(full[k, :, 0].sum())}
         for metric in ("r", "r_anomaly", "ubrmse", "bias", "seam", "seam_truth"):
             row[metric] = float(point[metric][k])
             row[f"{metric}_lo"], row[f"{metric}_hi"] = _interval([b[metric][k] for b in boots])
@@ -330,7 +332,7 @@ def truth_scores(product, truth, factor: int, *, coarse: xr.Dataset | None = Non
                 row[f"diff_{metric}_lo"], row[f"diff_{metric}_hi"] = _interval(
                     [b[metric][k] - b[metric][ref] for b in boots])
         rows.append(row)
-    return pd.DataFrame(rows).set_index("method")
+    return pd.DataFrame(rows).set_index("model")
 
 
 def _up(c: np.ndarray, factor: int) -> np.ndarray:

@@ -36,7 +36,7 @@ def interpolation_baselines(coarse: xr.Dataset, fine_grid: Grid | xr.Dataset) ->
     Returns
     -------
     xarray.Dataset
-        ``sm(method, time, lat, lon)`` float32 with ``method`` in
+        ``sm(model, time, lat, lon)`` float32 with ``model`` in
         ("nearest", "bilinear"). Bilinear weights are renormalised over the
         valid neighbouring cells (gaps do not spread) and are constant beyond
         the outer cell centres; both are NaN where the coarse cell is missing.
@@ -59,8 +59,8 @@ def interpolation_baselines(coarse: xr.Dataset, fine_grid: Grid | xr.Dataset) ->
     num = padded.fillna(0.0).interp(lat=grid.lat, lon=grid.lon, method="linear")
     den = padded.notnull().astype(np.float64).interp(lat=grid.lat, lon=grid.lon, method="linear")
     bilinear = (num / den.where(den > 1e-6)).assign_coords(grid.coords()).where(nearest.notnull())
-    out = xr.concat([nearest, bilinear], dim="method").assign_coords(method=np.array(["nearest", "bilinear"]))
-    out = out.astype(np.float32).transpose("method", "time", "lat", "lon")
+    out = xr.concat([nearest, bilinear], dim="model").assign_coords(model=np.array(["nearest", "bilinear"]))
+    out = out.astype(np.float32).transpose("model", "time", "lat", "lon")
     out.attrs = {**SM_ATTRS, "long_name": "coarse soil moisture interpolated to the fine grid"}
     return out.to_dataset(name="sm")
 
@@ -161,12 +161,12 @@ def truth_skill(
     common: bool = True,
     coarse: xr.Dataset | None = None,
 ) -> pd.DataFrame:
-    """Skill of each method of a product against the 1-km truth.
+    """Skill of each model of a product against the 1-km truth.
 
     Parameters
     ----------
     product : xarray.Dataset or DataArray
-        ``sm(method, time, lat, lon)`` on the fine grid, m3 m-3.
+        ``sm(model, time, lat, lon)`` on the fine grid, m3 m-3.
     truth : xarray.Dataset or DataArray
         The 1-km truth ``sm(time, lat, lon)``, m3 m-3, same grid.
     factor : int, optional
@@ -177,20 +177,20 @@ def truth_skill(
     Returns
     -------
     pandas.DataFrame
-        One row per method: ``r``, ``ubrmse`` (m3 m-3), ``bias`` (product -
+        One row per model: ``r``, ``ubrmse`` (m3 m-3), ``bias`` (product -
         truth, m3 m-3), ``rmse`` and ``n`` over all valid pixel-days, and
         ``r_anomaly`` / ``ubrmse_anomaly`` of the within-cell anomalies (NaN
         for a product with no sub-grid variation, such as nearest
-        interpolation), and ``seam`` (:func:`seam_ratio` of the method over the
+        interpolation), and ``seam`` (:func:`seam_ratio` of the model over the
         same pixel-days) beside the truth's own, ``seam_truth``.
     block_days : int, default 32
         Days loaded at a time (memory stays bounded by one block).
     common : bool, default True
-        Score all methods on the pixel-days where every method has a value, so
-        that gaps do not favour one method.
+        Score all models on the pixel-days where every model has a value, so
+        that gaps do not favour one model.
     coarse : xarray.Dataset, optional
         The coarse retrieval ``sm``: its interpolation baselines
-        (:func:`interpolation_baselines`, methods ``nearest`` and
+        (:func:`interpolation_baselines`, models ``nearest`` and
         ``bilinear``) are scored too, computed block by block (cheaper than
         passing them lazily inside ``product``).
     """
@@ -209,34 +209,34 @@ def truth_skill(
     t = t.sel(time=p["time"])
     if not (np.array_equal(p["lat"], t["lat"]) and np.array_equal(p["lon"], t["lon"])):
         raise ValueError("product and truth are not on the same fine grid")
-    methods = [str(m) for m in p["method"].values]
+    models = [str(m) for m in p["model"].values]
     if coarse is not None:
         cs = coarse[["sm"]].sel(time=p["time"])
         grid = Grid.from_dataset(t)
-        methods += ["nearest", "bilinear"]
-    full = {m: np.zeros(6) for m in methods}
-    anom = {m: np.zeros(6) for m in methods}
-    edges = {m: np.zeros(4) for m in [*methods, "truth"]}
+        models += ["nearest", "bilinear"]
+    full = {m: np.zeros(6) for m in models}
+    anom = {m: np.zeros(6) for m in models}
+    edges = {m: np.zeros(4) for m in [*models, "truth"]}
     for i0 in range(0, p.sizes["time"], block_days):  # bounded memory, whatever the period
         sl = {"time": slice(i0, i0 + block_days)}
         tb = np.asarray(t.isel(sl).values, dtype=np.float64)
         ta = _cell_anomaly(tb, factor)
-        pb = np.asarray(p.isel(sl).transpose("method", "time", "lat", "lon").values, dtype=np.float64)
+        pb = np.asarray(p.isel(sl).transpose("model", "time", "lat", "lon").values, dtype=np.float64)
         if coarse is not None:
             base = interpolation_baselines(cs.isel(sl).load(), grid)["sm"].values
             pb = np.concatenate([pb, base.astype(np.float64)])
-        if common:  # score every method on the same pixel-days
+        if common:  # score every model on the same pixel-days
             pb = np.where(np.isfinite(pb).all(axis=0), pb, np.nan)
-        for k, m in enumerate(methods):
+        for k, m in enumerate(models):
             full[m] += _moments(pb[k], tb)
             anom[m] += _moments(_cell_anomaly(pb[k], factor), ta)
             edges[m] += _edge_sums(pb[k], factor)
         tc = np.where(np.isfinite(pb).all(axis=0), tb, np.nan) if common else tb
         edges["truth"] += _edge_sums(tc, factor)
     rows = []
-    for m in methods:
+    for m in models:
         f, a = _from_moments(full[m]), _from_moments(anom[m])
-        rows.append({**f, "method": m, "r_anomaly": a["r"], "ubrmse_anomaly": a["ubrmse"],
+        rows.append({**f, "model": m, "r_anomaly": a["r"], "ubrmse_anomaly": a["ubrmse"],
                      "seam": _seam_from_sums(edges[m]), "seam_truth": _seam_from_sums(edges["truth"])})
-    cols = ["method", "r", "ubrmse", "bias", "rmse", "n", "r_anomaly", "ubrmse_anomaly", "seam", "seam_truth"]
-    return pd.DataFrame(rows)[cols].set_index("method")
+    cols = ["model", "r", "ubrmse", "bias", "rmse", "n", "r_anomaly", "ubrmse_anomaly", "seam", "seam_truth"]
+    return pd.DataFrame(rows)[cols].set_index("model")

@@ -364,7 +364,7 @@ def run_options(out: str | Path = "reports/benchmarks", preset: str = "tiny",
         wall = time.perf_counter() - t
         sk = truth_skill(p, sc.truth, factor=factor, common=False)
         for m, r in sk.iterrows():
-            rows.append({"variant": name, "method": m, "r": r["r"], "ubrmse": r["ubrmse"],
+            rows.append({"variant": name, "model": m, "r": r["r"], "ubrmse": r["ubrmse"],
                          "bias": r["bias"], "r_anomaly": r["r_anomaly"], "n": int(r["n"]),
                          "wall [s]": round(wall, 1)})
         if progress:
@@ -373,9 +373,9 @@ def run_options(out: str | Path = "reports/benchmarks", preset: str = "tiny",
 
     base = truth_skill(interpolation_baselines(coarse, sc.truth), sc.truth, factor=factor, common=False)
     for m, r in base.iterrows():
-        rows.append({"variant": "baseline", "method": m, "r": r["r"], "ubrmse": r["ubrmse"],
+        rows.append({"variant": "baseline", "model": m, "r": r["r"], "ubrmse": r["ubrmse"],
                      "bias": r["bias"], "r_anomaly": r["r_anomaly"], "n": int(r["n"]), "wall [s]": 0.0})
-    df = pd.DataFrame(rows).set_index(["variant", "method"])
+    df = pd.DataFrame(rows).set_index(["variant", "model"])
     meta = {"date": time.strftime("%Y-%m-%d"), "preset": preset, "period": list(period),
             "machine": f"{platform.machine()}, {os.cpu_count()} cores"}
     md = (

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from smkit.core.schema import rename_legacy
 from smkit.validate.metrics import all_metrics
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def ascending(da: xr.DataArray) -> xr.DataArray:
 
 
 def product_sm(product: xr.Dataset | xr.DataArray) -> xr.DataArray:
-    """The ``sm(method, time, lat, lon)`` of a product (m3 m-3), checked, ascending coordinates.
+    """The ``sm(model, time, lat, lon)`` of a product (m3 m-3), checked, ascending coordinates.
 
     Parameters
     ----------
@@ -86,14 +87,14 @@ def product_sm(product: xr.Dataset | xr.DataArray) -> xr.DataArray:
     Returns
     -------
     xarray.DataArray
-        Dims ``(method, time, lat, lon)``; ``lat`` and ``lon`` ascending.
+        Dims ``(model, time, lat, lon)``; ``lat`` and ``lon`` ascending.
 
     Raises
     ------
     TypeError
         If ``product`` is neither a Dataset with ``sm`` nor a DataArray.
     ValueError
-        If the dims are not ``(method, time, lat, lon)`` or the method names
+        If the dims are not ``(model, time, lat, lon)`` or the model names
         are not distinct.
     """
     da = product["sm"] if isinstance(product, xr.Dataset) else product
@@ -101,12 +102,12 @@ def product_sm(product: xr.Dataset | xr.DataArray) -> xr.DataArray:
         raise TypeError(
             f"product must be an xarray Dataset with 'sm' or a DataArray, got {type(product)}"
         )
-    if set(da.dims) != {"method", "time", "lat", "lon"}:
-        raise ValueError(f"product must have dims (method, time, lat, lon); its 'sm' has {da.dims}")
-    methods = [str(m) for m in da["method"].values]
-    if not methods or len(set(methods)) != len(methods):
-        raise ValueError(f"product needs distinct method names, got {methods}")
-    return ascending(da.transpose("method", "time", "lat", "lon"))
+    if set(da.dims) != {"model", "time", "lat", "lon"}:
+        raise ValueError(f"product must have dims (model, time, lat, lon); its 'sm' has {da.dims}")
+    models = [str(m) for m in da["model"].values]
+    if not models or len(set(models)) != len(models):
+        raise ValueError(f"product needs distinct model names, got {models}")
+    return ascending(da.transpose("model", "time", "lat", "lon"))
 
 
 # --------------------------------------------------------------------------- the scenario
@@ -205,7 +206,7 @@ def open_product(path: str | Path) -> xr.Dataset:
     Parameters
     ----------
     path : str or Path
-        The store, with ``sm(method, time, lat, lon)`` (m3 m-3).
+        The store, with ``sm(model, time, lat, lon)`` (m3 m-3).
 
     Returns
     -------
@@ -226,6 +227,7 @@ def open_product(path: str | Path) -> xr.Dataset:
         with warnings.catch_warnings():  # smkit writes unconsolidated stores; either is fine
             warnings.simplefilter("ignore", RuntimeWarning)
             ds = xr.open_zarr(path, consolidated=None)
+    ds = rename_legacy(ds)
     product_sm(ds)
     return ds
 
@@ -236,7 +238,7 @@ def cached_product(root: Path, preset: str, seed: int) -> tuple[Path, xr.Dataset
     Looks for ``<preset>-seed<seed>-w<world version>-product-*.zarr`` (the stores
     of ``smkit reproduce`` and :func:`smkit.workflow.study.base_product` for the current
     synthetic world; products of an older world are not the world's) and
-    prefers the most methods, then the most days, then the newest; stores that
+    prefers the most models, then the most days, then the newest; stores that
     do not open as a product are passed over.
 
     Parameters
@@ -260,7 +262,7 @@ def cached_product(root: Path, preset: str, seed: int) -> tuple[Path, xr.Dataset
             ds = open_product(path)
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        rank = (ds.sizes["method"], ds.sizes["time"], path.stat().st_mtime)
+        rank = (ds.sizes["model"], ds.sizes["time"], path.stat().st_mtime)
         if best is None or rank > best[0]:
             best = (rank, path, ds)
     return None if best is None else best[1:]
@@ -277,7 +279,7 @@ def baseline_product(sc: Scenario) -> xr.Dataset:
     Returns
     -------
     xarray.Dataset
-        ``sm(method, time, lat, lon)`` (m3 m-3) with methods ``nearest`` and
+        ``sm(model, time, lat, lon)`` (m3 m-3) with models ``nearest`` and
         ``bilinear`` (:func:`smkit.validate.interpolation_baselines`).
     """
     from smkit.validate import interpolation_baselines
@@ -337,7 +339,7 @@ def quick_product(
     Returns
     -------
     (xarray.Dataset, Path or None)
-        ``sm(method, time, lat, lon)`` (m3 m-3) and its store (None in memory).
+        ``sm(model, time, lat, lon)`` (m3 m-3) and its store (None in memory).
     """
     from smkit.engine import downscale
 

@@ -22,6 +22,7 @@ import pandas as pd
 import xarray as xr
 
 from smkit.core.scenario import Scenario
+from smkit.core.schema import rename_legacy
 from smkit.core.store import create_once
 from smkit.core.vocabulary import COVARIATES, LEARNER_ORDER
 from smkit.engine import OPTIONS
@@ -79,7 +80,7 @@ def store_once(store: Path, ds: xr.Dataset, progress: bool) -> xr.Dataset:
                 delayed.compute()
 
         create_once(store, write)
-    return xr.open_zarr(store, consolidated=False)
+    return rename_legacy(xr.open_zarr(store, consolidated=False))
 
 
 # --------------------------------------------------------------------------- products
@@ -224,7 +225,7 @@ def subgrid_product(product: xr.Dataset, sc: Scenario, train_years, *, progress:
     period = slice(f"{years[0]}-01-01", f"{years[-1]}-12-31")
     table = station_table(product, sc.fine, sc.stations, covariates=covs, smooth_coarse=smooth, time=period)
     table = table[np.isin(pd.DatetimeIndex(table["time"]).year, years)]
-    learners = [str(m) for m in product["method"].values]
+    learners = [str(m) for m in product["model"].values]
     models = fit_subgrid(table, learners, covs)
     corrected = apply_subgrid(product, sc.fine, models, covariates=covs, smooth_coarse=smooth)
     source = product.encoding.get("store")
@@ -286,5 +287,5 @@ def strategy_pair(st: Study, days: int = 92):
                         strategy="global", zones=st.zones, days=slice(sel.start, sel.stop),
                         seed=st.params.get("seed", 0), **opts)
     window = st.product.sel(time=sel)
-    window = window.assign(sm=window["sm"].sel({"method": st.learners}))
+    window = window.assign(sm=window["sm"].sel({"model": st.learners}))
     return window, glob.sel(time=sel), sel

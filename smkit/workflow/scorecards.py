@@ -49,7 +49,7 @@ def bma_vs_best(networks: pd.DataFrame) -> pd.DataFrame:
     df = networks.reset_index() if "network" not in networks.columns else networks
     rows = []
     for net, g in df.groupby("network", sort=False):
-        g = g.set_index("method")
+        g = g.set_index("model")
         learners = g.drop(index=[m for m in ("bma", "cci") if m in g.index])
         if "bma" not in g.index or learners.empty:
             continue
@@ -145,10 +145,10 @@ def tuning_comparison(st: Study, months=range(4, 10), *, n_boot: int = 200,
     opts = {k: v for k, v in st.params.items() if k in PRODUCT_OPTIONS and k != "params"}
     default = base_product(st.scenario, learners=st.learners, cache_dir=st.params.get("cache_dir"),
                            days=sel, seed=st.params.get("seed", 0), progress=progress, **opts)
-    tuned = (st.windowed if st.windowed is not None else st.product)["sm"].sel({"method": st.learners})
-    tuned = tuned.sel(time=sel).assign_coords(method=[f"{m}_tuned" for m in st.learners])
-    default = default["sm"].sel(time=sel).assign_coords(method=[f"{m}_default" for m in st.learners])
-    both = xr.concat([tuned, default], dim="method")
+    tuned = (st.windowed if st.windowed is not None else st.product)["sm"].sel({"model": st.learners})
+    tuned = tuned.sel(time=sel).assign_coords(model=[f"{m}_tuned" for m in st.learners])
+    default = default["sm"].sel(time=sel).assign_coords(model=[f"{m}_default" for m in st.learners])
+    both = xr.concat([tuned, default], dim="model")
     return truth_scores(both.to_dataset(name="sm"), st.scenario.truth, int(st.product.attrs["factor"]),
                         n_boot=n_boot, reference=None)
 
@@ -171,7 +171,7 @@ def truth_scorecard(st: Study, *, n_boot: int = 300, oracle: int = 30, seed: int
     parts = [st.product["sm"].sel(sel)]
     if st.windowed is not None:
         w = st.windowed["sm"].sel(sel)
-        parts.append(w.assign_coords(method=[f"{m}_windows" for m in w["method"].values]))
+        parts.append(w.assign_coords(model=[f"{m}_windows" for m in w["model"].values]))
         if oracle:
             from smkit.engine.subgrid import apply_subgrid, fit_subgrid, oracle_stations, station_table
 
@@ -180,10 +180,10 @@ def truth_scorecard(st: Study, *, n_boot: int = 300, oracle: int = 30, seed: int
             pseudo = oracle_stations(st.scenario.truth, oracle, seed=seed)
             table = station_table(st.windowed, st.scenario.fine, pseudo, covariates=covs,
                                   time=slice(f"{min(years)}-01-01", f"{max(years)}-12-31"))
-            models = fit_subgrid(table, [str(m) for m in w["method"].values], covs)
+            models = fit_subgrid(table, [str(m) for m in w["model"].values], covs)
             o = apply_subgrid(st.windowed.sel(sel), st.scenario.fine, models, covariates=covs)["sm"]
-            parts.append(o.assign_coords(method=[f"{m}_oracle" for m in o["method"].values]))
-    both = xr.concat(parts, dim="method")
+            parts.append(o.assign_coords(model=[f"{m}_oracle" for m in o["model"].values]))
+    both = xr.concat(parts, dim="model")
     if progress:
         from tqdm.dask import TqdmCallback
 
@@ -211,10 +211,10 @@ def station_scorecard(st: Study, *, n_boot: int = 300, seed: int = 0) -> pd.Data
     if st.windowed is not None:
         w = match_stations(st.windowed[["sm"]], st.scenario.stations)
         w = split_years(w, st.train_years, st.test_years)[1]
-        w = w.assign_coords(method=[f"{m}_windows" for m in w["method"].values])
+        w = w.assign_coords(model=[f"{m}_windows" for m in w["model"].values])
         test = test.reindex(time=np.union1d(test["time"].values, w["time"].values))
         w = w.reindex(time=test["time"].values)
-        test = test.assign(pred=xr.concat([test["pred"], w["pred"]], dim="method"))
+        test = test.assign(pred=xr.concat([test["pred"], w["pred"]], dim="model"))
     by_net = station_scores(test, reference="cci", n_boot=n_boot, seed=seed)
     pooled = station_scores(test, reference="cci", n_boot=n_boot, seed=seed, by="all")
     return pd.concat([by_net, pooled])
@@ -266,8 +266,8 @@ def station_holdout_scorecard(st: Study, *, n_folds: int = 4, n_boot: int = 300,
                 x = sub[f"{m}:{n}"]
                 corr += coef[n] * (x - x.groupby(sub["name"]).transform("mean")).fillna(0.0).to_numpy()
             held.loc[rows, m] = np.clip(sub[m].to_numpy() + corr, 0.0, float(w.attrs.get("sm_max", 0.6)))
-    # back onto the matched layout: (method, station, time), cci first, then the learners and BMA
-    pred = st.matched["pred"].sel({"method": ["cci", *learners]}).values.copy()
+    # back onto the matched layout: (model, station, time), cci first, then the learners and BMA
+    pred = st.matched["pred"].sel({"model": ["cci", *learners]}).values.copy()
     pred[1:] = np.nan
     pos = {str(n): k for k, n in enumerate(station_names)}
     tpos = pd.Index(pd.DatetimeIndex(st.matched["time"].values))
@@ -284,9 +284,9 @@ def station_holdout_scorecard(st: Study, *, n_folds: int = 4, n_boot: int = 300,
             p = st.bma.params_for("pooled")
         f = pred[1:, n, :].T  # (time, learner)
         bma_pred[n] = (p["bias_coefs"][:, 0] + p["bias_coefs"][:, 1] * f) @ p["weights"]
-    both = xr.DataArray(np.concatenate([pred, bma_pred[None]]), dims=("method", "station", "time"),
-                        coords={"method": ["cci", *learners, "bma"]})
-    m = st.matched.drop_vars(["pred", "method"]).assign(pred=both)
+    both = xr.DataArray(np.concatenate([pred, bma_pred[None]]), dims=("model", "station", "time"),
+                        coords={"model": ["cci", *learners, "bma"]})
+    m = st.matched.drop_vars(["pred", "model"]).assign(pred=both)
     test = split_years(m, st.train_years, st.test_years)[1]
     by_net = station_scores(test, reference="cci", n_boot=n_boot, seed=seed)
     pooled = station_scores(test, reference="cci", n_boot=n_boot, seed=seed, by="all")
@@ -346,7 +346,7 @@ def overview_table(st: Study) -> pd.DataFrame:
     from smkit.validate import score_networks
 
     net = score_networks(st.test()).reset_index()
-    pooled = net.groupby("method", sort=False)[["r", "ubrmse"]].mean()
+    pooled = net.groupby("model", sort=False)[["r", "ubrmse"]].mean()
     pooled.columns = [f"stations {c} (mean of networks)" for c in pooled.columns]
     if has_truth(st.scenario):
         t = truth_table(st)[["r", "ubrmse", "r_anomaly"]]

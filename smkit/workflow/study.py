@@ -90,10 +90,10 @@ def _with_cached_bma(product: xr.Dataset, bma, zones: xr.DataArray, key: dict, p
     if source is None:
         return full
     store = Path(f"{source.removesuffix('.zarr')}-bma-{_key(key)}.zarr")
-    stored = _store_once(store, xr.Dataset({"bma": full["sm"].sel({"method": "bma"}).drop_vars("method"),
+    stored = _store_once(store, xr.Dataset({"bma": full["sm"].sel({"model": "bma"}).drop_vars("model"),
                                             "sm_std": full["sm_std"]}), progress)
-    learners = full["sm"].sel({"method": [m for m in full["method"].values if str(m) != "bma"]})
-    sm = xr.concat([learners, stored["bma"].expand_dims(method=["bma"])], dim="method")
+    learners = full["sm"].sel({"model": [m for m in full["model"].values if str(m) != "bma"]})
+    sm = xr.concat([learners, stored["bma"].expand_dims(model=["bma"])], dim="model")
     sm.attrs = dict(full["sm"].attrs)
     return full.assign(sm=sm.transpose(*full["sm"].dims), sm_std=stored["sm_std"])
 
@@ -119,7 +119,7 @@ class Study:
     ----------
     scenario : Scenario
     product : xarray.Dataset
-        ``sm(method, time, lat, lon)`` (m3 m-3) with the learners and ``bma``,
+        ``sm(model, time, lat, lon)`` (m3 m-3) with the learners and ``bma``,
         ``sm_std`` (BMA predictive standard deviation) and the window diagnostics.
     zones : xarray.DataArray
         Zone labels on the coarse grid (1 = driest).
@@ -151,7 +151,7 @@ class Study:
     @property
     def learners(self) -> list[str]:
         """The learners of the product (without ``bma``)."""
-        return [str(m) for m in self.product["method"].values if str(m) != "bma"]
+        return [str(m) for m in self.product["model"].values if str(m) != "bma"]
 
     def test(self) -> xr.Dataset:
         """The matched stations over the validation years."""

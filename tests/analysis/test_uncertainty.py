@@ -70,7 +70,7 @@ def test_leave_one_out_all_is_table4_without_the_subgrid_stage(tmp_path):
         plain = study.open_study("tiny", cache_dir=tmp_path, learners=("mlr",), progress=False, subgrid=False)
     loo = uncertainty.leave_one_out(plain, ["dem"], progress=False)
     nets = validate.score_networks(plain.test())
-    bma = nets[nets["method"] == "bma"].set_index("network")
+    bma = nets[nets["model"] == "bma"].set_index("network")
     for net, row in loo.loc["all"].iterrows():
         assert row["n"] == bma.loc[net, "n"]
         assert abs(row["r"] - bma.loc[net, "r"]) < 2e-3 and abs(row["rmse"] - bma.loc[net, "rmse"]) < 2e-4

@@ -84,10 +84,10 @@ def test_full_layout_and_template(full, product):
 def test_date_and_product_change_the_plotted_day(full, tiny, product):
     plot = _render(full._map)
     full.product, full.date = "MLR", "2009-07-02"
-    want = product["sm"].sel({"method": "mlr"}).sel(time="2009-07-02").values
+    want = product["sm"].sel({"model": "mlr"}).sel(time="2009-07-02").values
     np.testing.assert_array_equal(_shown(plot), want)
     full.date = "2009-07-03"
-    want3 = product["sm"].sel({"method": "mlr"}).sel(time="2009-07-03").values
+    want3 = product["sm"].sel({"model": "mlr"}).sel(time="2009-07-03").values
     np.testing.assert_array_equal(_shown(plot), want3)
     assert not np.array_equal(want, want3, equal_nan=True)
     full.product = "Truth"
@@ -101,9 +101,9 @@ def test_difference_uses_the_nearest_parent_cell(full, tiny, product):
     plot = _render(full._map)
     full.product, full.date, full.reference = "XG", "2009-07-04", "CCI"
     full.difference = True
-    nearest = interpolation_baselines(tiny.coarse, tiny.truth)["sm"].sel({"method": "nearest"})
+    nearest = interpolation_baselines(tiny.coarse, tiny.truth)["sm"].sel({"model": "nearest"})
     want = (
-        product["sm"].sel({"method": "xgb"}).sel(time="2009-07-04") - nearest.sel(time="2009-07-04")
+        product["sm"].sel({"model": "xgb"}).sel(time="2009-07-04") - nearest.sel(time="2009-07-04")
     ).values
     np.testing.assert_allclose(_shown(plot), want, equal_nan=True, atol=1e-7)
     lo, hi = full.clim  # unlocked: symmetric around zero
@@ -113,7 +113,7 @@ def test_difference_uses_the_nearest_parent_cell(full, tiny, product):
     # ERA5 (0.1 degrees) on the 0.025 degree grid: blocks of 4 x 4 pixels
     full.reference = "ERA5"
     era5 = tiny.era5["sm"].sel(time="2009-07-04").values
-    xg = product["sm"].sel({"method": "xgb"}).sel(time="2009-07-04").values
+    xg = product["sm"].sel({"model": "xgb"}).sel(time="2009-07-04").values
     np.testing.assert_allclose(
         _shown(plot), xg - np.repeat(np.repeat(era5, 4, 0), 4, 1), equal_nan=True, atol=1e-7
     )
@@ -165,7 +165,7 @@ def _holding(coord: xr.DataArray, value: float) -> int:
 def test_station_metrics_match_smkit_metrics(full, tiny, product):
     df = full.station_metrics("MLR")
     st = stations_to_volumetric(tiny.stations)
-    sm = product["sm"].sel({"method": "mlr"})
+    sm = product["sm"].sel({"model": "mlr"})
     for k, row in df.iterrows():
         s = st.isel(station=k)
         assert row["name"] == str(s["name"].values)
@@ -227,10 +227,10 @@ def test_click_shows_series_of_every_product_and_the_station(full, tiny, product
 
 
 def test_wrong_dims_are_rejected(tiny, product):
-    with pytest.raises(ValueError, match=r"\(method, time, lat, lon\)"):
-        explorer(product["sm"].isel({"method": 0}))
-    with pytest.raises(ValueError, match=r"\(method, time, lat, lon\)"):
-        explorer(product["sm"].rename(method="learner"))
+    with pytest.raises(ValueError, match=r"\(model, time, lat, lon\)"):
+        explorer(product["sm"].isel({"model": 0}))
+    with pytest.raises(ValueError, match=r"\(model, time, lat, lon\)"):
+        explorer(product["sm"].rename(model="learner"))
     with pytest.raises(ValueError, match=r"coarse must have dims \(time, lat, lon\)"):
         explorer(product, coarse=tiny.coarse["sm"].isel(time=0))
     with pytest.raises(ValueError, match="ERA5"):
@@ -243,7 +243,7 @@ def test_descending_latitude_is_accepted(tiny, product):
     flipped = product.isel(lat=slice(None, None, -1))
     ex = explorer(flipped, coarse=tiny.coarse.isel(lat=slice(None, None, -1))).explorer
     ex.date = "2009-07-02"
-    want = product["sm"].sel({"method": "mlr"}).sel(time="2009-07-02").values
+    want = product["sm"].sel({"model": "mlr"}).sel(time="2009-07-02").values
     np.testing.assert_array_equal(ex.current_map()[0], want)
 
 
@@ -277,7 +277,7 @@ def test_quick_days():
 
 def test_load_scenario_with_baselines(tiny):
     data = load(tiny, quick="baselines")
-    assert list(data.product["method"].values) == ["nearest", "bilinear"]
+    assert list(data.product["model"].values) == ["nearest", "bilinear"]
     assert set(data.references) == {"ERA5", "Noah"}
     assert "interpolated" in data.description
 
@@ -345,14 +345,14 @@ def test_cached_product_prefers_the_most_complete_store(tmp_path, product):
 
     w = f"w{WORLD_VERSION}"
     sm = product[["sm"]]
-    sm.isel(method=[0]).to_zarr(tmp_path / f"tiny-seed0-{w}-product-mlr.zarr", consolidated=False)
+    sm.isel(model=[0]).to_zarr(tmp_path / f"tiny-seed0-{w}-product-mlr.zarr", consolidated=False)
     sm.to_zarr(tmp_path / f"tiny-seed0-{w}-product-0123abcd.zarr", consolidated=False)
     sm.to_zarr(tmp_path / f"tiny-seed1-{w}-product-0123abcd.zarr", consolidated=False)  # other seed
     sm.to_zarr(tmp_path / "tiny-seed0-product-4567cdef.zarr", consolidated=False)  # an older world
     (tmp_path / f"tiny-seed0-{w}-product-broken.zarr").mkdir()  # not a store
     path, ds = cached_product(tmp_path, "tiny", 0)
     assert path.name == f"tiny-seed0-{w}-product-0123abcd.zarr"
-    assert list(ds["method"].values) == ["mlr", "xgb"]
+    assert list(ds["model"].values) == ["mlr", "xgb"]
     assert cached_product(tmp_path, "demo", 0) is None
 
 

@@ -439,14 +439,14 @@ def make_product(seed=9, with_bma=False):
     return xr.Dataset(
         {
             "sm": (
-                ("method", "time", "lat", "lon"),
+                ("model", "time", "lat", "lon"),
                 sm,
                 {"units": "m3 m-3", "long_name": "soil moisture"},
             ),
             "window_count": (("time", "lat", "lon"), np.ones((6, *FGRID.shape), np.int16)),
         },
         coords={
-            "method": methods,
+            "model": methods,
             "time": pd.date_range("2009-06-01", periods=6),
             **FGRID.coords(),
         },
@@ -462,7 +462,7 @@ def zone_fit():
 def expected_bma(product, zb):
     """Per-pixel loops over zones with numpy: sum_k w_k (a_k + b_k f_k) and the mixture sd."""
     fine = np.repeat(np.repeat(ZONES.values, 5, 0), 5, 1)
-    f = product["sm"].sel({"method": MEMBERS}).values.astype(np.float64)
+    f = product["sm"].sel({"model": MEMBERS}).values.astype(np.float64)
     mean = np.full(f.shape[1:], np.nan)
     std = np.full(f.shape[1:], np.nan)
     for z in [*zb.zones, -1]:  # cells without a zone take the pooled fit
@@ -480,14 +480,14 @@ def expected_bma(product, zb):
 def test_apply_values_shape_and_dims(zone_fit):
     prod = make_product()
     out = bma.apply(prod, zone_fit, ZONES, smooth=False)
-    assert out["sm"].dims == ("method", "time", "lat", "lon")
+    assert out["sm"].dims == ("model", "time", "lat", "lon")
     assert out["sm"].dtype == np.float32 and out["sm_std"].dtype == np.float32
-    assert out["method"].values.tolist() == MEMBERS + ["bma"]
+    assert out["model"].values.tolist() == MEMBERS + ["bma"]
     assert out["sm_std"].dims == ("time", "lat", "lon")
     assert out["sm_std"].attrs["units"] == "m3 m-3"
     assert "window_count" in out and out["window_count"].dims == ("time", "lat", "lon")
     mean, std = expected_bma(prod, zone_fit)
-    got = out["sm"].sel({"method": "bma"}).values
+    got = out["sm"].sel({"model": "bma"}).values
     np.testing.assert_allclose(got, mean, rtol=1e-6, equal_nan=True)
     np.testing.assert_allclose(out["sm_std"].values, std, rtol=1e-5, equal_nan=True)
     # the no-zone cell takes the pooled weights; the pixel with an mlr gap is NaN
@@ -495,16 +495,16 @@ def test_apply_values_shape_and_dims(zone_fit):
     assert np.isnan(got[2, 3, 4]) and np.isnan(out["sm_std"].values[2, 3, 4])
     assert np.isfinite(got[2, 3, 5])
     # members are untouched
-    xr.testing.assert_equal(out["sm"].sel({"method": MEMBERS}), prod["sm"])
+    xr.testing.assert_equal(out["sm"].sel({"model": MEMBERS}), prod["sm"])
 
 
 def test_apply_renormalise_and_replace(zone_fit):
     prod = make_product(with_bma=True)
     out = bma.apply(prod, zone_fit, ZONES, missing="renormalise", smooth=False)
-    assert out["method"].values.tolist() == MEMBERS + ["bma"]
-    got = float(out["sm"].sel({"method": "bma"})[2, 3, 4])
+    assert out["model"].values.tolist() == MEMBERS + ["bma"]
+    got = float(out["sm"].sel({"model": "bma"})[2, 3, 4])
     p = zone_fit.params_for(int(ZONES.values[0, 0]))
-    f = prod["sm"].sel({"method": MEMBERS}).values[:, 2, 3, 4].astype(float)
+    f = prod["sm"].sel({"model": MEMBERS}).values[:, 2, 3, 4].astype(float)
     ok = np.isfinite(f)
     w = p["weights"] * ok / (p["weights"] * ok).sum()
     want = np.nansum(w * (p["bias_coefs"][:, 0] + p["bias_coefs"][:, 1] * f))
@@ -541,11 +541,11 @@ def test_apply_zones_on_fine_grid_unknown_zones_and_errors(zone_fit):
     with pytest.warns(bma.BMAWarning, match=r"zone\(s\) \[9\].*pooled"):
         c = bma.apply(prod, zone_fit, more)
     pooled = zone_fit.params_for("pooled")
-    f = prod["sm"].sel({"method": MEMBERS}).values[:, 0, 0, 0].astype(float)
+    f = prod["sm"].sel({"model": MEMBERS}).values[:, 0, 0, 0].astype(float)
     want = pooled["weights"] @ (pooled["bias_coefs"][:, 0] + pooled["bias_coefs"][:, 1] * f)
-    assert float(c["sm"].sel({"method": "bma"})[0, 0, 0]) == pytest.approx(want, rel=1e-6)
-    with pytest.raises(KeyError, match=r"lacks member method\(s\) \['xgb'\]"):
-        bma.apply(prod.sel({"method": ["rf", "mlr", "svr"]}), zone_fit, ZONES)
+    assert float(c["sm"].sel({"model": "bma"})[0, 0, 0]) == pytest.approx(want, rel=1e-6)
+    with pytest.raises(KeyError, match=r"lacks member model\(s\) \['xgb'\]"):
+        bma.apply(prod.sel({"model": ["rf", "mlr", "svr"]}), zone_fit, ZONES)
 
 
 # --------------------------------------------------------------------------- PyMC
@@ -698,8 +698,8 @@ def test_apply_blends_zone_parameters_across_boundaries(zone_fit):
     from smkit.validate import seam_ratio
 
     prod = make_product()
-    hard = bma.apply(prod, zone_fit, ZONES, smooth=False)["sm"].sel({"method": "bma"}).values
-    soft = bma.apply(prod, zone_fit, ZONES)["sm"].sel({"method": "bma"}).values
+    hard = bma.apply(prod, zone_fit, ZONES, smooth=False)["sm"].sel({"model": "bma"}).values
+    soft = bma.apply(prod, zone_fit, ZONES)["sm"].sel({"model": "bma"}).values
     frac = bma.zone_fractions(ZONES, np.unique(ZONES.values), prod)  # -1: no zone (the pooled fit)
     np.testing.assert_allclose(frac.sum("zone"), 1.0, rtol=1e-6)
     pure = (frac.max("zone") > 0.999).values

@@ -434,3 +434,36 @@ def test_checks_on_dask_inputs_match():
     with pytest.raises(InputError) as lazy:
         check_fine(bad.chunk({"time": 2}))
     assert str(lazy.value) == str(eager.value)
+
+
+def test_products_of_smkit_01_open_with_the_new_dimension_name(tmp_path):
+    """A 0.1 store (``sm(method, ...)``) opens as ``sm(model, ...)`` with a warning; resuming it is refused."""
+    import warnings
+
+    from smkit.core.schema import rename_legacy
+    from smkit.validate import match_stations  # noqa: F401  (old keyword still accepted below)
+    from smkit.workflow.explorer_data import open_product
+
+    old = xr.Dataset(
+        {"sm": (("method", "time", "lat", "lon"), np.full((2, 3, 2, 2), 0.2, np.float32), {"units": "m3 m-3"})},
+        coords={"method": ["rf", "mlr"], "time": pd.date_range("2009-07-01", periods=3),
+                "lat": [40.0, 40.01], "lon": [100.0, 100.01]},
+    )
+    old.to_zarr(tmp_path / "old.zarr", consolidated=False)
+    with pytest.warns(DeprecationWarning, match="smkit 0.1"):
+        ds = open_product(tmp_path / "old.zarr")
+    assert ds["sm"].dims == ("model", "time", "lat", "lon")
+    assert ds.sel(model="rf")["sm"].dims == ("time", "lat", "lon")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert rename_legacy(ds) is ds  # a current product is left alone, silently
+
+
+def test_old_keywords_and_names_warn_and_forward():
+    import smkit.validate as validate
+    from smkit.core import vocabulary
+
+    with pytest.warns(DeprecationWarning, match="MODEL_LABELS"):
+        assert vocabulary.METHOD_LABELS is vocabulary.MODEL_LABELS
+    with pytest.warns(DeprecationWarning, match="model_label"):
+        assert validate.method_label is validate.model_label

@@ -25,9 +25,9 @@ def test_fill_time_gaps():
 def test_product_structure(month):
     coarse, fine = month
     p = downscale(coarse, fine, learners=("mlr",), progress=False)
-    assert p["sm"].dims == ("method", "time", "lat", "lon")
+    assert p["sm"].dims == ("model", "time", "lat", "lon")
     assert p["sm"].dtype == np.float32 and p["sm"].attrs["units"] == "m3 m-3"
-    assert list(p["method"].values) == ["mlr"]
+    assert list(p["model"].values) == ["mlr"]
     assert p["window_sw"].dims == ("time", "clat", "clon")
     assert set(np.unique(p["window_sw"])) <= {0, 3, 4, 5}
     assert np.isfinite(p["sm"]).mean() > 0.5
@@ -79,6 +79,16 @@ def test_killed_run_resumes_to_the_same_store(month, tmp_path, monkeypatch):
                   progress=False)
 
 
+def test_a_store_of_smkit_01_is_not_resumed(month, tmp_path):
+    coarse, fine = month
+    store = tmp_path / "p.zarr"
+    downscale(coarse, fine, learners=("mlr",), time_chunk=30, out=store, progress=False, workers=1)
+    old = xr.open_zarr(store, consolidated=False).load().rename({"model": "method"})
+    old.to_zarr(tmp_path / "old.zarr", consolidated=False)
+    with pytest.raises(ValueError, match="written by smkit 0.1 .* read it with smkit.open_product"):
+        downscale(coarse, fine, learners=("mlr",), time_chunk=30, out=tmp_path / "old.zarr", progress=False)
+
+
 def test_bad_input_gives_clear_errors(month):
     coarse, fine = month
     with pytest.raises(KeyError, match="choose from"):
@@ -111,7 +121,7 @@ def test_reference_learners_beat_bilinear_in_subgrid_r(month, tiny):
     coarse, fine = month
     c, f = coarse.isel(time=slice(0, 4)), fine.isel(time=slice(0, 4))
     p = downscale(c, f, learners=("rf",), backend="reference", progress=False)
-    both = xr.concat([p["sm"], interpolation_baselines(c, tiny.truth)["sm"]], dim="method")
+    both = xr.concat([p["sm"], interpolation_baselines(c, tiny.truth)["sm"]], dim="model")
     sk = truth_skill(both, tiny.truth, factor=10)
     assert sk.loc["rf", "r_anomaly"] > sk.loc["bilinear", "r_anomaly"]
 
@@ -273,8 +283,8 @@ def test_blending_removes_the_steps_at_cell_edges(month, tiny):
     ok = np.isfinite(blended["sm"].values).all(axis=0)
     t_seam = seam_ratio(np.where(ok, truth, np.nan), 10)
     for m in ("rf", "mlr"):
-        b = seam_ratio(blended["sm"].sel({"method": m}).values, 10)
-        s = seam_ratio(single["sm"].sel({"method": m}).values, 10)
+        b = seam_ratio(blended["sm"].sel({"model": m}).values, 10)
+        s = seam_ratio(single["sm"].sel({"model": m}).values, 10)
         assert abs(b - t_seam) < 0.15, (m, b, t_seam)
         assert s > b + 0.15, (m, s, b)
     assert blended.attrs["blend"] == 1 and single.attrs["blend"] == 0

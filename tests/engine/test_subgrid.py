@@ -92,7 +92,7 @@ def test_a_model_with_no_coefficients_changes_nothing(tiny, product, table):
     part = product.sel(time=slice("2010-06-01", "2010-06-05"))
     out = apply_subgrid(part, tiny.fine, models)
     np.testing.assert_allclose(out["sm"].values, np.clip(part["sm"].values, 0, 0.6), atol=1e-6)
-    xr.testing.assert_identical(out["sm"].sel({"method": "rf"}), part["sm"].sel({"method": "rf"}))
+    xr.testing.assert_identical(out["sm"].sel({"model": "rf"}), part["sm"].sel({"model": "rf"}))
 
 
 def test_too_few_stations_is_a_clear_error(table):

@@ -329,7 +329,7 @@ def test_downscale_skill_matches_reference(tiny):
              for b in ("fast", "reference")}
     assert np.isfinite(prods["fast"]).mean() > 0.5
     np.testing.assert_array_equal(np.isfinite(prods["fast"]), np.isfinite(prods["reference"]))
-    both = xr.concat([p.assign_coords(method=[b]) for b, p in prods.items()], dim="method")
+    both = xr.concat([p.assign_coords(model=[b]) for b, p in prods.items()], dim="model")
     sk = truth_skill(both, tiny.truth, factor=10)
     for col in ("r", "r_anomaly"):
         assert abs(sk.loc["fast", col] - sk.loc["reference", col]) <= 0.01

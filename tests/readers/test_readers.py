@@ -1013,7 +1013,7 @@ def test_ingest_cube_opens_as_scenario_and_downscales(archive, cube):
     # end to end: the engine runs on the ingested cube
     product = downscale(sc.coarse, sc.fine, learners=("mlr",), progress=False)
     sm = product["sm"].load()
-    assert sm.dims == ("method", "time", "lat", "lon") and float(np.isfinite(sm).mean()) > 0.9
+    assert sm.dims == ("model", "time", "lat", "lon") and float(np.isfinite(sm).mean()) > 0.9
 
 
 def test_explorer_opens_an_ingested_cube(cube):
@@ -1026,7 +1026,7 @@ def test_explorer_opens_an_ingested_cube(cube):
     layout = app.explorer(data.product, **data.kwargs())
     assert layout is not None
     data = app.load(out, quick="mlr", zones=None, progress=False)
-    assert list(data.product["method"].values) == ["mlr"]
+    assert list(data.product["model"].values) == ["mlr"]
     app.explorer(data.product, **data.kwargs())
 
 

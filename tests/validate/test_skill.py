@@ -21,7 +21,7 @@ def truth_product(tiny):
     sel = {"time": slice("2009-06-01", "2009-08-31")}
     t = tiny.truth["sm"].sel(sel)
     noisy = t + 0.03 * np.random.default_rng(0).normal(size=t.shape).astype(np.float32)
-    return xr.concat([t, noisy], dim=xr.Variable("method", ["truth", "noisy"])).to_dataset(name="sm")
+    return xr.concat([t, noisy], dim=xr.Variable("model", ["truth", "noisy"])).to_dataset(name="sm")
 
 
 def test_truth_scores_match_truth_skill_and_bound_their_values(tiny, truth_product):
@@ -40,12 +40,12 @@ def test_truth_scores_match_truth_skill_and_bound_their_values(tiny, truth_produ
 
 def test_station_scores_separate_temporal_skill_from_static_offsets(tiny):
     """A product with the station offsets removed gets the same demeaned R as one with them."""
-    prod = tiny.truth["sm"].expand_dims(method=["truth"]).to_dataset(name="sm")
+    prod = tiny.truth["sm"].expand_dims(model=["truth"]).to_dataset(name="sm")
     m = match_stations(prod, tiny.stations, coarse=tiny.coarse)
     offsets = xr.DataArray(np.random.default_rng(1).normal(0, 0.05, m.sizes["station"]), dims="station")
-    shifted = m["pred"].sel({"method": ["truth"]}) + offsets
-    m2 = m.drop_vars(["pred", "method"]).assign(
-        pred=xr.concat([m["pred"], shifted.assign_coords(method=["shifted"])], dim="method"))
+    shifted = m["pred"].sel({"model": ["truth"]}) + offsets
+    m2 = m.drop_vars(["pred", "model"]).assign(
+        pred=xr.concat([m["pred"], shifted.assign_coords(model=["shifted"])], dim="model"))
     sc = station_scores(m2, n_boot=40, by="all")
     truth, shifted_row = sc.loc[("all", "truth")], sc.loc[("all", "shifted")]
     assert shifted_row["r_demeaned"] == pytest.approx(truth["r_demeaned"], abs=1e-9)

@@ -16,7 +16,7 @@ from smkit.validate import (
     compare_models,
     interpolation_baselines,
     match_stations,
-    method_label,
+    model_label,
     network_table,
     period_bounds,
     score_networks,
@@ -41,9 +41,9 @@ def toy_product(days=DAYS, grid=GRID):
         (100 * np.arange(ny)[:, None] + np.arange(nx)[None, :]).astype(np.float32), (nt, ny, nx)
     )
     return xr.Dataset(
-        {"sm": (("method", "time", "lat", "lon"), np.stack([day, pix]), {"units": "m3 m-3"})},
+        {"sm": (("model", "time", "lat", "lon"), np.stack([day, pix]), {"units": "m3 m-3"})},
         coords={
-            "method": ["day", "pix"],
+            "model": ["day", "pix"],
             "time": days.values.astype("datetime64[ns]"),
             **grid.coords(),
         },
@@ -99,8 +99,8 @@ def mean_index(first, last, skip=()):
 def truth_product(tiny):
     """The 1-km truth as a product (method "truth") beside the interpolation baselines."""
     b = interpolation_baselines(tiny.coarse, tiny.truth)
-    tr = tiny.truth["sm"].expand_dims(method=["truth"])
-    return xr.concat([tr, b["sm"]], dim="method").to_dataset(name="sm")
+    tr = tiny.truth["sm"].expand_dims(model=["truth"])
+    return xr.concat([tr, b["sm"]], dim="model").to_dataset(name="sm")
 
 
 @pytest.fixture(scope="module")
@@ -113,17 +113,17 @@ def matched(tiny, truth_product):
 @pytest.fixture(scope="module")
 def paper_matched(matched):
     """Matched pairs with the paper's six methods, made from the truth by fixed perturbations."""
-    truth = matched["pred"].sel({"method": "truth"})
+    truth = matched["pred"].sel({"model": "truth"})
     obs = matched["obs"]
     rng = np.random.default_rng(1)
-    preds = [matched["pred"].sel({"method": "nearest"})]  # cci: the coarse cell
+    preds = [matched["pred"].sel({"model": "nearest"})]  # cci: the coarse cell
     for k in range(5):
         noise = xr.DataArray(rng.normal(0, 0.01 * (k + 1), obs.shape), dims=obs.dims)
         preds.append(truth + noise + 0.005 * k)
-    pred = xr.concat(preds, dim="method").assign_coords(method=PAPER)
+    pred = xr.concat(preds, dim="model").assign_coords(model=PAPER)
     # a gap in one method: common pairs must remove it from every method
     pred[PAPER.index("svr"), :, :20] = np.nan
-    return matched.drop_vars("pred").drop_dims("method").assign(pred=pred.where(obs.notnull()))
+    return matched.drop_vars("pred").drop_dims("model").assign(pred=pred.where(obs.notnull()))
 
 
 # --------------------------------------------------------------------------- periods and matching
@@ -140,7 +140,7 @@ def test_period_bounds_pentads_and_dekads_end_at_month_end():
 
 def test_cadence_averaging_by_hand_and_nzw_conversion():
     prod = toy_product()
-    prod["sm"].loc[{"method": "day", "time": "2009-01-27"}] = np.nan  # NaN-aware mean
+    prod["sm"].loc[{"model": "day", "time": "2009-01-27"}] = np.nan  # NaN-aware mean
     rows = [
         ("Q", "QXZ", 38.05, 100.05, {"2009-01-10": 0.2, "2009-03-31": 0.3}, {}, np.nan, np.nan),
         (
@@ -158,7 +158,7 @@ def test_cadence_averaging_by_hand_and_nzw_conversion():
     ]
     m = match_stations(prod, toy_stations(rows))
     assert list(m["status"].values) == ["ok", "ok", "ok"]
-    day = m["pred"].sel({"method": "day"})
+    day = m["pred"].sel({"model": "day"})
 
     def at(name, date):
         return float(day.sel(station=int(np.flatnonzero(m["name"].values == name)[0]), time=date))
@@ -180,7 +180,7 @@ def test_cadence_averaging_by_hand_and_nzw_conversion():
     assert float(nzw.sel(time="2009-02-21")) == pytest.approx(0.50 * 0.25 * 1.4, rel=1e-6)
     assert float(nzw.sel(time="2009-03-08")) == pytest.approx(0.80 * 0.25 * 1.4, rel=1e-6)
     # the pixel holding each station: row 100 * i + column j
-    pix = m["pred"].sel({"method": "pix"})
+    pix = m["pred"].sel({"model": "pix"})
     assert np.nanmax(pix.values, axis=1).tolist() == [0.0, 503.0, 909.0]
     assert m["pixel_lat"].values.tolist() == pytest.approx([38.05, 38.55, 38.95])
     # December observations (before the product) are not in the time axis
@@ -220,7 +220,7 @@ def test_outside_and_no_overlap_reported_with_nan_scores():
     sc = score_stations(m)
     bad = sc[sc["name"].isin(["Far", "Early"])]
     assert (bad["n"] == 0).all() and bad[["r", "rmse", "mae", "bias", "ubrmse"]].isna().all().all()
-    good = sc[(sc["name"] == "In") & (sc["method"] == "day")].iloc[0]
+    good = sc[(sc["name"] == "In") & (sc["model"] == "day")].iloc[0]
     assert good["n"] == 3 and good["r"] == pytest.approx(1.0)
     net = score_networks(m)
     assert set(net["network"]) == {"QXZ", "CERN"}
@@ -241,7 +241,7 @@ def test_all_nan_product_gives_a_clear_message_and_n_zero(tiny, truth_product):
 
 def test_unknown_method_and_cadence_are_named(tiny, truth_product):
     with pytest.raises(KeyError, match="available: truth, nearest, bilinear"):
-        match_stations(truth_product, tiny.stations, methods=["bma"])
+        match_stations(truth_product, tiny.stations, models=["bma"])
     st = tiny.stations.assign_coords(
         cadence=("station", np.array(["weekly"] * tiny.stations.sizes["station"], dtype=object))
     )
@@ -250,9 +250,9 @@ def test_unknown_method_and_cadence_are_named(tiny, truth_product):
 
 
 def test_truth_reproduces_station_observations(tiny, matched):
-    assert list(matched["method"].values) == ["cci", "truth", "nearest", "bilinear"]
+    assert list(matched["model"].values) == ["cci", "truth", "nearest", "bilinear"]
     assert set(matched["status"].values) == {"ok"}
-    sc = score_stations(matched, methods=["truth"], common=False).set_index("name")
+    sc = score_stations(matched, models=["truth"], common=False).set_index("name")
     # probes follow their pixel's truth, with the representativeness errors of single probes
     assert (sc["r"] > 0.6).all() and (sc["r"] < 0.99).all()
     # a station that reports its pixel's truth exactly, at its own cadence, is matched exactly:
@@ -271,8 +271,8 @@ def test_truth_reproduces_station_observations(tiny, matched):
         for t in np.flatnonzero(np.isfinite(st["sm"].values[k]) | np.isfinite(st["rsm"].values[k])):
             exact[k, t] = pix[starts[t] : ends[t]].mean()
     perfect = st.drop_vars("rsm").assign(sm=(("station", "time"), exact, st["sm"].attrs))
-    m = match_stations(truth.expand_dims(method=["truth"]).to_dataset(name="sm"), perfect)
-    sp = score_stations(m, methods=["truth"], common=False)
+    m = match_stations(truth.expand_dims(model=["truth"]).to_dataset(name="sm"), perfect)
+    sp = score_stations(m, models=["truth"], common=False)
     assert (sp["r"] > 0.9999).all() and (sp["ubrmse"] < 1e-6).all()
     # NZW: one sample a dekad against the dekad mean, converted from percent with soil
     # properties that carry their own errors
@@ -300,7 +300,7 @@ def test_to_pairs_is_tidy(matched):
     assert len(df) == int(np.isfinite(matched["obs"].values).sum())
     row = df.iloc[100]
     assert row["truth"] == float(
-        matched["pred"].sel({"method": "truth", "station": row["station"], "time": row["time"]})
+        matched["pred"].sel({"model": "truth", "station": row["station"], "time": row["time"]})
     )
     full = to_pairs(matched, complete=True)
     assert np.isfinite(full[["obs", "cci", "truth", "nearest", "bilinear"]].to_numpy()).all()
@@ -308,7 +308,7 @@ def test_to_pairs_is_tidy(matched):
 
 
 def test_dask_product_equals_eager_and_reads_only_station_chunks(tiny, truth_product, matched):
-    lazy = truth_product.chunk({"method": 1, "time": 100, "lat": 20, "lon": 20})
+    lazy = truth_product.chunk({"model": 1, "time": 100, "lat": 20, "lon": 20})
     m = match_stations(lazy, tiny.stations, coarse=tiny.coarse.chunk({"time": 200}))
     xr.testing.assert_identical(m, matched)
 
@@ -328,7 +328,7 @@ def test_dask_product_equals_eager_and_reads_only_station_chunks(tiny, truth_pro
     ]
     m = match_stations(prod.copy(data={"sm": arr}), toy_stations(rows))
     assert sorted(set(seen)) == [(0, 0), (1, 1)]  # 2 of the 4 spatial chunks
-    assert m["pred"].sel({"method": "pix"}).max("time").values.tolist() == [0.0, 706.0]
+    assert m["pred"].sel({"model": "pix"}).max("time").values.tolist() == [0.0, 706.0]
 
 
 # --------------------------------------------------------------------------- scores and tables
@@ -365,14 +365,14 @@ def test_table4_structure_and_values(paper_matched):
     assert "N" not in loose.columns
     n = loose.loc["N"]
     assert (n["SVR"] < n["RF"]).all() and isinstance(n.loc["QXZ", "RF"], int)
-    assert [method_label(m) for m in PAPER] == ["CCI", "RF", "MLR", "SVR", "XG", "BMA"]
+    assert [model_label(m) for m in PAPER] == ["CCI", "RF", "MLR", "SVR", "XG", "BMA"]
 
 
 def test_seasons_split_by_month(paper_matched):
     se = score_seasons(paper_matched)
     assert set(se["period"]) == {"M1", "M2"}
-    whole = score_networks(paper_matched).set_index(["network", "method"])["n"]
-    per = se.pivot_table(index=["network", "method"], columns="period", values="n")
+    whole = score_networks(paper_matched).set_index(["network", "model"])["n"]
+    per = se.pivot_table(index=["network", "model"], columns="period", values="n")
     assert ((per["M1"] + per["M2"]) == whole.loc[per.index]).all()
     months = pd.DatetimeIndex(paper_matched["time"].values).month
     monsoon = np.isin(months, [5, 6, 7, 8, 9])
@@ -393,7 +393,7 @@ def test_seasons_split_by_month(paper_matched):
 
 # --------------------------------------------------------------------------- model comparison
 def test_compare_models_shapes_and_a_hand_checked_pixel(tiny):
-    prod = tiny.truth["sm"].expand_dims(method=["bma"]).to_dataset(name="sm")
+    prod = tiny.truth["sm"].expand_dims(model=["bma"]).to_dataset(name="sm")
     res = compare_models(prod, {"ERA5": tiny.era5, "Noah": tiny.noah})
     assert list(res) == ["ERA5", "Noah"]
     era, noah = res["ERA5"], res["Noah"]
@@ -422,7 +422,7 @@ def test_compare_models_shapes_and_a_hand_checked_pixel(tiny):
 
 def test_compare_models_dask_equals_eager(tiny):
     prod = (
-        tiny.truth["sm"].isel(time=slice(0, 90)).expand_dims(method=["bma"]).to_dataset(name="sm")
+        tiny.truth["sm"].isel(time=slice(0, 90)).expand_dims(model=["bma"]).to_dataset(name="sm")
     )
     eager = compare_models(prod, {"ERA5": tiny.era5})["ERA5"]
     lazy = compare_models(
@@ -445,7 +445,7 @@ def test_figures_are_created(tmp_path, tiny, paper_matched):
         "series_nzw": plot_station_series(paper_matched, int(paper_matched["station"].values[-1])),
     }
     prod = (
-        tiny.truth["sm"].isel(time=slice(0, 60)).expand_dims(method=["bma"]).to_dataset(name="sm")
+        tiny.truth["sm"].isel(time=slice(0, 60)).expand_dims(model=["bma"]).to_dataset(name="sm")
     )
     figs["models"] = plot_model_comparison(
         compare_models(prod, {"ERA5": tiny.era5, "Noah": tiny.noah})

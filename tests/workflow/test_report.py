@@ -20,8 +20,8 @@ def _fields(days, empty):
             c[k] = np.nan
             p[:, k] = np.nan
     coarse = xr.Dataset({"sm": (("time", "lat", "lon"), c)}, coords={"time": t, "lat": lat, "lon": lon})
-    product = xr.Dataset({"sm": (("method", "time", "lat", "lon"), p)},
-                         coords={"method": ["rf", "bma"], "time": t,
+    product = xr.Dataset({"sm": (("model", "time", "lat", "lon"), p)},
+                         coords={"model": ["rf", "bma"], "time": t,
                                  "lat": 37.9 + 0.0625 * np.arange(12), "lon": 99.9 + 0.0625 * np.arange(12)})
     return coarse, product
 
