@@ -348,6 +348,11 @@ def test_downscale_of_descending_latitude_is_flagged_and_equals_the_ascending_ru
         flipped = smkit.downscale(coarse.isel(lat=slice(None, None, -1)), fine.isel(lat=slice(None, None, -1)),
                                   learners=("mlr",), progress=False)
     xr.testing.assert_identical(flipped["sm"], ref["sm"])
+    # CF names (ESA CCI, ERA5) and 0..360 longitudes are normalised as the readers do
+    cf = {"lat": "latitude", "lon": "longitude"}
+    with pytest.warns(NormalisationWarning, match="renamed 'latitude' to 'lat'"):
+        renamed = smkit.downscale(coarse.rename(cf), fine.rename(cf), learners=("mlr",), progress=False)
+    xr.testing.assert_identical(renamed["sm"], ref["sm"])
 
 
 def test_a_busy_or_full_store_is_one_message_on_the_command_line(tiny_store, tmp_path, monkeypatch):

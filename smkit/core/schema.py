@@ -24,10 +24,12 @@ __all__ = [
     "REQUIRED", "OPTIONAL", "InputError", "NormalisationWarning", "normalise", "check_units",
     "check_coarse", "check_fine", "check_stations", "relative_to_volumetric",
     "stations_to_volumetric", "encode_group", "require_dataset", "SM_VARIABLES", "check_soil_moisture",
-    "rename_legacy",
+    "rename_legacy", "COORD_ALIASES",
 ]
 
 KINDS = ("coarse", "fine", "stations")
+#: Other names of smkit's coordinates that the checks rename (with a NormalisationWarning).
+COORD_ALIASES = {"latitude": "lat", "longitude": "lon"}
 GRID_DIMS = ("time", "lat", "lon")
 STATION_DIMS = ("station", "time")
 WATER_DENSITY = 1.0  # g cm-3
@@ -253,7 +255,8 @@ def require_dataset(ds, kind: str) -> xr.Dataset:
 def normalise(ds: xr.Dataset, kind: str) -> xr.Dataset:
     """Apply safe layout fixes, announcing each with a :class:`NormalisationWarning`.
 
-    Descending latitude is sorted ascending; longitudes in 0-360 (any above 180)
+    ``latitude``/``longitude`` (ESA CCI, ERA5, CF names) become ``lat``/``lon``;
+    descending latitude is sorted ascending; longitudes in 0-360 (any above 180)
     become -180..180 (gridded data are then sorted ascending); variables are
     transposed to the canonical dimension order. Units and values never change.
 
@@ -276,6 +279,10 @@ def normalise(ds: xr.Dataset, kind: str) -> xr.Dataset:
     def say(msg):
         warnings.warn(f"{kind}: {msg}", NormalisationWarning, stacklevel=4)
 
+    names = {old: new for old, new in COORD_ALIASES.items() if old in out.variables and new not in out.variables}
+    if names:
+        out = out.rename(names)
+        say("renamed " + ", ".join(f"{o!r} to {n!r}" for o, n in names.items()))
     if gridded and "lat" in out.indexes and out.sizes["lat"] > 1:
         if np.all(np.diff(np.asarray(out["lat"].values, dtype=float)) < 0):
             out = out.isel(lat=slice(None, None, -1))
