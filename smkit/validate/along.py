@@ -71,8 +71,8 @@ def enough_pairs(n, minimum: int, *, what: str, too_few: str = "raise", unit: st
     n = np.asarray(n)
     ok = n >= minimum
     if too_few == "raise" and not ok.all():
-        if n.ndim == 0:
-            found = f"found {int(n)}"
+        if n.size == 1:
+            found = f"found {int(n.ravel()[0])}"
         else:
             found = (f"{int((~ok).sum())} of {n.size} series have fewer (the fewest {int(n.min())}, "
                      f"the most {int(n.max())})")
