@@ -55,13 +55,13 @@ from smkit.validate.matching import (  # noqa: F401
     station_cadences,
     to_pairs,
 )
+from smkit.validate.scaling import SCALERS, scale, scale_cdf_match, scale_mean_std  # noqa: F401
 from smkit.validate.scores import (  # noqa: F401
     network_table,
     score_networks,
     score_seasons,
     score_stations,
 )
-from smkit.validate.scaling import SCALERS, scale, scale_cdf_match, scale_mean_std  # noqa: F401
 from smkit.validate.splits import split_stations, split_years  # noqa: F401
 from smkit.validate.truth import interpolation_baselines, seam_ratio, truth_skill  # noqa: F401
 

@@ -33,7 +33,8 @@ __all__ = ["TOO_FEW", "apply_along", "enough_pairs", "from_series", "shared_unit
 TOO_FEW = ("raise", "nan")
 
 
-def enough_pairs(n, minimum: int, *, what: str, too_few: str = "raise", unit: str = "complete pairs") -> np.ndarray:
+def enough_pairs(n, minimum: int, *, what: str, too_few: str = "raise",
+                 unit: str = "complete pairs") -> np.ndarray:
     """Where the counts ``n`` reach ``minimum``; raise naming the counts unless ``too_few="nan"``.
 
     Parameters

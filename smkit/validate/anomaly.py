@@ -89,7 +89,7 @@ def day_of_year(times, respect_leap_years: bool = False) -> np.ndarray:
 # NumPy kernels (time last)
 # --------------------------------------------------------------------------- #
 def _boxcar(v: np.ndarray, days: np.ndarray, window: float, fillna: bool, min_obs: int) -> np.ndarray:
-    """pytesmo's boxcar filter along the last axis: means of the finite values within +- window / 2 days."""
+    """Boxcar filter (pytesmo's) along the last axis: means of the finite values within +- window / 2 days."""
     v = np.asarray(v, dtype=np.float64)
     half = float(window) / 2.0
     lo = np.searchsorted(days, days - half, side="left")
@@ -114,7 +114,8 @@ def _slot_stat(v: np.ndarray, slots: np.ndarray, median: bool) -> np.ndarray:
             sel = v[..., slots == s]
             with np.errstate(invalid="ignore"):
                 has = np.isfinite(sel).any(axis=-1)
-                out[..., s - 1] = np.where(has, np.nanmedian(np.where(has[..., None], sel, 0.0), axis=-1), np.nan)
+                med = np.nanmedian(np.where(has[..., None], sel, 0.0), axis=-1)
+                out[..., s - 1] = np.where(has, med, np.nan)
         return out
     onehot = (slots[:, None] == np.arange(1, DAYS + 1)[None, :]).astype(np.float64)
     sums = np.where(ok, v, 0.0) @ onehot
@@ -166,7 +167,8 @@ def _series_in(x, dim: str):
         raise ValueError(f"the {dim!r} coordinate has missing dates (NaT); drop them first")
     days = t.astype(np.int64) / _NS_PER_DAY
     if np.any(np.diff(days) < 0):
-        raise ValueError(f"the {dim!r} coordinate is not in ascending order; sort it first: x.sortby({dim!r})")
+        raise ValueError(f"the {dim!r} coordinate is not in ascending order; sort it first: "
+                         f"x.sortby({dim!r})")
     return x, src, days
 
 
@@ -261,9 +263,9 @@ def climatology(x, *, dim: str = "time", moving_avg_orig: float = 5, moving_avg_
     (366, 0.299)
     """
     da, src, _ = _series_in(x, dim)
-    out = _climatology(da, dim, moving_avg_orig=moving_avg_orig, moving_avg_clim=moving_avg_clim, median=median,
-                       respect_leap_years=respect_leap_years, fillna=fillna, min_obs_orig=min_obs_orig,
-                       min_obs_clim=min_obs_clim, wraparound=wraparound, fill=fill)
+    out = _climatology(da, dim, moving_avg_orig=moving_avg_orig, moving_avg_clim=moving_avg_clim,
+                       median=median, respect_leap_years=respect_leap_years, fillna=fillna,
+                       min_obs_orig=min_obs_orig, min_obs_clim=min_obs_clim, wraparound=wraparound, fill=fill)
     if src is not None:
         return pd.Series(out.values, index=pd.Index(out[_DOY].values, name=_DOY), name="climatology")
     return out
@@ -354,7 +356,8 @@ def anomalies(x, climatology="doy", *, dim: str = "time", window: float = 35,
             raise TypeError(f"options {sorted(clim_kwargs)} are for climatology='doy'")
         else:
             clim = _clim_array(climatology, da)
-        leap = bool(clim.attrs.get("respect_leap_years", 0)) if respect_leap_years is None else respect_leap_years
+        leap = (bool(clim.attrs.get("respect_leap_years", 0)) if respect_leap_years is None
+                else respect_leap_years)
         out = apply_along(_lookup_kernel, [da, clim], [[dim], [_DOY]], out_core_dims=[[dim]],
                           out_dtypes=[np.float64], kwargs={"slots": day_of_year(da[dim].values, leap)})
     out = _with_attrs(out.transpose(*da.dims, ...), da, da.name or "anomaly", "anomaly")
@@ -407,9 +410,11 @@ def anomaly_r(x, y, *, dim: str = "time", climatology="doy", common: bool = True
     try:
         x, y = xr.align(x, y, join="exact")
     except ValueError as err:
-        raise ValueError(f"x and y do not share their coordinates; select a common period first ({err})") from err
+        raise ValueError(f"x and y do not share their coordinates; select a common period first ({err})") \
+            from err
     if common:
         both = x.notnull() & y.notnull()
         x, y = x.where(both), y.where(both)
-    out = r(anomalies(x, climatology, dim=dim, **kwargs), anomalies(y, climatology, dim=dim, **kwargs), dim=dim)
+    ax, ay = (anomalies(v, climatology, dim=dim, **kwargs) for v in (x, y))
+    out = r(ax, ay, dim=dim)
     return float(out) if series else out.rename("anomaly_r")

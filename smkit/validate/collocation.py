@@ -1,4 +1,4 @@
-"""Triple collocation: error standard deviations of three collocated soil-moisture series.
+r"""Triple collocation: error standard deviations of three collocated soil-moisture series.
 
 Three series of the same soil moisture with independent errors -- e.g. the
 downscaled product, the CCI retrieval and the stations (or ERA5) -- give each
@@ -9,14 +9,15 @@ for every station or pixel at once:
 
 .. math::
 
-    \\sigma^2_{\\varepsilon_i} = \\sigma_i^2 - \\frac{\\sigma_{ij}\\sigma_{ik}}{\\sigma_{jk}},\\quad
-    \\beta_i = \\frac{\\sigma_{rk}}{\\sigma_{ik}}\\ (\\beta_r = 1),\\quad
-    \\mathrm{SNR}_i = -10 \\log_{10}\\left|\\left|\\frac{\\sigma_i^2\\sigma_{jk}}
-    {\\sigma_{ij}\\sigma_{ik}}\\right| - 1\\right|
+    \sigma^2_{\varepsilon_i} = \sigma_i^2 - \frac{\sigma_{ij}\sigma_{ik}}{\sigma_{jk}},\quad
+    \beta_i = \frac{\sigma_{rk}}{\sigma_{ik}}\ (\beta_r = 1),\quad
+    \mathrm{SNR}_i = -10 \log_{10}\left|\left|\frac{\sigma_i^2\sigma_{jk}}
+    {\sigma_{ij}\sigma_{ik}}\right| - 1\right|
 
-for each dataset ``i`` with the other two ``j``, ``k`` (``k`` the one that is
-not the reference ``r`` in ``beta``), the covariances ``sigma`` (``n - 1`` in
-the denominator) over the complete triplets. The error standard deviation is
+for each dataset ``i`` with the other two ``j`` and ``k`` (in ``beta``, ``k``
+is the dataset that is neither ``i`` nor the reference ``r``), the
+covariances ``sigma`` (``n - 1`` in the denominator) taken over the complete
+triplets. The error standard deviation is
 reported **scaled into the reference's space**, ``sqrt(sigma^2_eps_i) *
 beta_i``, so all three are in the reference's units: **m3 m-3** when the
 reference is volumetric soil moisture (choose the stations or the product as

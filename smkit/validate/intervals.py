@@ -3,17 +3,17 @@
 Each interval function returns the score, its lower and upper bound and the
 number of complete pairs ``n`` (a pair counts when both values are finite):
 
-=====================  =======================================================  ================
-function               interval                                                 pytesmo
-=====================  =======================================================  ================
-:func:`r_interval`     Fisher z: tanh(atanh(r) -+ z_q / sqrt(n - 3))             ``pearson_r_ci``
-:func:`ubrmse_interval` chi-square, n - 1 d.o.f.: ubRMSE sqrt(n / chi2_q(n - 1))  ``ubrmsd_ci``
-:func:`rmse_interval`  chi-square, n d.o.f.: RMSE sqrt(n / chi2_q(n))            (none)
-:func:`bias_interval`  Student t: bias -+ t_q(n - 1) sd(d) / sqrt(n)              ``bias_ci``
-:func:`bootstrap_interval`  percentile or basic, of any metric of                ``with_bootstrapped_ci``
-                       :data:`smkit.validate.metrics.METRICS`, over blocks of
-                       ``block`` steps (1: pytesmo's i.i.d. resampling)
-=====================  =======================================================  ================
+* :func:`r_interval` -- Fisher z, ``tanh(atanh(r) -+ z_q / sqrt(n - 3))``
+  (pytesmo's ``pearson_r_ci``);
+* :func:`ubrmse_interval` -- chi-square with ``n - 1`` degrees of freedom,
+  ``ubRMSE sqrt(n / chi2_q(n - 1))`` (pytesmo's ``ubrmsd_ci``);
+* :func:`rmse_interval` -- chi-square with ``n`` degrees of freedom,
+  ``RMSE sqrt(n / chi2_q(n))`` (pytesmo has none);
+* :func:`bias_interval` -- Student t, ``bias -+ t_q(n - 1) sd(d) / sqrt(n)``
+  (pytesmo's ``bias_ci``);
+* :func:`bootstrap_interval` -- percentile or basic bootstrap of any metric of
+  :data:`smkit.validate.metrics.METRICS` over blocks of ``block`` steps
+  (``block=1``: pytesmo's i.i.d. ``with_bootstrapped_ci``).
 
 ``level`` is the two-sided coverage (0.9 by default, as the intervals of
 :mod:`smkit.validate.skill`; pytesmo's ``alpha`` is ``1 - level``). The
@@ -66,7 +66,8 @@ def _floor(min_pairs: int | None, formula: int, what: str) -> int:
     if min_pairs is None:
         return formula
     if int(min_pairs) < formula:
-        raise ValueError(f"{what} needs at least {formula} pairs by its formula; min_pairs={min_pairs} is fewer")
+        raise ValueError(f"{what} needs at least {formula} pairs by its formula; "
+                         f"min_pairs={min_pairs} is fewer")
     return int(min_pairs)
 
 
@@ -110,8 +111,8 @@ def _bias_bounds(x, y, axis, level, minimum, too_few, skipna):
     safe = np.where(ok, count, 2)
     sd = np.asarray(ubrmse(x, y, axis=axis, skipna=skipna)) * np.sqrt(safe / (safe - 1))  # ddof=1
     half = stats.t.ppf(1 - _tail(level), safe - 1) * sd / np.sqrt(safe)
-    return (np.where(ok, value, np.nan), np.where(ok, value - half, np.nan), np.where(ok, value + half, np.nan),
-            count)
+    lo, hi = value - half, value + half
+    return (*(np.where(ok, v, np.nan) for v in (value, lo, hi)), count)
 
 
 def _reduced(x, y, dim) -> list:
@@ -208,7 +209,7 @@ def r_interval(x, y, dim=None, *, axis=None, level: float = 0.9, min_pairs: int 
 @_doc(2)
 def ubrmse_interval(x, y, dim=None, *, axis=None, level: float = 0.9, min_pairs: int | None = None,
                     too_few: str = "raise", skipna: bool = True):
-    """ubRMSE with its chi-square interval (pytesmo's ``ubrmsd_ci``).
+    """The ubRMSE with its chi-square interval (pytesmo's ``ubrmsd_ci``).
 
     ``n ubRMSE^2 / sigma^2`` is chi-square with ``n - 1`` degrees of freedom
     for independent normal differences (the mean difference is estimated), so
@@ -289,8 +290,8 @@ def bias_interval(x, y, dim=None, *, axis=None, level: float = 0.9, min_pairs: i
     >>> round(float(out["bias"]), 3), bool(out["bias_lo"] > 0)
     (0.02, True)
     """
-    return _interval("bias", _bias_bounds, x, y, dim, axis, level, _floor(min_pairs, 2, "the bias's interval"),
-                     too_few, skipna)
+    minimum = _floor(min_pairs, 2, "the bias's interval")
+    return _interval("bias", _bias_bounds, x, y, dim, axis, level, minimum, too_few, skipna)
 
 
 def _bootstrap_kernel(x, y, *, metric, resamples, level, method, minimum, too_few, skipna):
@@ -383,10 +384,13 @@ def bootstrap_interval(metric, x, y, dim: str | None = "time", *, axis: int = -1
     kw = {"metric": func, "resamples": idx, "level": level, "method": method, "minimum": int(min_pairs),
           "too_few": too_few, "skipna": skipna}
     keys = (name, f"{name}_lo", f"{name}_hi", "n")
+    if not is_xr and dim not in (None, "time"):
+        raise TypeError("dim= is for DataArrays; use axis= with NumPy inputs")
     if not is_xr:
         x, y = (np.moveaxis(a, axis, -1) for a in np.broadcast_arrays(np.asarray(x, np.float64),
                                                                       np.asarray(y, np.float64)))
-        return {k: (v[()] if v.ndim == 0 else v) for k, v in zip(keys, _bootstrap_kernel(x, y, **kw), strict=True)}
+        outs = _bootstrap_kernel(x, y, **kw)
+        return {k: (v[()] if v.ndim == 0 else v) for k, v in zip(keys, outs, strict=True)}
     outs = apply_along(_bootstrap_kernel, [x, y], dim, out_core_dims=[[]] * 4,
                        out_dtypes=[np.float64] * 3 + [np.int64], kwargs=kw)
     units = shared_units(x, y)

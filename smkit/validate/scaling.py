@@ -47,7 +47,8 @@ def _mean_std_kernel(x, y, *, minimum, too_few):
     enough = enough_pairs(count, minimum, what="mean-std scaling", too_few=too_few)
     safe = np.where(count > 0, count, 1)
     mx, my = (np.where(ok, a, 0.0).sum(-1) / safe for a in (x, y))
-    sx, sy = (np.sqrt((np.where(ok, a - m[..., None], 0.0) ** 2).sum(-1) / safe) for a, m in ((x, mx), (y, my)))
+    sx, sy = (np.sqrt((np.where(ok, a - m[..., None], 0.0) ** 2).sum(-1) / safe)
+              for a, m in ((x, mx), (y, my)))
     with np.errstate(invalid="ignore", divide="ignore"):
         out = (x - mx[..., None]) / sx[..., None] * sy[..., None] + my[..., None]
     return np.where(enough[..., None] & (sx[..., None] > 0) & np.isfinite(x), out, np.nan)
@@ -62,7 +63,7 @@ def _interp_extrap(xq, xp, fp):
 
 
 def _percentile_values(sorted_data, percentiles):
-    """pytesmo's percentiles of sorted data (Matlab's ranks), non-unique values spread linearly."""
+    """Percentiles of sorted data (pytesmo's way) (Matlab's ranks), repeated values spread linearly."""
     size = sorted_data.size
     rank = 100.0 * (np.arange(size) + 0.5) / size
     perc = np.interp(percentiles, rank, sorted_data, left=sorted_data[0], right=sorted_data[-1])

@@ -126,8 +126,8 @@ def test_anomaly_r_is_pytesmos_r_of_pytesmos_anomalies():
     both = obs.notna() & prod.notna()
     for kind, kwargs in (("doy", {}), ("moving", {"window_size": 35})):
         if kind == "doy":
-            ao, ap = (pytesmo(calc_anomaly, s.where(both), climatology=pytesmo(calc_climatology, s.where(both)),
-                              respect_leap_years=False) for s in (obs, prod))
+            ao, ap = (pytesmo(calc_anomaly, s.where(both), respect_leap_years=False,
+                              climatology=pytesmo(calc_climatology, s.where(both))) for s in (obs, prod))
         else:
             ao, ap = (pytesmo(calc_anomaly, s.where(both), **kwargs) for s in (obs, prod))
         ok = ao.notna() & ap.notna()
@@ -148,7 +148,8 @@ def test_station_scores_anomalies_are_a_centred_pandas_rolling_mean_on_the_daily
     ours = skill._moving_anomaly(v, t, skill.ANOMALY_WINDOW)
     for k in range(4):
         daily = pd.Series(v[k], index=t).asfreq("D")
-        mean = daily.rolling(skill.ANOMALY_WINDOW, center=True, min_periods=max(3, skill.ANOMALY_WINDOW // 7)).mean()
+        least = max(3, skill.ANOMALY_WINDOW // 7)
+        mean = daily.rolling(skill.ANOMALY_WINDOW, center=True, min_periods=least).mean()
         np.testing.assert_allclose(ours[k], v[k] - mean.reindex(t).to_numpy(), rtol=0, atol=TOL)
 
 

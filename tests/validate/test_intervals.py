@@ -5,7 +5,13 @@ import pytest
 import xarray as xr
 from pytesmo.metrics import bias, pearson_r, rmsd, ubrmsd, with_analytical_ci, with_bootstrapped_ci
 
-from smkit.validate.intervals import bias_interval, bootstrap_interval, r_interval, rmse_interval, ubrmse_interval
+from smkit.validate.intervals import (
+    bias_interval,
+    bootstrap_interval,
+    r_interval,
+    rmse_interval,
+    ubrmse_interval,
+)
 
 TOL = 1e-10
 ANALYTIC = [(r_interval, pearson_r, "r"), (ubrmse_interval, ubrmsd, "ubrmse"), (bias_interval, bias, "bias")]
