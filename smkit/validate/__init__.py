@@ -15,16 +15,37 @@ One module per piece, as in pytesmo (matchers, scores and metrics apart):
   :func:`interpolation_baselines`);
 - :mod:`~smkit.validate.comparison`: agreement with other models
   (:func:`compare_models`);
+- :mod:`~smkit.validate.intervals`: analytic (pytesmo's) and bootstrap
+  intervals of R, RMSE, ubRMSE and bias (:func:`r_interval`,
+  :func:`rmse_interval`, :func:`ubrmse_interval`, :func:`bias_interval`,
+  :func:`bootstrap_interval`);
+- :mod:`~smkit.validate.anomaly`: day-of-year climatologies, anomalies and
+  anomaly R, pytesmo's semantics (:func:`climatology`, :func:`anomalies`,
+  :func:`anomaly_r`, :func:`moving_mean`, :func:`day_of_year`);
+- :mod:`~smkit.validate.scaling`: a product scaled to a reference
+  (:func:`scale_mean_std`, :func:`scale_cdf_match`, :func:`scale`);
+- :mod:`~smkit.validate.collocation`: triple collocation error standard
+  deviations (:func:`triple_collocation`);
 - :mod:`~smkit.validate.labels` (the paper's labels and orders),
   :mod:`~smkit.validate.products` (reading a product, locating points),
-  :mod:`~smkit.validate.metrics` and :mod:`~smkit.validate.skill`.
+  :mod:`~smkit.validate.metrics`, :mod:`~smkit.validate.skill` and
+  :mod:`~smkit.validate.along` (the xarray side of the kernels above).
 
 The figures are in :mod:`smkit.plot.validate`.
 """
 
 from smkit._compat import moved_names
 from smkit.core.vocabulary import CADENCES, MODEL_LABELS, NETWORK_CADENCE  # noqa: F401
+from smkit.validate.anomaly import anomalies, anomaly_r, climatology, day_of_year, moving_mean  # noqa: F401
+from smkit.validate.collocation import triple_collocation  # noqa: F401
 from smkit.validate.comparison import compare_models  # noqa: F401
+from smkit.validate.intervals import (  # noqa: F401
+    bias_interval,
+    bootstrap_interval,
+    r_interval,
+    rmse_interval,
+    ubrmse_interval,
+)
 from smkit.validate.labels import MONSOON_MONTHS, model_label  # noqa: F401
 from smkit.validate.matching import (  # noqa: F401
     StationMatchWarning,
@@ -34,6 +55,7 @@ from smkit.validate.matching import (  # noqa: F401
     station_cadences,
     to_pairs,
 )
+from smkit.validate.scaling import SCALERS, scale, scale_cdf_match, scale_mean_std  # noqa: F401
 from smkit.validate.scores import (  # noqa: F401
     network_table,
     score_networks,
@@ -57,14 +79,27 @@ __all__ = [
     "MODEL_LABELS",
     "MONSOON_MONTHS",
     "NETWORK_CADENCE",
+    "SCALERS",
     "StationMatchWarning",
+    "anomalies",
+    "anomaly_r",
+    "bias_interval",
+    "bootstrap_interval",
+    "climatology",
     "compare_models",
+    "day_of_year",
     "interpolation_baselines",
     "match_stations",
     "model_label",
+    "moving_mean",
     "network_table",
     "period_bounds",
     "period_means",
+    "r_interval",
+    "rmse_interval",
+    "scale",
+    "scale_cdf_match",
+    "scale_mean_std",
     "score_networks",
     "score_seasons",
     "score_stations",
@@ -73,5 +108,7 @@ __all__ = [
     "split_years",
     "station_cadences",
     "to_pairs",
+    "triple_collocation",
     "truth_skill",
+    "ubrmse_interval",
 ]

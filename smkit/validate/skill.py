@@ -33,6 +33,7 @@ import xarray as xr
 
 from smkit._compat import renamed_keywords
 from smkit.core.grid import block_mean
+from smkit.validate.anomaly import anomalies
 
 __all__ = ["block_resamples", "interval_table", "station_scores", "truth_scores", "verdict"]
 
@@ -93,16 +94,13 @@ def _r(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def _moving_anomaly(v: np.ndarray, times: pd.DatetimeIndex, window: int) -> np.ndarray:
-    """Each station's values minus their centred moving mean over ``window`` days (pytesmo's anomalies)."""
-    out = np.full(v.shape, np.nan)
+    """Each station's values minus their centred moving mean over ``window`` days (pytesmo's anomalies).
+
+    A window needs at least ``max(3, window // 7)`` values (pytesmo asks for one).
+    """
     days = pd.DatetimeIndex(times).normalize()
-    for s in range(v.shape[0]):
-        ser = pd.Series(v[s], index=days)
-        ser = ser[~ser.index.duplicated()]
-        daily = ser.asfreq("D")
-        clim = daily.rolling(window, center=True, min_periods=max(3, window // 7)).mean()
-        out[s] = (ser - clim.reindex(ser.index)).reindex(days).to_numpy()
-    return out
+    v = xr.DataArray(np.asarray(v, dtype=np.float64), dims=("station", "time"), coords={"time": days})
+    return anomalies(v, "moving", window=window, min_obs=max(3, window // 7)).to_numpy()
 
 
 def _station_stats(obs: np.ndarray, pred: np.ndarray, anom_obs: np.ndarray, anom_pred: np.ndarray) -> dict:
