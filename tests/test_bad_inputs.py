@@ -72,7 +72,6 @@ COARSE = {
     "sub-daily time": (lambda c: c.assign_coords(time=c.time + np.timedelta64(6, "h")), "midnight"),
     "a DataArray": (lambda c: c["sm"], "DataArray"),
     "a numpy array": (lambda c: c["sm"].values, "ndarray"),
-    "latitude/longitude names": (lambda c: c.rename(lat="latitude", lon="longitude"), "rename"),
     "across 180 degrees": (_crossing, "180 degree meridian"),
     "no sm": (lambda c: c.rename(sm="soil_moisture"), "missing"),
     "sm without time": (lambda c: c.assign(sm=c["sm"].isel(time=0, drop=True)), "dims"),
@@ -312,7 +311,7 @@ def test_bma_fits_plausible_pairs_and_members_may_dip_below_zero():
 DOWNSCALE = {
     **{f"coarse: {k}": ("coarse", COARSE[k][0], COARSE[k][1]) for k in (
         "percent values", "negative", "duplicated day", "shuffled days", "two-day step", "a DataArray",
-        "latitude/longitude names", "raw int16 counts", "inf")},
+        "raw int16 counts", "inf")},
     **{f"fine: {k}": ("fine", FINE[k][0], FINE[k][1]) for k in ("lst in Celsius", "two-day step")},
 }
 
