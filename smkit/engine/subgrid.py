@@ -46,6 +46,7 @@ import pandas as pd
 import xarray as xr
 from sklearn.base import BaseEstimator, RegressorMixin
 
+from smkit._compat import renamed_keywords
 from smkit.core.grid import Grid
 from smkit.engine.features import COVARIATES, fill_time_gaps, native_block, smooth_cell_field, smooth_native
 
@@ -200,7 +201,8 @@ def _setup(product: xr.Dataset, fine: xr.Dataset, covariates, smooth_coarse: boo
 
 
 # --------------------------------------------------------------------------- training table
-def station_table(product: xr.Dataset, fine: xr.Dataset, stations: xr.Dataset, *, methods=None,
+@renamed_keywords(methods="models")
+def station_table(product: xr.Dataset, fine: xr.Dataset, stations: xr.Dataset, *, models=None,
                   covariates=COVARIATES, gap_days: int = 8,
                   smooth_coarse: bool = True, time=None) -> pd.DataFrame:
     """The sub-grid training table: features and the product at each station, over its observing periods.
@@ -213,8 +215,8 @@ def station_table(product: xr.Dataset, fine: xr.Dataset, stations: xr.Dataset, *
         The fine covariates the product was made from.
     stations : xarray.Dataset
         In-situ stations (see :func:`smkit.validate.match_stations`).
-    methods : sequence of str, optional
-        Product methods (default all).
+    models : sequence of str, optional
+        Product models (values of the ``model`` dimension; default all).
     covariates : sequence of str
     gap_days : int
         Longest cloud gap filled in time, days (the engine's default).
@@ -227,15 +229,15 @@ def station_table(product: xr.Dataset, fine: xr.Dataset, stations: xr.Dataset, *
     -------
     pandas.DataFrame
         One row per station observation: ``station``, ``name``, ``network``,
-        ``time``, ``obs`` (m3 m-3), the product of each method (m3 m-3) and
-        the features of :func:`feature_names` per method
-        (``<method>:<feature>``), each averaged over the observation's period.
+        ``time``, ``obs`` (m3 m-3), the product of each model (m3 m-3) and
+        the features of :func:`feature_names` per model
+        (``<model>:<feature>``), each averaged over the observation's period.
     """
     from smkit.validate import match_stations, period_means, station_cadences
 
     sel = {} if time is None else {"time": time}
     prod = product.sel(sel)
-    methods = [str(m) for m in prod["model"].values] if methods is None else list(methods)
+    methods = [str(m) for m in prod["model"].values] if models is None else list(models)
     fin = fine.sel(time=prod["time"])
     factor, native, origin = _setup(prod, fin, covariates, smooth_coarse)
     matched = match_stations(prod[["sm"]].sel({"model": methods}), stations)
