@@ -83,7 +83,7 @@ class AppData:
 
 def load(scenario: str | Path | Scenario = "demo", *, product: str | Path | None = None, seed: int = 0,
          cache_dir: str | Path | None = None, quick: str = "mlr", days: slice | None = None,
-         zones: int | None = 7, progress: bool = False) -> AppData:
+         zones: int | None = 7, progress: bool = False, cli: bool = False) -> AppData:
     """Open a scenario and a product for the explorer.
 
     Parameters
@@ -116,6 +116,10 @@ def load(scenario: str | Path | Scenario = "demo", *, product: str | Path | None
         (:func:`smkit.bma.zones.kmeans_zones`, the paper's k = 7); None for none.
     progress : bool
         Progress bars while building.
+    cli : bool, default False
+        The description of a quick product tells how to show a full one:
+        with ``--product`` for ``smkit serve`` (True), with ``product=`` for
+        :func:`open_explorer` in a notebook (False).
 
     Returns
     -------
@@ -150,9 +154,10 @@ def load(scenario: str | Path | Scenario = "demo", *, product: str | Path | None
         )
     days = days or quick_days(sc.coarse["time"].values)
     ds, out = quick_product(sc, quick, days, store=store, seed=seed, progress=progress)
+    how = "give --product PATH" if cli else "pass product=PATH to open_explorer"
     desc = (
-        f"Quick {quick.upper()} product of {name}, {days.start} to {days.stop} "
-        "(run `smkit reproduce` for all learners, or give --product)"
+        f"Quick {quick.upper()} product of {name}, {days.start} to {days.stop}: "
+        f"run `smkit reproduce` (or `make reproduce`) for all learners and BMA, or {how}"
     )
     return AppData(ds, **common, product_path=out, description=desc)
 
@@ -238,7 +243,7 @@ def serve(scenario: str | Path | Scenario = "demo", *, product: str | Path | Non
     panel.io.server.StoppableThread or bokeh.server.server.Server
     """
     data = load(scenario, product=product, seed=seed, cache_dir=cache_dir, quick=quick, zones=zones,
-                progress=progress)
+                progress=progress, cli=True)
 
     def page():
         ex = Explorer(data.product, **data.kwargs())

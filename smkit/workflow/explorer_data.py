@@ -44,6 +44,7 @@ __all__ = [
     "quick_product",
     "scenario_layers",
     "station_scores",
+    "with_stored_bma",
 ]
 
 
@@ -237,7 +238,8 @@ def cached_product(root: Path, preset: str, seed: int) -> tuple[Path, xr.Dataset
 
     Looks for ``<preset>-seed<seed>-w<world version>-product-*.zarr`` (the stores
     of ``smkit reproduce`` and :func:`smkit.workflow.study.base_product` for the current
-    synthetic world; products of an older world are not the world's) and
+    synthetic world; products of an older world are not the world's), adds to
+    each the BMA maps the study stored beside it (:func:`with_stored_bma`), and
     prefers the most models, then the most days, then the newest; stores that
     do not open as a product are passed over.
 
@@ -251,21 +253,74 @@ def cached_product(root: Path, preset: str, seed: int) -> tuple[Path, xr.Dataset
     Returns
     -------
     (Path, xarray.Dataset) or None
-        The store and the product opened from it; None when there is none.
+        The store and the product opened from it (with ``bma`` among its
+        models when a BMA store lies beside it); None when there is none.
     """
     from smkit.synth import WORLD_VERSION
 
     paths = set(root.glob(f"{preset}-seed{seed}-w{WORLD_VERSION}-product-*.zarr"))
     best = None
-    for path in sorted(p for p in paths if p.is_dir()):
+    for path in sorted(p for p in paths if p.is_dir() and "-bma-" not in p.name):
         try:
-            ds = open_product(path)
+            ds = with_stored_bma(path, open_product(path))
         except (OSError, ValueError, KeyError, TypeError):
             continue
         rank = (ds.sizes["model"], ds.sizes["time"], path.stat().st_mtime)
         if best is None or rank > best[0]:
             best = (rank, path, ds)
     return None if best is None else best[1:]
+
+
+def with_stored_bma(path: Path, product: xr.Dataset) -> xr.Dataset:
+    """``product`` with model ``bma`` from the newest BMA store beside its store, if any.
+
+    :func:`smkit.workflow.study.open_study` writes the BMA maps once beside
+    the product's store, as ``<store>-bma-<key>.zarr`` holding ``bma(time,
+    lat, lon)`` (m3 m-3) and ``sm_std``; the product store itself has only
+    the learners. A store without ``bma``, or on other days or pixels, is
+    passed over.
+
+    Parameters
+    ----------
+    path : Path
+        The product's store.
+    product : xarray.Dataset
+        The product opened from it (:func:`open_product`).
+
+    Returns
+    -------
+    xarray.Dataset
+        The product, with ``bma`` appended to its models when a BMA store was
+        found (the product itself when not, or when it has ``bma`` already).
+    """
+    if "bma" in [str(m) for m in product["model"].values]:
+        return product
+    stores = sorted(
+        path.parent.glob(f"{path.name.removesuffix('.zarr')}-bma-*.zarr"),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    sm = product["sm"]
+    for store in stores:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                bma = xr.open_zarr(store, consolidated=None)["bma"]
+        except (OSError, ValueError, KeyError):
+            continue
+        if set(bma.dims) != {"time", "lat", "lon"} or any(
+            bma.sizes[d] != sm.sizes[d] or not np.allclose(bma[d].values.astype(float),
+                                                          sm[d].values.astype(float))
+            for d in ("time", "lat", "lon")
+        ):
+            continue
+        bma = bma.assign_coords({d: sm[d] for d in ("time", "lat", "lon")})
+        merged = xr.concat([sm, bma.expand_dims(model=["bma"]).astype(sm.dtype)], dim="model")
+        merged.attrs = dict(sm.attrs)
+        return product.drop_vars("sm").drop_dims("model", errors="ignore").assign(
+            sm=merged.transpose(*sm.dims)
+        )
+    return product
 
 
 def baseline_product(sc: Scenario) -> xr.Dataset:

@@ -356,6 +356,25 @@ def test_cached_product_prefers_the_most_complete_store(tmp_path, product):
     assert cached_product(tmp_path, "demo", 0) is None
 
 
+def test_cached_product_offers_the_bma_stored_beside_it(tmp_path, product):
+    """reproduce writes BMA beside the product's store; the explorer lists it as model 'bma'."""
+    from smkit.synth import WORLD_VERSION
+    from smkit.workflow.explorer_data import cached_product
+
+    w = f"w{WORLD_VERSION}"
+    sm = product[["sm"]]
+    sm.to_zarr(tmp_path / f"tiny-seed0-{w}-product-0123abcd.zarr", consolidated=False)
+    bma = sm["sm"].mean("model").rename("bma").to_dataset()
+    bma.to_zarr(tmp_path / f"tiny-seed0-{w}-product-0123abcd-bma-89ab.zarr", consolidated=False)
+    # a BMA store on other days is not this product's and is passed over
+    other = bma.isel(time=slice(0, 2))
+    other.to_zarr(tmp_path / f"tiny-seed0-{w}-product-0123abcd-bma-0000.zarr", consolidated=False)
+    path, ds = cached_product(tmp_path, "tiny", 0)
+    assert path.name == f"tiny-seed0-{w}-product-0123abcd.zarr"
+    assert list(ds["model"].values) == ["mlr", "xgb", "bma"]
+    np.testing.assert_allclose(ds["sm"].sel(model="bma").values, bma["bma"].values)
+
+
 def test_domain_box_zones_and_outline_are_drawn(product, zones):
     ring = np.array([[99.8, 37.8], [101.0, 37.8], [101.0, 39.0], [99.8, 37.8]])
     ex = explorer(product, zones=zones, outline=ring).explorer
