@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_CLIM",
     "DIFF_CMAP",
     "MAX_PIXELS",
+    "SERIES_PALETTE",
     "SM_CMAP",
     "auto_clim",
     "date_line",
@@ -32,6 +33,7 @@ __all__ = [
     "map_image",
     "marker",
     "outlines",
+    "series_colour",
     "station_points",
     "time_series",
 ]
@@ -199,6 +201,21 @@ def histogram(frame: dict, difference: bool, x_range=None, y_range=None) -> hv.H
     )
 
 
+#: One colour per line of the time series, in the order of the explorer's layers (Okabe-Ito, then
+#: Tableau): every product, the retrieval, the truth and the models each keep a colour of their own.
+SERIES_PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442",
+                  "#8c564b", "#7f7f7f", "#bcbd22", "#17becf", "#9467bd")
+
+
+def series_colour(k: int) -> str:
+    """The colour of the ``k``-th line of the time series (the palette repeats after 12 lines).
+
+    >>> series_colour(0), series_colour(12)
+    ('#0072B2', '#0072B2')
+    """
+    return SERIES_PALETTE[k % len(SERIES_PALETTE)]
+
+
 def time_series(
     times: pd.DatetimeIndex,
     labels: list[str],
@@ -219,14 +236,17 @@ def time_series(
     station : numpy.ndarray, optional
         The station's soil moisture on ``times`` (m3 m-3), drawn as points.
     """
-    ylab = ("sm", "Soil moisture")
+    ylab = hv.Dimension("sm", label="Soil moisture", unit="m3 m-3")
+    colour = {lab: series_colour(k) for k, lab in enumerate(labels)}
     if series is None:
         empty = (times, np.full(len(times), np.nan))
-        curves = {lab: hv.Curve(empty, "time", ylab) for lab in labels}
+        curves = {lab: hv.Curve(empty, "time", ylab).opts(color=colour[lab]) for lab in labels}
         points = hv.Scatter(empty, "time", ylab, label="station")
     else:
+        extra = [c for c in series.columns if c not in colour]
+        colour.update({lab: series_colour(len(labels) + k) for k, lab in enumerate(extra)})
         curves = {
-            lab: hv.Curve((series.index, series[lab].values), "time", ylab)
+            lab: hv.Curve((series.index, series[lab].values), "time", ylab).opts(color=colour[lab])
             for lab in series.columns
         }
         if station is not None:

@@ -383,3 +383,27 @@ def test_domain_box_zones_and_outline_are_drawn(product, zones):
     assert box[:, 0].min() == 99.5 and box[:, 0].max() == 101.5  # the domain edges
     np.testing.assert_array_equal(zone_lines, ex.zone_path)
     np.testing.assert_array_equal(outline, ring)
+
+
+def test_time_series_lines_have_distinct_colours_and_a_unit():
+    """RF and Noah were both red, CCI and Truth both cyan; the axis said no unit."""
+    import pandas as pd
+
+    from smkit.app.views import time_series
+
+    times = pd.date_range("2010-07-01", periods=5)
+    labels = ["RF", "MLR", "SVR", "XGB", "BMA", "CCI", "Truth", "Noah", "ERA5"]
+    frame = pd.DataFrame({lab: np.linspace(0.1, 0.3, 5) + k / 100 for k, lab in enumerate(labels)},
+                         index=times)
+    for series in (None, frame, frame[["Noah", "RF"]]):
+        ov = time_series(times, labels, series)
+        curves = ov.get(0)  # the NdOverlay of curves
+        colours = {k[0]: hv.Store.lookup_options("bokeh", c, "style").kwargs["color"]
+                   for k, c in curves.data.items()}
+        assert len(set(colours.values())) == len(colours)
+        if series is not None and len(series.columns) == 2:  # a line keeps its colour in any subset
+            full = time_series(times, labels, frame).get(0)
+            ref = {k[0]: hv.Store.lookup_options("bokeh", c, "style").kwargs["color"] for k, c in full.data.items()}
+            assert colours == {lab: ref[lab] for lab in colours}
+        dim = next(iter(curves.data.values())).vdims[0]
+        assert dim.unit == "m3 m-3" and "m3 m-3" in dim.pprint_label
