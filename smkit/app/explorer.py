@@ -14,8 +14,9 @@
   0.25 degree retrieval becomes blocks of 25 x 25 identical 1-km pixels; a
   field already on the fine grid is unchanged); pixels outside the other
   grid are NaN;
-* a colour range with a lock (unlocked, each map is scaled to its 2nd-98th
-  percentiles, or symmetrically for differences) and a lock of the map
+* a colour range with a lock, on by default so a colour means one value on
+  every day (set from the first map's 2nd-98th percentiles, or symmetrically
+  for differences; unlocked, each map is scaled so) and a lock of the map
   extent (locked, a zoom is kept from day to day and product to product;
   unlocked, every update shows the whole map);
 * station markers coloured by R or MAE of the selected product against each
@@ -94,7 +95,9 @@ class Explorer(pn.viewable.Viewer):
     reference = param.Selector(doc="Product subtracted in difference mode.")
     clim = param.Range(views.DEFAULT_CLIM, doc="Colour range (m3 m-3).")
     lock_colour = param.Boolean(
-        False, doc="Keep the colour range; unlocked, each map is scaled to its data."
+        True,
+        doc="Keep the colour range (first set from the first map shown, 2-98 %), so a colour means "
+        "the same value on every day; unlocked, each map is scaled to its data.",
     )
     lock_extent = param.Boolean(
         True, doc="Keep the current zoom; unlocked, each update shows the whole map."
@@ -259,6 +262,9 @@ class Explorer(pn.viewable.Viewer):
         cm = plot.handles.get("color_mapper")
         if cm is not None:
             cm.update(low=lo, high=hi)
+        for key, handle in plot.handles.items():
+            if key.endswith("colorbar"):  # the bar is built once: its title follows the mode
+                handle.title = f"{views.sm_label(self.difference)} [{views.SM_UNITS}]"
         fig = plot.state
         fig.title.text = f["title"]
         if not self.lock_extent:

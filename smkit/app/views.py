@@ -34,6 +34,7 @@ __all__ = [
     "marker",
     "outlines",
     "series_colour",
+    "sm_label",
     "station_points",
     "time_series",
 ]
@@ -49,7 +50,12 @@ _X = hv.Dimension("lon", label="Longitude", unit="°E")
 _Y = hv.Dimension("lat", label="Latitude", unit="°N")
 
 
-def _sm_label(difference: bool) -> str:
+def sm_label(difference: bool) -> str:
+    """The name of the mapped quantity (without its unit).
+
+    >>> sm_label(False), sm_label(True)
+    ('Soil moisture', 'Soil moisture difference')
+    """
     return "Soil moisture" + (" difference" if difference else "")
 
 
@@ -93,7 +99,7 @@ def map_image(frame: dict, difference: bool) -> hv.Image:
     arr, g = frame["values"], frame["grid"]
     k = decimation(g)
     # the colour range is known: a hard dimension range spares HoloViews a scan of the map
-    zdim = hv.Dimension("sm", label=_sm_label(difference), unit=SM_UNITS, range=frame["clim"])
+    zdim = hv.Dimension("sm", label=sm_label(difference), unit=SM_UNITS, range=frame["clim"])
     return hv.Image(
         (g.lon[::k], g.lat[::k], arr[::k, ::k]), kdims=[_X, _Y], vdims=[zdim]
     ).opts(cmap=frame["cmap"], clim=frame["clim"])
@@ -175,8 +181,8 @@ def marker(sel: dict | None) -> hv.Points:
 def histogram(frame: dict, difference: bool, x_range=None, y_range=None) -> hv.Histogram:
     """Histogram of the part of a frame's map inside ``x_range``/``y_range`` (lon/lat; default all).
 
-    Forty bins over the frame's colour range; values beyond it count in the
-    end bins.
+    Forty bins over the frame's colour range; values beyond it are not
+    binned (the end bins would mislead) but counted in the title.
     """
     arr, g = frame["values"], frame["grid"]
     lo, hi = frame["clim"]
@@ -186,10 +192,13 @@ def histogram(frame: dict, difference: bool, x_range=None, y_range=None) -> hv.H
     vals = arr[np.ix_(rows, cols)]
     vals = vals[np.isfinite(vals)]
     edges = np.linspace(lo, hi if hi > lo else lo + 1e-3, 41)
-    counts, _ = np.histogram(np.clip(vals, edges[0], edges[-1]), bins=edges)
+    counts, _ = np.histogram(vals, bins=edges)
+    below, above = int((vals < edges[0]).sum()), int((vals > edges[-1]).sum())
     zname = "difference" if difference else "sm"
-    dim = hv.Dimension(zname, label=_sm_label(difference), unit=SM_UNITS)
+    dim = hv.Dimension(zname, label=sm_label(difference), unit=SM_UNITS)
     mean = f", mean {vals.mean():.3f}" if vals.size else ""
+    if below or above:
+        mean += f"; outside the colour range: {below} below, {above} above"
     return hv.Histogram((edges, counts), kdims=[dim], vdims=["pixels"]).opts(
         framewise=True,
         title=f"Visible map: {vals.size} pixels{mean}",

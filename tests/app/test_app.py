@@ -106,8 +106,16 @@ def test_difference_uses_the_nearest_parent_cell(full, tiny, product):
         product["sm"].sel({"model": "xgb"}).sel(time="2009-07-04") - nearest.sel(time="2009-07-04")
     ).values
     np.testing.assert_allclose(_shown(plot), want, equal_nan=True, atol=1e-7)
-    lo, hi = full.clim  # unlocked: symmetric around zero
+    lo, hi = full.clim  # a new kind of map: symmetric around zero
     assert lo == -hi and hi > 0
+    from bokeh.models import ColorBar
+
+    cm = _image(plot).glyph.color_mapper
+    bars = [b for b in plot.state.select({"type": ColorBar}) if b.color_mapper is cm]
+    assert bars and all(b.title == "Soil moisture difference [m3 m-3]" for b in bars)
+    full.difference = False
+    assert all(b.title == "Soil moisture [m3 m-3]" for b in bars)
+    full.difference = True
     cm = _image(plot).glyph.color_mapper
     assert (cm.low, cm.high) == (lo, hi)
     # ERA5 (0.1 degrees) on the 0.025 degree grid: blocks of 4 x 4 pixels
@@ -121,7 +129,12 @@ def test_difference_uses_the_nearest_parent_cell(full, tiny, product):
 
 def test_colour_lock_and_extent_lock(full):
     plot = _render(full._map)
+    # locked by default: a colour means the same value on every day and product
+    first = full.clim
     full.product, full.date = "Truth", "2009-07-01"
+    assert full.lock_colour and full.clim == first
+    assert (_image(plot).glyph.color_mapper.low, _image(plot).glyph.color_mapper.high) == first
+    full.lock_colour = False  # unlocked: each map is scaled to its data
     auto = full.clim
     truth = full.current_map()[0]
     assert auto == tuple(np.round(np.nanpercentile(truth, [2, 98]), 4))
@@ -146,12 +159,21 @@ def test_histogram_counts_the_visible_pixels(full):
     lo, hi = full.clim
     truth = full.current_map()[0]
     hist = full._hist[()]
-    assert hist.dimension_values("pixels").sum() == np.isfinite(truth).sum()
+    ok = truth[np.isfinite(truth)]
+    inside = ((ok >= lo) & (ok <= hi)).sum()
+    assert hist.dimension_values("pixels").sum() == inside  # values outside the range are not binned
+    assert 0 < inside < ok.size  # the range locked on the first map leaves some of Truth outside
+    title = full._hist.opts.get().kwargs.get("title") or hist.opts.get().kwargs["title"]
+    assert f"{int((ok < lo).sum())} below, {int((ok > hi).sum())} above" in title
+    full.lock_colour = False  # Truth's own 2-98 % range
+    lo, hi = full.clim
+    hist = full._hist[()]
     edges = hist.interface.coords(hist, hist.kdims[0], edges=True)
     assert np.isclose(edges[0], lo) and np.isclose(edges[-1], hi)
     full._range.event(x_range=(99.5, 100.5), y_range=(37.5, 39.5))  # west half
     hist = full._hist[()]
-    assert hist.dimension_values("pixels").sum() == np.isfinite(truth[:, :40]).sum()
+    west = truth[:, :40][np.isfinite(truth[:, :40])]
+    assert hist.dimension_values("pixels").sum() == ((west >= lo) & (west <= hi)).sum()
     assert plot is not None
 
 
