@@ -36,6 +36,29 @@ def test_environment_yml_matches_pyproject():
     assert not differ, f"version bounds differ (pyproject, environment.yml): {differ}"
 
 
+def test_binder_environment_is_the_runtime_without_test_packages():
+    """Binder gets what the notebooks and the explorer need, and no test-only package."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = dict(_split(r) for r in project["dependencies"])
+    test_only = {_split(r)[0] for r in project["optional-dependencies"]["test"]}
+    path = ROOT / "binder" / "environment.yml"
+    assert not path.is_symlink(), "binder/environment.yml must be its own file (no test packages)"
+    env = yaml.safe_load(path.read_text())
+    conda = dict(_split(d) for d in env["dependencies"] if isinstance(d, str) and d != "pip")
+    top = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert conda.pop("python") == dict(_split(d) for d in top["dependencies"] if d != "pip")["python"]
+    assert not set(conda) & test_only, f"test-only packages on Binder: {sorted(set(conda) & test_only)}"
+    assert conda == runtime, {k: (runtime.get(k), conda.get(k)) for k in set(runtime) | set(conda)
+                              if runtime.get(k) != conda.get(k)}
+    assert env["channels"] == top["channels"]
+
+
+def test_binder_opens_every_notebook_as_a_notebook():
+    """postBuild converts every jupytext notebook, not only the explorer's."""
+    post = (ROOT / "binder" / "postBuild").read_text()
+    assert re.search(r"jupytext .*--to ipynb notebooks/\*\.py", post), post
+
+
 def test_makefile_fails_clearly_without_python312(tmp_path):
     res = subprocess.run(
         ["make", "-C", str(ROOT), "venv", "CANDIDATES=false", f"VENV={tmp_path}/venv"],
