@@ -245,7 +245,7 @@ def time_series(
     station : numpy.ndarray, optional
         The station's soil moisture on ``times`` (m3 m-3), drawn as points.
     """
-    ylab = hv.Dimension("sm", label="Soil moisture", unit="m3 m-3")
+    ylab = hv.Dimension("sm", label=sm_label(False), unit=SM_UNITS)
     colour = {lab: series_colour(k) for k, lab in enumerate(labels)}
     if series is None:
         empty = (times, np.full(len(times), np.nan))

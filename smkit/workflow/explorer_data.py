@@ -295,13 +295,10 @@ def with_stored_bma(path: Path, product: xr.Dataset) -> xr.Dataset:
     """
     if "bma" in [str(m) for m in product["model"].values]:
         return product
-    stores = sorted(
-        path.parent.glob(f"{path.name.removesuffix('.zarr')}-bma-*.zarr"),
-        key=lambda p: p.stat().st_mtime,
-        reverse=True,
-    )
+    from smkit.workflow.products import bma_stores, join_bma
+
     sm = product["sm"]
-    for store in stores:
+    for store in bma_stores(path):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
@@ -315,10 +312,8 @@ def with_stored_bma(path: Path, product: xr.Dataset) -> xr.Dataset:
         ):
             continue
         bma = bma.assign_coords({d: sm[d] for d in ("time", "lat", "lon")})
-        merged = xr.concat([sm, bma.expand_dims(model=["bma"]).astype(sm.dtype)], dim="model")
-        merged.attrs = dict(sm.attrs)
         return product.drop_vars("sm").drop_dims("model", errors="ignore").assign(
-            sm=merged.transpose(*sm.dims)
+            sm=join_bma(sm, bma.astype(sm.dtype))
         )
     return product
 

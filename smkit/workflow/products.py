@@ -39,6 +39,9 @@ __all__ = [
     "base_product",
     "variant_products",
     "product_store",
+    "bma_store",
+    "bma_stores",
+    "join_bma",
     "tuned_params",
     "subgrid_product",
     "station_pairs",
@@ -50,6 +53,26 @@ DEFAULT_LEARNERS = LEARNER_ORDER
 
 #: Downscaling options of a study that its reruns (global strategy, leave-one-out) keep.
 PRODUCT_OPTIONS = tuple(o for o in OPTIONS if o not in ("learners", "strategy", "seed"))
+
+
+# --------------------------------------------------------------------------- BMA beside a product
+def bma_store(source: str | Path, key: dict) -> Path:
+    """Where the BMA maps of the product stored at ``source`` are kept, keyed by the BMA settings."""
+    return Path(f"{str(source).removesuffix('.zarr')}-bma-{cache_key(key)}.zarr")
+
+
+def bma_stores(source: str | Path) -> list[Path]:
+    """The BMA stores beside the product stored at ``source`` (see :func:`bma_store`), newest first."""
+    source = Path(source)
+    return sorted(source.parent.glob(f"{source.name.removesuffix('.zarr')}-bma-*.zarr"),
+                  key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def join_bma(learners: xr.DataArray, bma: xr.DataArray) -> xr.DataArray:
+    """``sm(model, ...)`` of the learners with a BMA map ``bma(time, lat, lon)`` appended as model ``bma``."""
+    sm = xr.concat([learners, bma.expand_dims(model=["bma"])], dim="model")
+    sm.attrs = dict(learners.attrs)
+    return sm.transpose(*learners.dims)
 
 
 # --------------------------------------------------------------------------- cache primitives

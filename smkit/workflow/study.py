@@ -33,6 +33,8 @@ from smkit.workflow.products import (
     DEFAULT_LEARNERS,
     PRODUCT_OPTIONS,
     base_product,
+    bma_store,
+    join_bma,
     product_store,
     station_pairs,
     strategy_pair,
@@ -40,8 +42,7 @@ from smkit.workflow.products import (
     tuned_params,
     variant_products,
 )
-from smkit.workflow.products import cache_key as _key  # the names _with_cached_bma uses
-from smkit.workflow.products import store_once as _store_once
+from smkit.workflow.products import store_once as _store_once  # the name _with_cached_bma uses
 from smkit.workflow.scenario import (
     data_table,
     has_truth,
@@ -89,13 +90,11 @@ def _with_cached_bma(product: xr.Dataset, bma, zones: xr.DataArray, key: dict, p
     source = product.encoding.get("store")
     if source is None:
         return full
-    store = Path(f"{source.removesuffix('.zarr')}-bma-{_key(key)}.zarr")
-    stored = _store_once(store, xr.Dataset({"bma": full["sm"].sel({"model": "bma"}).drop_vars("model"),
-                                            "sm_std": full["sm_std"]}), progress)
+    stored = _store_once(bma_store(source, key),
+                         xr.Dataset({"bma": full["sm"].sel({"model": "bma"}).drop_vars("model"),
+                                     "sm_std": full["sm_std"]}), progress)
     learners = full["sm"].sel({"model": [m for m in full["model"].values if str(m) != "bma"]})
-    sm = xr.concat([learners, stored["bma"].expand_dims(model=["bma"])], dim="model")
-    sm.attrs = dict(full["sm"].attrs)
-    return full.assign(sm=sm.transpose(*full["sm"].dims), sm_std=stored["sm_std"])
+    return full.assign(sm=join_bma(learners, stored["bma"]), sm_std=stored["sm_std"])
 
 
 # --------------------------------------------------------------------------- study
