@@ -33,6 +33,8 @@ MOVED = {
     "smkit.subgrid": "smkit.engine.subgrid",
     "smkit.zones": "smkit.bma.zones",
     "smkit.metrics": "smkit.validate.metrics",
+    "smkit.validate.matching": "smkit.core.matching",
+    "smkit.validate.products": "smkit.core.pixels",
     "smkit.skill": "smkit.validate.skill",
     "smkit.drought": "smkit.analysis.drought",
     "smkit.importance": "smkit.analysis.importance",

@@ -110,9 +110,8 @@ def test_no_module_or_function_outgrows_one_concern():
 #: The stages in the order data flows; a module imports only its own stage or an earlier one.
 STAGES = {"core": 0, "synth": 1, "readers": 1, "engine": 2, "bma": 3, "validate": 4, "analysis": 5, "plot": 6,
           "workflow": 7, "app": 8, "cli": 9}
-#: The one known backward edge: the sub-grid step (engine) learns from stations matched to the product with
-#: validate's matcher. Moving the matcher to core would remove it (noted for planning).
-BACKWARD = {("engine/subgrid.py", "validate")}
+#: Known backward edges (none since the station matcher moved to core, where the sub-grid step and BMA reach it).
+BACKWARD: set[tuple[str, str]] = set()
 
 
 def test_data_flows_one_way_through_the_stages():

@@ -233,7 +233,7 @@ def station_table(product: xr.Dataset, fine: xr.Dataset, stations: xr.Dataset, *
         the features of :func:`feature_names` per model
         (``<model>:<feature>``), each averaged over the observation's period.
     """
-    from smkit.validate import match_stations, period_means, station_cadences
+    from smkit.core.matching import match_stations, period_means, station_cadences
 
     sel = {} if time is None else {"time": time}
     prod = product.sel(sel)

@@ -2,7 +2,8 @@
 
 One module per piece, as in pytesmo (matchers, scores and metrics apart):
 
-- :mod:`~smkit.validate.matching`: products brought to each station's
+- station matching (in :mod:`smkit.core.matching`, since the sub-grid step and BMA
+  match stations before validation does; re-exported here): products brought to each station's
   observing period at its pixel (:func:`match_stations`, :func:`to_pairs`,
   :func:`period_bounds`, :func:`period_means`, :func:`station_cadences`);
 - :mod:`~smkit.validate.scores`: scores of the matched pairs per station,
@@ -27,7 +28,7 @@ One module per piece, as in pytesmo (matchers, scores and metrics apart):
 - :mod:`~smkit.validate.collocation`: triple collocation error standard
   deviations (:func:`triple_collocation`);
 - :mod:`~smkit.validate.labels` (the paper's labels and orders),
-  :mod:`~smkit.validate.products` (reading a product, locating points),
+  :mod:`~smkit.core.pixels` (reading a product, locating points),
   :mod:`~smkit.validate.metrics`, :mod:`~smkit.validate.skill` and
   :mod:`~smkit.validate.along` (the xarray side of the kernels above).
 
@@ -47,7 +48,7 @@ from smkit.validate.intervals import (  # noqa: F401
     ubrmse_interval,
 )
 from smkit.validate.labels import MONSOON_MONTHS, model_label  # noqa: F401
-from smkit.validate.matching import (  # noqa: F401
+from smkit.core.matching import (  # noqa: F401
     StationMatchWarning,
     match_stations,
     period_bounds,

@@ -19,7 +19,7 @@ import xarray as xr
 
 from smkit._compat import renamed_keywords
 from smkit.validate.metrics import all_metrics
-from smkit.validate.products import as_product, locate, regular_axis, select_models
+from smkit.core.pixels import as_product, locate, regular_axis, select_models
 
 __all__ = ["compare_models"]
 

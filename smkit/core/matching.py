@@ -21,7 +21,7 @@ import xarray as xr
 from smkit._compat import renamed_keywords
 from smkit.core.schema import check_soil_moisture, stations_to_volumetric
 from smkit.core.vocabulary import CADENCES, NETWORK_CADENCE
-from smkit.validate.products import as_product, locate, regular_axis, select_models
+from smkit.core.pixels import as_product, locate, regular_axis, select_models
 
 __all__ = [
     "StationMatchWarning", "match_stations", "period_bounds", "period_means", "station_cadences", "to_pairs",

@@ -1,10 +1,10 @@
-"""A product as validation reads it: its array, its models, its grid axes, the cell holding a point.
+"""A product as matching and validation read it: its array, its models, its grid axes, the cell holding a point.
 
 :func:`as_product` gives the ``sm(model, time, lat, lon)`` array of a
 product, :func:`select_models` a subset of its models, :func:`regular_axis`
 checks a grid axis and :func:`locate` finds the cell holding each point.
 
-Shared by station matching (:mod:`smkit.validate.matching`), the station scores
+Shared by station matching (:mod:`smkit.core.matching`), the station scores
 (:mod:`smkit.validate.scores`) and the model comparison
 (:mod:`smkit.validate.comparison`), so that all read a product, and locate a
 point on a grid, the same way.
