@@ -47,12 +47,20 @@ pairs and falls back to the pooled fit (all zones together) for zones with too
 few pairs; it returns a :class:`ZoneBMA`. :func:`apply` adds ``bma`` and
 ``sm_std`` to a product, lazily on dask-backed data.
 
+On one's own product
+--------------------
+:func:`fit_product` does it all in one call: zones (:func:`product_zones`),
+stations matched to the product and given their zone (:func:`zone_pairs`), the
+per-zone fit; the returned :class:`ProductBMA` applies itself with
+``.apply(product)``, to that product or another on the same grid.
+
 Modules
 -------
 :mod:`~smkit.bma.mixture` (inputs, bias correction, mixture moments, :class:`BMAFit`),
 :mod:`~smkit.bma.em`, :mod:`~smkit.bma.pymc`, :mod:`~smkit.bma.mc3` (the estimators),
 :mod:`~smkit.bma.estimators` (the registry), :mod:`~smkit.bma.perzone`
-(:func:`fit_zones`, :class:`ZoneBMA`), :mod:`~smkit.bma.product` (:func:`apply`) and
+(:func:`fit_zones`, :class:`ZoneBMA`), :mod:`~smkit.bma.product` (:func:`apply`),
+:mod:`~smkit.bma.fitting` (:func:`fit_product`) and
 :mod:`~smkit.bma.zones` (the climate zones). The figures are in :mod:`smkit.plot.bma`.
 
 References
@@ -68,6 +76,7 @@ International Statistical Review 63, 215-232.
 from smkit._compat import moved_names
 from smkit.bma.em import BMA, DEFAULT_TOL, EMResult, fit_em
 from smkit.bma.estimators import ESTIMATORS, Estimator, get_estimator
+from smkit.bma.fitting import ProductBMA, fit_product, product_zones, zone_pairs
 from smkit.bma.mc3 import MC3Result, fit_mc3
 from smkit.bma.mixture import (
     BIAS_CORRECTIONS,
@@ -97,6 +106,7 @@ __all__ = [
     "Estimator",
     "MC3Result",
     "MISSING",
+    "ProductBMA",
     "RESERVED_COLUMNS",
     "ZoneBMA",
     "apply",
@@ -105,10 +115,13 @@ __all__ = [
     "fit_em",
     "fit_mc3",
     "fit_posterior",
+    "fit_product",
     "fit_pymc",
     "fit_zones",
     "get_estimator",
     "mixture_moments",
     "posterior_fit",
+    "product_zones",
     "zone_fractions",
+    "zone_pairs",
 ]

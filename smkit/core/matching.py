@@ -19,9 +19,9 @@ import pandas as pd
 import xarray as xr
 
 from smkit._compat import renamed_keywords
+from smkit.core.pixels import as_product, locate, regular_axis, select_models
 from smkit.core.schema import check_soil_moisture, stations_to_volumetric
 from smkit.core.vocabulary import CADENCES, NETWORK_CADENCE
-from smkit.core.pixels import as_product, locate, regular_axis, select_models
 
 __all__ = [
     "StationMatchWarning", "match_stations", "period_bounds", "period_means", "station_cadences", "to_pairs",

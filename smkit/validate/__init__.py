@@ -36,6 +36,14 @@ The figures are in :mod:`smkit.plot.validate`.
 """
 
 from smkit._compat import moved_names
+from smkit.core.matching import (  # noqa: F401
+    StationMatchWarning,
+    match_stations,
+    period_bounds,
+    period_means,
+    station_cadences,
+    to_pairs,
+)
 from smkit.core.vocabulary import CADENCES, MODEL_LABELS, NETWORK_CADENCE  # noqa: F401
 from smkit.validate.anomaly import anomalies, anomaly_r, climatology, day_of_year, moving_mean  # noqa: F401
 from smkit.validate.collocation import triple_collocation  # noqa: F401
@@ -48,14 +56,6 @@ from smkit.validate.intervals import (  # noqa: F401
     ubrmse_interval,
 )
 from smkit.validate.labels import MONSOON_MONTHS, model_label  # noqa: F401
-from smkit.core.matching import (  # noqa: F401
-    StationMatchWarning,
-    match_stations,
-    period_bounds,
-    period_means,
-    station_cadences,
-    to_pairs,
-)
 from smkit.validate.scaling import SCALERS, scale, scale_cdf_match, scale_mean_std  # noqa: F401
 from smkit.validate.scores import (  # noqa: F401
     network_table,

@@ -18,8 +18,8 @@ import pandas as pd
 import xarray as xr
 
 from smkit._compat import renamed_keywords
-from smkit.validate.metrics import all_metrics
 from smkit.core.pixels import as_product, locate, regular_axis, select_models
+from smkit.validate.metrics import all_metrics
 
 __all__ = ["compare_models"]
 

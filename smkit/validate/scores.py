@@ -18,9 +18,9 @@ import pandas as pd
 import xarray as xr
 
 from smkit._compat import renamed_keywords
+from smkit.core.pixels import select_models
 from smkit.validate.labels import METRIC_LABELS, MONSOON_MONTHS, model_label, model_order, network_order
 from smkit.validate.metrics import METRIC_NAMES, all_metrics
-from smkit.core.pixels import select_models
 
 __all__ = [
     "network_table", "score_networks", "score_seasons", "score_stations", "scoring_arrays",

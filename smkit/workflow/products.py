@@ -271,25 +271,10 @@ def station_pairs(product: xr.Dataset, sc: Scenario, zones: xr.DataArray | None 
         ``zone`` coordinate when ``zones`` is given) and its tidy table with a
         ``zone`` column (all 1 without zones).
     """
-    from smkit.validate import match_stations, to_pairs
+    from smkit.bma import zone_pairs
+    from smkit.validate import match_stations
 
-    matched = match_stations(product, sc.stations, coarse=sc.coarse)
-    if zones is not None:
-        from smkit.bma.zones import zone_of_stations
-
-        # locate each station by the centre of its matched pixel: a station on a cell edge then
-        # gets the zone of the cell its product values come from
-        where = pd.DataFrame({"lat": matched["pixel_lat"].values, "lon": matched["pixel_lon"].values,
-                              "name": matched["name"].values})
-        inside = np.isfinite(where["lat"].to_numpy())
-        zone = np.full(len(where), -1)
-        if inside.any():
-            zone[inside] = np.asarray(zone_of_stations(zones, where[inside].reset_index(drop=True)))
-        matched = matched.assign_coords(zone=("station", zone))
-    pairs = to_pairs(matched)
-    zone = matched["zone"].values if "zone" in matched.coords else np.ones(matched.sizes["station"], int)
-    pairs["zone"] = zone[np.searchsorted(matched["station"].values, pairs["station"].values)]
-    return matched, pairs
+    return zone_pairs(match_stations(product, sc.stations, coarse=sc.coarse), zones)
 
 
 def strategy_pair(st: Study, days: int = 92):
