@@ -30,6 +30,7 @@ _install_moved()  # the 0.1 module paths keep working for one release
 _LAZY = {
     "Config": "smkit.engine",
     "downscale": "smkit.engine",
+    "Downscaler": "smkit.engine",
     "downscale_variants": "smkit.engine",
     "make_scenario": "smkit.synth",
     "open_scenario": "smkit.core.scenario",

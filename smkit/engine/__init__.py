@@ -1,4 +1,5 @@
-"""The downscaling engine: ``Config`` (the one option list), features, windows, learners, chunks, run."""
+"""The downscaling engine: ``Config`` (the one option list), features, windows, learners, chunks, run,
+and ``Downscaler``, the fit-on-one-period / predict-on-another form of ``downscale``."""
 
 from smkit.engine.blend import blend_weights, clamp_to_windows, clip_to_range  # noqa: F401
 from smkit.engine.chunks import (  # noqa: F401
@@ -11,6 +12,7 @@ from smkit.engine.chunks import (  # noqa: F401
     process_chunk,
 )
 from smkit.engine.config import OPTIONS, STRATEGIES, Config  # noqa: F401
+from smkit.engine.estimator import Downscaler, NotFittedError  # noqa: F401
 from smkit.engine.features import fill_time_gaps  # noqa: F401
 from smkit.engine.run import DEFAULT_TILE, downscale, downscale_variants, tune_params  # noqa: F401
 
@@ -20,7 +22,9 @@ __all__ = [
     "ChunkResult",
     "Config",
     "DEFAULT_TILE",
+    "Downscaler",
     "Halo",
+    "NotFittedError",
     "OPTIONS",
     "STRATEGIES",
     "Sources",

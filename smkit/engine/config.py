@@ -37,7 +37,7 @@ class Config:
     Parameters
     ----------
     learners : tuple of {"rf", "mlr", "svr", "xgb"}
-        Learners to run, in the order of the output's ``method`` dimension.
+        Learners to run, in the order of the output's ``model`` dimension.
     strategy : {"window", "global"}
         Adaptive windows (the paper) or one model per zone and day.
     backend : {"fast", "reference"}
