@@ -32,6 +32,7 @@ $(STAMP): pyproject.toml
 	$(FOUND_PY) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	$(VENV)/bin/smkit warmup
 	@touch $(STAMP)
 
 venv: $(STAMP)

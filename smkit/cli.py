@@ -166,15 +166,13 @@ BUILD_ONCE_BYTES = 4 * 2**30
 
 def _build_once(coarse, fine):
     """Build a short period of a synthetic preset once, in memory (chunks would each rebuild their halo)."""
-    import contextlib
-
     import dask
-    from dask.diagnostics import ProgressBar
+    from tqdm.dask import TqdmCallback
 
     if fine.nbytes + coarse.nbytes > BUILD_ONCE_BYTES:
         return coarse, fine
     typer.echo(f"building the period's inputs ({(fine.nbytes + coarse.nbytes) / 2**20:.0f} MB) ...", err=True)
-    with ProgressBar(out=sys.stderr) if sys.stderr.isatty() else contextlib.nullcontext():
+    with TqdmCallback(desc="building", file=sys.stderr, disable=not sys.stderr.isatty()):
         return dask.persist(coarse, fine)
 
 
@@ -195,6 +193,14 @@ def _period(sc, start: str | None, end: str | None):
         raise typer.BadParameter(f"no days between --start {start} and --end {end}: the data run from "
                                  f"{first} to {last}")
     return coarse, fine
+
+
+@app.command("warmup")
+def warmup_cmd():
+    """Compile the numba kernels once (about 3 minutes the first time), so that the first real run is fast."""
+    from smkit.workflow.warmup import warmup
+
+    warmup(progress=True)
 
 
 @app.command("ingest")

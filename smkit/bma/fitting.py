@@ -146,8 +146,8 @@ class ProductBMA:
 
     @property
     def weights(self) -> pd.DataFrame:
-        """Weights, sigma, pair counts and fallback flag per zone (:attr:`ZoneBMA.table`)."""
-        return self.zone_bma.table
+        """Weights, sigma, pair counts and fallback flag per zone (:meth:`ZoneBMA.table`)."""
+        return self.zone_bma.table()
 
     def apply(self, product: xr.Dataset, *, missing: str = "nan", smooth: bool = True) -> xr.Dataset:
         """The product with ``bma`` appended to ``model`` and its predictive spread ``sm_std`` (m3 m-3).

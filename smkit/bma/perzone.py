@@ -91,6 +91,13 @@ class ZoneBMA:
         """``sigma(zone, member)`` broadcast to one per member (m3 m-3)."""
         return self.sigma.broadcast_like(self.weights).transpose("zone", "member")
 
+    def __repr__(self) -> str:
+        mean = self.weights.mean("zone").values
+        w = ", ".join(f"{m} {v:.2f}" for m, v in zip(self.members, mean, strict=True))
+        fallback = f", {len(self.fallback)} on the pooled fit" if self.fallback else ""
+        return (f"<ZoneBMA {self.method}: {self.weights.sizes['zone']} zones{fallback}, "
+                f"{int(self.n_pairs.sum())} pairs; mean weights {w} (.table() for every zone)>")
+
     def table(self) -> pd.DataFrame:
         """Weights, sigma, pair counts and fallback flag, one row per zone."""
         df = self.weights.to_pandas()

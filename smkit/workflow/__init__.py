@@ -1,4 +1,4 @@
-"""The notebooks' base: study, products, scorecards, uncertainty reruns, report, caches, reproduce, bench."""
+"""The notebooks' base: study, products, scorecards, uncertainty reruns, report, caches, reproduce, bench, warmup."""
 
 from smkit._compat import lazy_submodules
 
@@ -13,5 +13,6 @@ __all__ = [
     "scorecards",
     "study",
     "uncertainty",
+    "warmup",
 ]
 __getattr__, __dir__ = lazy_submodules(__name__, __all__)

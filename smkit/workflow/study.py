@@ -152,6 +152,22 @@ class Study:
         """The learners of the product (without ``bma``)."""
         return [str(m) for m in self.product["model"].values if str(m) != "bma"]
 
+    def __repr__(self) -> str:
+        sm = self.product["sm"]
+        days = self.product["time"].values
+        n_zones = int(np.unique(self.zones.values[self.zones.values > 0]).size)
+        lines = [
+            f"<smkit Study of {self.params.get('scenario', '?')!r}: models {[str(m) for m in sm['model'].values]}, "
+            f"{sm.sizes['lat']} x {sm.sizes['lon']} pixels, {len(days)} days "
+            f"({str(days[0])[:10]} to {str(days[-1])[:10]})>",
+            f"  zones      {n_zones} (k-means); BMA {getattr(self.bma, 'method', '?')} fitted on {self.train_years}, "
+            f"validated on {self.test_years}",
+            f"  stations   {self.matched.sizes['station']} matched, {len(self.pairs)} pairs",
+            f"  sub-grid   {'learned from the stations' if self.windowed is not None else 'off'}",
+            "  (.product, .zones, .bma, .matched, .pairs, .scenario, .windowed; .test() for the validation years)",
+        ]
+        return "\n".join(lines)
+
     def test(self) -> xr.Dataset:
         """The matched stations over the validation years."""
         from smkit.validate import split_years

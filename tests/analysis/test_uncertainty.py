@@ -111,3 +111,10 @@ def test_strategies_and_clustering(st):
     assert int(flat.bma.weights.sizes["zone"]) >= 1
     comp = experiments.compare_clustering(st, flat)
     assert any("improvement" in str(i[1]) for i in comp.index)
+
+
+def test_a_study_and_its_bma_print_in_a_few_lines(st):
+    text = repr(st)
+    assert text.startswith("<smkit Study of 'tiny': models ['mlr', 'xgb', 'bma']") and len(text.splitlines()) <= 6
+    assert "zones" in text and "pairs" in text
+    assert repr(st.bma).startswith("<ZoneBMA em:") and "\n" not in repr(st.bma)

@@ -25,3 +25,12 @@ def test_the_first_run_says_it_compiles(tiny, monkeypatch, capsys):
     monkeypatch.setattr(run, "kernels_cached", lambda: True)
     downscale(tiny.coarse.sel(sel), tiny.fine.sel(sel), learners=("mlr",), progress=True)
     assert "compiling" not in capsys.readouterr().err
+
+
+def test_warmup_runs_every_kernel_and_says_so(capsys):
+    from smkit.workflow.warmup import warmup
+
+    times = warmup(progress=True)
+    assert set(times) == {"learners", "subgrid", "bma"} and all(t > 0 for t in times.values())
+    err = capsys.readouterr().err
+    assert err.startswith("smkit warmup: ") and "done in" in err
