@@ -373,7 +373,25 @@ def scan_sds(src: Hdf4Source, kind: str):
         sd.end()
 
 
-def open_sds(src: Hdf4Source, kind: str) -> xr.DataArray:
+def _window(grid: Hdf4Grid, shape, bbox, margin: int = 2):
+    """Rows (r0, r1) and columns (c0, c1) of a grid covering a lon/lat bbox, plus ``margin``."""
+    from rasterio.warp import transform_bounds
+
+    rows, cols = shape
+    if bbox is None:
+        return 0, rows, 0, cols
+    x0, dx, _, y0, _, dy = grid.transform
+    w, s, e, n = transform_bounds("EPSG:4326", grid.crs, *bbox, densify_pts=21)
+    c0 = max(0, int(np.floor((w - x0) / dx)) - margin)
+    c1 = min(cols, int(np.ceil((e - x0) / dx)) + margin)
+    r0 = max(0, int(np.floor((n - y0) / dy)) - margin)
+    r1 = min(rows, int(np.ceil((s - y0) / dy)) + margin)
+    if c1 <= c0 or r1 <= r0:  # outside: one pixel, which warps to nothing
+        return 0, 1, 0, 1
+    return r0, r1, c0, c1
+
+
+def open_sds(src: Hdf4Source, kind: str, bbox=None) -> xr.DataArray:
     """An SDS of a granule as a georeferenced DataArray of its raw stored values.
 
     Parameters
@@ -382,6 +400,10 @@ def open_sds(src: Hdf4Source, kind: str) -> xr.DataArray:
         Granule and data set.
     kind : str
         The product, for the messages.
+    bbox : tuple of float, optional
+        ``(west, south, east, north)`` in degrees: read only the window of
+        the SDS covering it (and 2 pixels around), not the whole grid (the
+        MCD43C3 CMG is global, 7200 x 3600).
 
     Returns
     -------
@@ -403,8 +425,9 @@ def open_sds(src: Hdf4Source, kind: str) -> xr.DataArray:
     sd = _open_sd(src.path, kind)
     try:
         s, grid, shape = _sds_meta(sd, src, kind)
+        r0, r1, c0, c1 = _window(grid, shape, bbox)
         try:
-            values = np.asarray(s[:, :])
+            values = np.asarray(s[r0:r1, c0:c1])
             attrs = dict(s.attributes())
         except Exception as err:  # noqa: BLE001
             raise ReadError(src.path, kind, src.sds, f"cannot be read ({err}): corrupt or "
@@ -413,8 +436,9 @@ def open_sds(src: Hdf4Source, kind: str) -> xr.DataArray:
     finally:
         sd.end()
     x0, dx, _, y0, _, dy = grid.transform
-    x = x0 + (np.arange(shape[1]) + 0.5) * dx
-    y = y0 + (np.arange(shape[0]) + 0.5) * dy
+    x0, y0 = x0 + c0 * dx, y0 + r0 * dy
+    x = x0 + (np.arange(c1 - c0) + 0.5) * dx
+    y = y0 + (np.arange(r1 - r0) + 0.5) * dy
     out = xr.DataArray(values, dims=("y", "x"), coords={"y": y, "x": x}, name=src.sds,
                        attrs={k: (list(v) if isinstance(v, (list, tuple)) else v)
                               for k, v in attrs.items()})
@@ -497,7 +521,11 @@ def decode_sds(raw: xr.DataArray, expected_scale: float, path: str, kind: str,
     scale = float(np.asarray(a.get("scale_factor", expected_scale)).ravel()[0])
     offset = float(np.asarray(a.get("add_offset", 0.0)).ravel()[0])
     how = scale_convention(scale, expected_scale, path, kind, layer)
-    phys = (v.astype(np.float64) - offset) * (scale if how == "multiply" else 1.0 / scale)
-    out = raw.copy(data=np.where(bad, np.nan, phys).astype(np.float32))
+    phys = v.astype(np.float32)  # float32 throughout: the CMG is 26 M pixels
+    if offset:
+        phys -= np.float32(offset)
+    phys *= np.float32(scale if how == "multiply" else 1.0 / scale)
+    phys[bad] = np.nan
+    out = raw.copy(data=phys)
     out.attrs = {}
     return out

@@ -141,8 +141,8 @@ def _modis_catalog(paths: list[str], prod: _Modis, layers: Sequence[str], kind: 
     return cat
 
 
-def _modis_values(prod: _Modis, path, src, kind, layer_key, prescaled) -> xr.DataArray:
-    raw = read_layer(path, src, kind, prod.layers[layer_key][0])
+def _modis_values(prod: _Modis, path, src, kind, layer_key, prescaled, bbox) -> xr.DataArray:
+    raw = read_layer(path, src, kind, prod.layers[layer_key][0], bbox)
     if isinstance(src, Hdf4Source):  # the granule's own fill, range and scale
         return decode_sds(raw, prod.scale, path, kind, prod.layers[layer_key][1])
     v = np.asarray(raw.values)
@@ -160,8 +160,8 @@ def _modis_values(prod: _Modis, path, src, kind, layer_key, prescaled) -> xr.Dat
     return raw.copy(data=np.where(bad, np.float32(np.nan), vals))
 
 
-def _qc_values(path, src, kind, layer, like: xr.DataArray) -> np.ndarray:
-    qc = read_layer(path, src, kind, layer)
+def _qc_values(path, src, kind, layer, like: xr.DataArray, bbox) -> np.ndarray:
+    qc = read_layer(path, src, kind, layer, bbox)
     if qc.shape != like.shape:
         raise ReadError(path, kind, layer, f"has shape {qc.shape} but its data layer has "
                         f"{like.shape}", "use the QC layer of the same granule/export")
@@ -190,13 +190,14 @@ def _modis_day(slots: list[dict], prod: _Modis, kind: str, layers: Sequence[str]
 
 def _modis_day_locked(slots, prod, kind, layers, grid, resampling, rule, rule_arg, prescaled):
     outs = []
+    bbox = (grid.lon0, grid.lat0, grid.lon1, grid.lat1)  # HDF4: read only this window
     for data_key, qc_key in layers:
         out = np.full(grid.shape, np.nan, dtype=np.float32)
         for slot in slots:
             if data_key not in slot:
                 continue
             path, src = slot[data_key]
-            vals = _modis_values(prod, path, src, kind, data_key, prescaled)
+            vals = _modis_values(prod, path, src, kind, data_key, prescaled, bbox)
             if rule_arg is not None and qc_key is not None:
                 if qc_key not in slot:
                     raise ReadError(path, kind, prod.layers[data_key][0], f"has no "
@@ -204,7 +205,7 @@ def _modis_day_locked(slots, prod, kind, layers, grid, resampling, rule, rule_ar
                                     "needed for the quality screening",
                                     "download the QC layer too, or switch the screening off")
                 qpath, qsrc = slot[qc_key]
-                qc = _qc_values(qpath, qsrc, kind, prod.layers[qc_key][0], vals)
+                qc = _qc_values(qpath, qsrc, kind, prod.layers[qc_key][0], vals, bbox)
                 if rule == "lst":
                     ok = _lst_ok(qc, float(rule_arg))
                 elif rule == "reliability":

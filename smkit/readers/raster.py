@@ -135,15 +135,16 @@ def _scan_raster_locked(path, src, kind, variable, accepted, product):
     return tuple(float(b) for b in bounds), dtype
 
 
-def read_layer(path: str, src, kind: str, layer: str):
+def read_layer(path: str, src, kind: str, layer: str, bbox=None):
     """Read a raster layer (rioxarray, band dropped) with its values loaded.
 
     An HDF4 data set (``src`` an :class:`~smkit.readers.hdf4.Hdf4Source`) comes
     with its raw stored values and its attributes (``_FillValue``,
-    ``scale_factor`` ...), not decoded.
+    ``scale_factor`` ...), not decoded, and only its window over ``bbox``
+    (``(west, south, east, north)``, degrees) when given; GeoTIFFs are read whole.
     """
     if isinstance(src, Hdf4Source):
-        return guarded(open_sds, path, kind, layer, src, kind)
+        return guarded(open_sds, path, kind, layer, src, kind, bbox)
 
     def load():
         with _open_raster(src) as r:

@@ -156,7 +156,7 @@ def _core_metadata(name, date, tile):
 
 # --------------------------------------------------------------------------- the writer
 def write_granule(path, grid_name, projection, ul, lr, fields, *, date="2009-07-01", tile="-",
-                  proj_params="(6371007.181000,0,0,0,0,0,0,0,0,0,0,0,0)"):
+                  proj_params="(6371007.181000,0,0,0,0,0,0,0,0,0,0,0,0)", deflate=False):
     """Write an HDF-EOS2 grid granule with pyhdf.
 
     Parameters
@@ -171,6 +171,8 @@ def write_granule(path, grid_name, projection, ul, lr, fields, *, date="2009-07-
         Each: ``name``, ``values`` (2-D array of the stored type) and optional
         ``long_name``, ``units``, ``fill``, ``valid`` (lo, hi), ``scale``,
         ``offset`` (written with ``setcal`` like MODIS' code).
+    deflate : bool, default False
+        Compress the data sets (as the MCD43 collection-6 granules are).
     """
     from pyhdf.SD import SD, SDC
 
@@ -191,6 +193,8 @@ def write_granule(path, grid_name, projection, ul, lr, fields, *, date="2009-07-
         for f in fields:
             v = np.asarray(f["values"])
             s = sd.create(f["name"], sdc[v.dtype], v.shape)
+            if deflate:
+                s.setcompress(SDC.COMP_DEFLATE, value=1)
             s.dim(0).setname(f"YDim:{grid_name}")
             s.dim(1).setname(f"XDim:{grid_name}")
             s.long_name = f.get("long_name", f["name"])
@@ -299,15 +303,33 @@ def cmg_window(lon0, lat1, nx, ny, res=0.05):
     return ul, lr, la, lo
 
 
-def write_mcd43c3(folder, date, albedo, quality=None, *, lon0=99.5, lat1=39.5, nx=40, ny=40):
+def write_mcd43c3(folder, date, albedo, quality=None, *, lon0=99.5, lat1=39.5, nx=40, ny=40,
+                  full_globe=False):
     """An MCD43C3 granule (window of the 0.05-degree CMG ``MCD_CMG_BRDF_0.05Deg``, GCTP_GEO):
     ``Albedo_WSA_shortwave``/``Albedo_BSA_shortwave`` (int16, 0.001, fill 32767) and
     ``BRDF_Quality`` (uint8, fill 255). ``albedo(lat, lon)`` gives albedo (float) or integers.
+
+    ``full_globe=True`` writes the real 7200 x 3600 grid (corners -180000000, 90000000
+    packed DMS; deflated), fill outside the window, and only the WSA and quality layers.
     """
     ul, lr, la, lo = cmg_window(lon0, lat1, nx, ny)
     v = np.asarray(albedo(la, lo))
     raw = (v if np.issubdtype(v.dtype, np.integer) else np.round(v / 0.001)).astype(np.int16)
     q = (np.zeros(la.shape) if quality is None else quality(la, lo)).astype(np.uint8)
+    if full_globe:
+        r0, c0 = int(round((90.0 - lat1) / 0.05)), int(round((lon0 + 180.0) / 0.05))
+        big_raw = np.full((3600, 7200), 32767, np.int16)
+        big_q = np.full((3600, 7200), 255, np.uint8)
+        big_raw[r0:r0 + ny, c0:c0 + nx], big_q[r0:r0 + ny, c0:c0 + nx] = raw, q
+        ul, lr = (pack_dms(-180.0), pack_dms(90.0)), (pack_dms(180.0), pack_dms(-90.0))
+        alb = dict(units="reflectance, no units", fill=32767, valid=(0, 32766), scale=0.001)
+        fields = [dict(name="Albedo_WSA_shortwave", values=big_raw,
+                       long_name="Albedo_WSA_shortwave", **alb),
+                  dict(name="BRDF_Quality", values=big_q, long_name="BRDF_Quality",
+                       units="concatenated flags", fill=255, valid=(0, 254))]
+        path = os.path.join(folder, granule_name("MCD43C3", date))
+        return write_granule(path, "MCD_CMG_BRDF_0.05Deg", "GCTP_GEO", ul, lr, fields,
+                             date=date, proj_params="(0,0,0,0,0,0,0,0,0,0,0,0,0)", deflate=True)
     alb = dict(units="reflectance, no units", fill=32767, valid=(0, 32766), scale=0.001)
     fields = [
         dict(name="Albedo_BSA_shortwave", values=raw, long_name="Albedo_BSA_shortwave", **alb),

@@ -149,6 +149,21 @@ def test_mcd43c3_cmg_window(tmp_path):
     cla, clo = np.floor(la / 0.05) * 0.05 + 0.025, np.floor(lo / 0.05) * 0.05 + 0.025
     np.testing.assert_allclose(out.values, alb(cla, clo), atol=6e-4)
     assert out.attrs["units"] == "1"
+    # the real global grid (7200 x 3600 from -180000000, 90000000 packed DMS): only the
+    # window over the grid is read
+    d = tmp_path / "globe"
+    d.mkdir()
+    p = g.write_mcd43c3(str(d), DAY, alb, lambda la, lo: np.where(la < 38.5, 4, 0),
+                        full_globe=True)
+    src = hdf4.hdf4_source(p, "Albedo_WSA_shortwave", "MCD43C3")
+    assert hdf4.scan_sds(src, "MCD43C3")[1:3] == ((-180.0, 0.05, 0.0, 90.0, 0.0, -0.05),
+                                                   (3600, 7200))
+    part = hdf4.open_sds(src, "MCD43C3", bbox=(GRID.lon0, GRID.lat0, GRID.lon1, GRID.lat1))
+    assert part.shape == (8, 8)  # 0.2 degrees = 4 cells, and 2 around
+    np.testing.assert_allclose(part.rio.bounds(), (100.2, 38.3, 100.6, 38.7), atol=1e-9)
+    glob = readers.read_mcd43c3(d, GRID, max_quality=3)["albedo"].isel(time=0).load()
+    np.testing.assert_allclose(glob.values[la > 38.5], alb(cla, clo)[la > 38.5], atol=6e-4)
+    assert np.isnan(glob.values[la < 38.5]).all()
 
 
 # =========================================================================== values
