@@ -28,8 +28,8 @@ Readers (product -> variables of the data model), one module per product:
   (:mod:`~smkit.readers.stations`) puts several together.
 
 The file formats are :mod:`~smkit.readers.netcdf` (NetCDF/HDF5) and
-:mod:`~smkit.readers.raster` (GeoTIFF/HDF4), on what :mod:`~smkit.readers.common`
-shares (:class:`ReadError`, finding files, the I/O lock).
+:mod:`~smkit.readers.raster` (GeoTIFF, and HDF4 through :mod:`~smkit.readers.hdf4`), on
+what :mod:`~smkit.readers.common` shares (:class:`ReadError`, finding files, the I/O lock).
 
 Gridded readers are lazy: every file is opened once when the reader is called
 (its variables, coordinates, CRS and time are checked then), and its data are

@@ -3,6 +3,17 @@
 Owns the products' table (layers, scale, fill, valid range, CRS, period), their
 file names (AppEEARS exports and LP DAAC granules), quality screening and the
 daily mosaic of tiles; the raster mechanics are :mod:`smkit.readers.raster`'s.
+
+Native HDF4 granules (``.hdf``) are always read with pyhdf
+(:mod:`smkit.readers.hdf4`), so they need no GDAL HDF4 driver. Their values are
+decoded with each data set's own ``_FillValue``, ``valid_range``,
+``scale_factor`` and ``add_offset``. The scale conventions differ per product:
+MOD11A1 LST (``scale_factor`` 0.02) and MCD43C3 albedo (0.001) mean
+physical = scale_factor * (raw - add_offset); MOD13A2 NDVI writes
+``scale_factor`` 10000 and means physical = (raw - add_offset) / 10000. The
+product table's scale tells which convention a file follows (a file with 0.0001
+for NDVI reads right too); a scale that fits neither is an error naming the file.
+GeoTIFF exports, which carry no such attributes, are decoded with the table.
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ from smkit.readers.common import (
     time_coord,
     warn_missing,
 )
+from smkit.readers.hdf4 import Hdf4Source, decode_sds
 from smkit.readers.raster import (
     check_resampling,
     raster_source,
@@ -129,8 +141,10 @@ def _modis_catalog(paths: list[str], prod: _Modis, layers: Sequence[str], kind: 
     return cat
 
 
-def _modis_values(prod: _Modis, path, src, kind, layer_key, prescaled) -> xr.DataArray:
-    raw = read_layer(path, src, kind, prod.layers[layer_key][0])
+def _modis_values(prod: _Modis, path, src, kind, layer_key, prescaled, bbox) -> xr.DataArray:
+    raw = read_layer(path, src, kind, prod.layers[layer_key][0], bbox)
+    if isinstance(src, Hdf4Source):  # the granule's own fill, range and scale
+        return decode_sds(raw, prod.scale, path, kind, prod.layers[layer_key][1])
     v = np.asarray(raw.values)
     if prescaled:
         vals = v.astype(np.float32)
@@ -146,8 +160,8 @@ def _modis_values(prod: _Modis, path, src, kind, layer_key, prescaled) -> xr.Dat
     return raw.copy(data=np.where(bad, np.float32(np.nan), vals))
 
 
-def _qc_values(path, src, kind, layer, like: xr.DataArray) -> np.ndarray:
-    qc = read_layer(path, src, kind, layer)
+def _qc_values(path, src, kind, layer, like: xr.DataArray, bbox) -> np.ndarray:
+    qc = read_layer(path, src, kind, layer, bbox)
     if qc.shape != like.shape:
         raise ReadError(path, kind, layer, f"has shape {qc.shape} but its data layer has "
                         f"{like.shape}", "use the QC layer of the same granule/export")
@@ -176,13 +190,14 @@ def _modis_day(slots: list[dict], prod: _Modis, kind: str, layers: Sequence[str]
 
 def _modis_day_locked(slots, prod, kind, layers, grid, resampling, rule, rule_arg, prescaled):
     outs = []
+    bbox = (grid.lon0, grid.lat0, grid.lon1, grid.lat1)  # HDF4: read only this window
     for data_key, qc_key in layers:
         out = np.full(grid.shape, np.nan, dtype=np.float32)
         for slot in slots:
             if data_key not in slot:
                 continue
             path, src = slot[data_key]
-            vals = _modis_values(prod, path, src, kind, data_key, prescaled)
+            vals = _modis_values(prod, path, src, kind, data_key, prescaled, bbox)
             if rule_arg is not None and qc_key is not None:
                 if qc_key not in slot:
                     raise ReadError(path, kind, prod.layers[data_key][0], f"has no "
@@ -190,7 +205,7 @@ def _modis_day_locked(slots, prod, kind, layers, grid, resampling, rule, rule_ar
                                     "needed for the quality screening",
                                     "download the QC layer too, or switch the screening off")
                 qpath, qsrc = slot[qc_key]
-                qc = _qc_values(qpath, qsrc, kind, prod.layers[qc_key][0], vals)
+                qc = _qc_values(qpath, qsrc, kind, prod.layers[qc_key][0], vals, bbox)
                 if rule == "lst":
                     ok = _lst_ok(qc, float(rule_arg))
                 elif rule == "reliability":
@@ -252,9 +267,10 @@ def read_mod11a1(files, grid: Grid, *, time=None, overpass: str = "day",
     GeoTIFF exports (AppEEARS: ``MOD11A1.061_LST_Day_1km_doy2009182_aid0001.tif``,
     ``..._QC_Day_doy2009182...``; or a GDAL conversion of a granule that keeps
     ``.A2009182.h25v05.`` and the layer name) in the sinusoidal projection or
-    in geographic lat/lon, and, where rasterio's GDAL has the HDF4 driver, the
-    native ``MOD11A1.A2009182.h25v05.061.*.hdf`` granules. Tiles of a day are
-    mosaicked; each is reprojected with ``rio.reproject`` onto ``grid``.
+    in geographic lat/lon, and the native LP DAAC granules
+    ``MOD11A1.A2009182.h25v05.061.*.hdf`` (HDF4, read with pyhdf: no GDAL HDF4
+    driver needed; each granule holds all layers, QC included). Tiles of a day
+    are mosaicked; each is reprojected with ``rio.reproject`` onto ``grid``.
 
     Parameters
     ----------
@@ -276,7 +292,8 @@ def read_mod11a1(files, grid: Grid, *, time=None, overpass: str = "day",
         GDAL resampling of the reprojection (nearest, bilinear, average, ...).
     prescaled : bool, default False
         The files hold temperatures in K rather than the product's integers
-        (scale 0.02 K, fill 0, valid 7500-65535).
+        (scale 0.02 K, fill 0, valid 7500-65535). Not for HDF4 granules, which
+        always hold the integers and are decoded with their own attributes.
 
     Returns
     -------
@@ -288,7 +305,10 @@ def read_mod11a1(files, grid: Grid, *, time=None, overpass: str = "day",
     ------
     ReadError
         Naming the file: unreadable, no CRS or a CRS other than sinusoidal or
-        lat/lon, a missing QC layer, float values without ``prescaled``.
+        lat/lon, a missing QC layer, float values without ``prescaled``; a
+        ``.hdf`` that is not HDF4 (an Earthdata login page saved as the
+        granule, an empty file, a ZIP archive), lacks the layer or has a
+        ``scale_factor`` that does not fit the product.
     """
     pairs = {"day": [("LST_Day_1km", "QC_Day")], "night": [("LST_Night_1km", "QC_Night")],
              "mean": [("LST_Day_1km", "QC_Day"), ("LST_Night_1km", "QC_Night")]}
@@ -307,7 +327,9 @@ def read_mod13a2(files, grid: Grid, *, time=None, reliability: Sequence[int] | N
     """Read MOD13A2 (or MYD13A2) 16-day NDVI onto a lat/lon grid, held over each period.
 
     GeoTIFF exports (``MOD13A2.061__1_km_16_days_NDVI_doy2009177_aid0001.tif``)
-    or HDF4 granules, as for :func:`read_mod11a1`. A composite dated day D
+    or HDF4 granules (``MOD13A2.A2009177.h26v04.061.*.hdf``, SDS
+    ``1 km 16 days NDVI`` with ``scale_factor`` 10000 meaning NDVI = raw / 10000),
+    as for :func:`read_mod11a1`. A composite dated day D
     stands for days D to D+15: each day of the result takes the latest
     composite that started at most 15 days before it.
 
@@ -347,7 +369,8 @@ def read_mcd43c3(files, grid: Grid, *, time=None, layer: str = "Albedo_WSA_short
     """Read MCD43C3 daily albedo (0.05-degree climate-modelling grid) onto a lat/lon grid.
 
     GeoTIFF exports (``MCD43C3.061_Albedo_WSA_shortwave_doy2009182_aid0001.tif``)
-    in geographic lat/lon, or the HDF4 granules ``MCD43C3.A2009182.061.*.hdf``.
+    in geographic lat/lon, or the HDF4 granules ``MCD43C3.A2009182.061.*.hdf``
+    (the global 7200 x 3600 grid ``MCD_CMG_BRDF_0.05Deg``, read with pyhdf).
 
     Parameters
     ----------

@@ -1,6 +1,9 @@
-"""GeoTIFF and HDF4 rasters through rasterio/rioxarray.
+"""GeoTIFF rasters through rasterio/rioxarray, and HDF4 granules through pyhdf.
 
-CRS checks, HDF4 subdatasets, reading one layer, and warping it onto a lat/lon grid.
+CRS checks, HDF4 data sets, reading one layer, and warping it onto a lat/lon grid.
+HDF4 granules are always read with :mod:`smkit.readers.hdf4` (pyhdf), whether or
+not rasterio's GDAL has the HDF4 driver (PyPI wheels have none), so that they
+read the same everywhere.
 
 Owns the raster mechanics the MODIS (:mod:`smkit.readers.modis`) and SRTM
 (:mod:`smkit.readers.srtm`) readers share; every call into rasterio runs under
@@ -16,6 +19,7 @@ import xarray as xr
 
 from smkit.core.grid import Grid
 from smkit.readers.common import IO_LOCK, ReadError, guarded
+from smkit.readers.hdf4 import Hdf4Source, hdf4_source, open_sds, scan_sds
 
 __all__ = ["RESAMPLING", "check_resampling", "raster_source", "scan_raster", "read_layer",
            "warp_into"]
@@ -28,13 +32,6 @@ def check_resampling(resampling: str):
     """Raise a ValueError unless ``resampling`` is one of :data:`RESAMPLING`."""
     if resampling not in RESAMPLING:
         raise ValueError(f"unknown resampling {resampling!r}; choose from {list(RESAMPLING)}")
-
-
-def _hdf4_available() -> bool:
-    import rasterio
-
-    with rasterio.Env() as env:
-        return "HDF4" in env.drivers()
 
 
 def _crs_kind(crs) -> str | None:
@@ -63,35 +60,20 @@ def _check_raster_crs(path, kind, variable, crs, accepted: Sequence[str], produc
                         "export the product in its native projection or in EPSG:4326")
 
 
-def raster_source(path: str, sds: str | None, kind: str) -> str:
-    """Return the GDAL name of a GeoTIFF, or of the subdataset ``sds`` of an HDF4 granule.
+def raster_source(path: str, sds: str | None, kind: str) -> str | Hdf4Source:
+    """Return the GDAL name of a GeoTIFF, or the :class:`~smkit.readers.hdf4.Hdf4Source` of
+    the data set ``sds`` of an HDF4 granule (read with pyhdf, see :mod:`smkit.readers.hdf4`).
 
     Raises
     ------
     ReadError
-        If the granule needs a GDAL without HDF4, cannot be opened or lacks ``sds``.
+        If the granule is not HDF4 (an HTML login page, empty, a ZIP ...), cannot
+        be opened or lacks ``sds``.
     """
     if sds is None:
         return path
-    import rasterio
-
-    if not _hdf4_available():
-        raise ReadError(path, kind, sds, f"is an HDF4 granule but this rasterio's GDAL "
-                        f"({rasterio.__gdal_version__}) has no HDF4 driver (PyPI wheels have none)",
-                        "download GeoTIFFs (e.g. from AppEEARS), convert with gdal_translate, or "
-                        "install a rasterio built against a GDAL with HDF4")
-    try:
-        with IO_LOCK, rasterio.open(path) as src:
-            subs = list(src.subdatasets)
-    except Exception as err:  # noqa: BLE001
-        raise ReadError(path, kind, None, f"cannot be opened ({err}): corrupt or truncated",
-                        "download the file again") from err
-    hit = [s for s in subs if s.endswith(":" + sds) or s.endswith(":" + sds.replace(" ", "_"))]
-    if not hit:
-        names = [s.rsplit(":", 1)[-1] for s in subs]
-        raise ReadError(path, kind, sds, f"missing; subdatasets: {names}",
-                        "check that the file is the right product")
-    return hit[0]
+    with IO_LOCK:
+        return hdf4_source(path, sds, kind)
 
 
 def _open_raster(src: str):
@@ -127,6 +109,16 @@ def scan_raster(path: str, src: str, kind: str, variable: str, accepted, product
 
 
 def _scan_raster_locked(path, src, kind, variable, accepted, product):
+    if isinstance(src, Hdf4Source):
+        from rasterio.crs import CRS
+        from rasterio.warp import transform_bounds
+
+        crs, (x0, dx, _, y0, _, dy), (rows, cols), dtype = scan_sds(src, kind)
+        crs = CRS.from_user_input(crs)
+        _check_raster_crs(path, kind, variable, crs, accepted, product)
+        bounds = transform_bounds(crs, "EPSG:4326", x0, y0 + rows * dy, x0 + cols * dx, y0,
+                                  densify_pts=21)
+        return tuple(float(b) for b in bounds), dtype
     try:
         with _open_raster(src) as r:
             crs = r.rio.crs
@@ -143,8 +135,17 @@ def _scan_raster_locked(path, src, kind, variable, accepted, product):
     return tuple(float(b) for b in bounds), dtype
 
 
-def read_layer(path: str, src: str, kind: str, layer: str):
-    """Read a raster layer (rioxarray, band dropped) with its values loaded."""
+def read_layer(path: str, src, kind: str, layer: str, bbox=None):
+    """Read a raster layer (rioxarray, band dropped) with its values loaded.
+
+    An HDF4 data set (``src`` an :class:`~smkit.readers.hdf4.Hdf4Source`) comes
+    with its raw stored values and its attributes (``_FillValue``,
+    ``scale_factor`` ...), not decoded, and only its window over ``bbox``
+    (``(west, south, east, north)``, degrees) when given; GeoTIFFs are read whole.
+    """
+    if isinstance(src, Hdf4Source):
+        return guarded(open_sds, path, kind, layer, src, kind, bbox)
+
     def load():
         with _open_raster(src) as r:
             return r.squeeze("band", drop=True).load() if "band" in r.dims else r.load()
