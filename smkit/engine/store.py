@@ -20,6 +20,7 @@ import numpy as np
 import xarray as xr
 
 from smkit import __version__
+from smkit.core.cf import cf_product, now_iso
 from smkit.core.grid import Grid
 from smkit.core.store import (
     REQUEST_ATTR,
@@ -127,17 +128,17 @@ def _template(coarse, fine, grids, learners, attrs) -> xr.Dataset:
         "time": time,
         "lat": ("lat", fgrid.lat, fine["lat"].attrs),
         "lon": ("lon", fgrid.lon, fine["lon"].attrs),
-        "clat": ("clat", cgrid.lat, {**coarse["lat"].attrs, "long_name": "coarse-cell latitude"}),
-        "clon": ("clon", cgrid.lon, {**coarse["lon"].attrs, "long_name": "coarse-cell longitude"}),
+        "clat": ("clat", cgrid.lat),  # described by cf_product (not a second CF latitude)
+        "clon": ("clon", cgrid.lon),
     }
     full = lambda shape, dtype, fill: da.full(shape, fill, dtype=dtype, chunks=shape)  # noqa: E731
-    return xr.Dataset(
+    return cf_product(xr.Dataset(
         {
             "sm": (("model", "time", "lat", "lon"), full((L, nt, fy, fx), np.float32, np.nan),
                    {"long_name": "downscaled soil moisture", "units": "m3 m-3",
                     "valid_range": np.array([0.0, attrs.get("sm_max", 1.0)], np.float32)}),
             "window_sw": (("time", "clat", "clon"), full((nt, ny, nx), np.int8, 0),
-                          {"long_name": "spatial window size", "units": "cells"}),
+                          {"long_name": "spatial window size, in coarse cells", "units": "1"}),
             "window_nd": (("time", "clat", "clon"), full((nt, ny, nx), np.int8, 0),
                           {"long_name": "temporal window length", "units": "days"}),
             "window_count": (("time", "clat", "clon"), full((nt, ny, nx), np.int32, 0),
@@ -151,7 +152,7 @@ def _template(coarse, fine, grids, learners, attrs) -> xr.Dataset:
         },
         coords=coords,
         attrs=attrs,
-    )
+    ))
 
 
 def request(template: xr.Dataset, *, time_chunk: int | None = None, tile: int | None = None) -> dict:
@@ -223,6 +224,8 @@ def open_store(store: Path, template: xr.Dataset, mask: np.ndarray | None, *, ti
         **{v: {"chunks": (time_chunk, tile, tile)} for v in DIAGNOSTICS},
         "clipped": {"chunks": (1, time_chunk, tile, tile)},
     }
+    # the wall-clock time of the store's creation: a resumed run keeps it
+    template = cf_product(template, created=now_iso())
     template = template.assign_attrs({REQUEST_ATTR: json.dumps(asked, sort_keys=True)})
 
     def write(tmp: Path) -> None:
