@@ -1,4 +1,4 @@
-"""The notebooks' base: study, products, scorecards, uncertainty reruns, report, caches, reproduce, bench."""
+"""The notebooks' base: study, products, scorecards, uncertainty reruns, report, caches, reproduce, export."""
 
 from smkit._compat import lazy_submodules
 
@@ -6,6 +6,7 @@ __all__ = [
     "bench",
     "cache",
     "explorer_data",
+    "export",
     "products",
     "report",
     "reproduce",
