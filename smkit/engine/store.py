@@ -86,7 +86,11 @@ def product_attrs(cfg: Config, factor: int, blends: bool) -> dict:
 
 def product_template(coarse: xr.Dataset, fine: xr.Dataset, grids: tuple[Grid, Grid], attrs: dict,
                      learners: tuple[str, ...], mask: np.ndarray | None = None) -> xr.Dataset:
-    """The empty product (lazy fill values), for the days of ``coarse``.
+    """The empty product (lazy fill values), for the days of ``coarse``, with its CF/ACDD metadata.
+
+    The metadata (``crs`` grid mapping, cell bounds, standard names, discovery
+    attributes) are :func:`smkit.core.cf.cf_product`'s; a store made from the
+    template is also stamped with its creation time (:func:`open_store`).
 
     Parameters
     ----------
@@ -181,6 +185,8 @@ def open_store(store: Path, template: xr.Dataset, mask: np.ndarray | None, *, ti
     The template is written through ``<store>.partial`` and renamed into place
     (:func:`smkit.core.store.write_atomically`): a store that exists is whole, a
     kill while writing it leaves only a ``.partial`` that the next run rebuilds.
+    A new store's ``date_created`` and first ``history`` line say when it was
+    created (a resumed run keeps them).
 
     Parameters
     ----------
