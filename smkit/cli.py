@@ -223,6 +223,37 @@ def ingest_cmd(
     typer.echo(f"cube written to {out}; open it with smkit.open_scenario")
 
 
+@app.command("export")
+def export_cmd(
+    product: Annotated[Path, typer.Argument(help="Product store (.zarr, or .nc)")],
+    to: Annotated[Path | None, typer.Option("--to", help="NetCDF4 file to write (CF-1.11, zlib)")] = None,
+    to_geotiff: Annotated[Path | None, typer.Option(
+        "--to-geotiff", help="Folder for one Cloud-Optimised GeoTIFF per model and day")] = None,
+    model: Annotated[str | None, typer.Option(
+        help="Comma-separated models, e.g. rf,bma (default: all; bma when stored beside the store)")] = None,
+    start: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD)")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD)")] = None,
+):
+    """Export a product for GIS tools: a CF NetCDF4 file (--to) and/or GeoTIFFs (--to-geotiff), EPSG:4326."""
+    from smkit.workflow.export import export_geotiff, export_netcdf
+
+    if not product.exists():
+        raise typer.BadParameter(f"no product store at {product}")
+    if to is None and to_geotiff is None:
+        raise typer.BadParameter("say where to: --to FILE.nc and/or --to-geotiff FOLDER")
+    models = None if model is None else [m.strip() for m in model.split(",") if m.strip()]
+    days = None if start is None and end is None else slice(start, end)
+    try:
+        if to is not None:
+            typer.echo(f"wrote {export_netcdf(product, to, models=models, days=days)}")
+        if to_geotiff is not None:
+            files = export_geotiff(product, to_geotiff, models=models, days=days)
+            typer.echo(f"wrote {len(files)} GeoTIFFs to {to_geotiff}")
+    except (KeyError, ValueError, OSError) as err:
+        typer.echo(f"error: {_message(err)}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command("serve")
 def serve_cmd(
     scenario: Annotated[str, typer.Option(help="Preset name (tiny, demo) or a scenario store path")] = "demo",

@@ -10,6 +10,7 @@ import xarray as xr
 from smkit.bma.mixture import MISSING, BMAWarning, check_choice, mixture_moments
 from smkit.bma.perzone import ZoneBMA
 from smkit.bma.zones import check_zones, zones_to_fine
+from smkit.core.cf import cf_product
 from smkit.core.vocabulary import SM_UNITS
 
 __all__ = ["apply", "zone_fractions"]
@@ -112,7 +113,8 @@ def apply(
         The product with ``"bma"`` appended to ``model`` in ``sm`` (the mixture
         mean ``sum_k w_k (a_k + b_k f_k)`` with the pixel's zone parameters,
         replacing an existing ``bma``), and ``sm_std(time, lat, lon)``, the
-        mixture standard deviation (m3 m-3). Pixels without a zone (label -1:
+        mixture standard deviation (m3 m-3), with their CF/ACDD metadata
+        (:func:`smkit.core.cf.cf_product`). Pixels without a zone (label -1:
         their cell never had a retrieval) use the pooled fit, or are NaN when
         ``zone_bma`` has none. Zones of the map missing from ``zone_bma`` use
         its pooled fit (with a :class:`BMAWarning`).
@@ -245,4 +247,4 @@ def _with_bma(product: xr.Dataset, sm: xr.DataArray, have: list[str], mean: xr.D
             "bma_missing": missing,
         }
     )
-    return out
+    return cf_product(out)  # CF/ACDD metadata, the model coordinate describing bma too

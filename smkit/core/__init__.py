@@ -1,7 +1,7 @@
-"""The data model: vocabulary, grids, schema checks, the scenario container, the crash-safe store protocol,
-and the product's pixels and station matching (used by the sub-grid step, BMA and validation alike)."""
+"""The data model: vocabulary, grids, CF/ACDD metadata, schema checks, the scenario container, the crash-safe
+store protocol, and the product's pixels and station matching (used by the sub-grid step, BMA and validation)."""
 
 from smkit._compat import lazy_submodules
 
-__all__ = ["grid", "matching", "pixels", "scenario", "schema", "store", "vocabulary"]
+__all__ = ["cf", "grid", "matching", "pixels", "scenario", "schema", "store", "vocabulary"]
 __getattr__, __dir__ = lazy_submodules(__name__, __all__)

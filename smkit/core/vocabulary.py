@@ -13,8 +13,9 @@ Examples
 from __future__ import annotations
 
 __all__ = [
-    "CADENCES", "COVARIATES", "CUBE_GROUPS", "LEARNER_ORDER", "MODEL_DIM", "MODEL_LABELS", "NETWORK_CADENCE",
-    "NETWORK_COLOURS", "REAL_SOURCES", "SCENARIO_GROUPS", "SM_ATTRS", "SM_UNITS",
+    "CADENCES", "COVARIATES", "CUBE_GROUPS", "LEARNER_ORDER", "MODEL_DESCRIPTIONS", "MODEL_DIM",
+    "MODEL_LABELS", "NETWORK_CADENCE", "NETWORK_COLOURS", "REAL_SOURCES", "SCENARIO_GROUPS", "SM_ATTRS",
+    "SM_STANDARD_NAME", "SM_UNITS",
 ]
 
 #: Units of volumetric soil moisture everywhere in smkit.
@@ -32,6 +33,12 @@ LEARNER_ORDER = ("rf", "mlr", "svr", "xgb")
 MODEL_DIM = "model"
 #: Labels of the paper's tables and figures for smkit's model ids.
 MODEL_LABELS = {"cci": "CCI", "rf": "RF", "mlr": "MLR", "svr": "SVR", "xgb": "XG", "bma": "BMA"}
+#: What each model id stands for, in words (a product's ``model`` coordinate says it for its own models).
+MODEL_DESCRIPTIONS = {"rf": "random forest", "mlr": "multiple linear regression",
+                      "svr": "support vector regression", "xgb": "XGBoost", "bma": "Bayesian model average",
+                      "cci": "coarse satellite retrieval"}
+#: CF standard name of volumetric soil moisture (CF has no separate name for the surface layer).
+SM_STANDARD_NAME = "volume_fraction_of_condensed_water_in_soil"
 
 #: Observing periods a station's value stands for. A pentad starts on day 1, 6,
 #: 11, 16, 21 or 26 of a month (the last one runs to the month's end); a dekad on

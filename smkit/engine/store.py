@@ -20,6 +20,7 @@ import numpy as np
 import xarray as xr
 
 from smkit import __version__
+from smkit.core.cf import cf_product, now_iso
 from smkit.core.grid import Grid
 from smkit.core.store import (
     REQUEST_ATTR,
@@ -85,7 +86,11 @@ def product_attrs(cfg: Config, factor: int, blends: bool) -> dict:
 
 def product_template(coarse: xr.Dataset, fine: xr.Dataset, grids: tuple[Grid, Grid], attrs: dict,
                      learners: tuple[str, ...], mask: np.ndarray | None = None) -> xr.Dataset:
-    """The empty product (lazy fill values), for the days of ``coarse``.
+    """The empty product (lazy fill values), for the days of ``coarse``, with its CF/ACDD metadata.
+
+    The metadata (``crs`` grid mapping, cell bounds, standard names, discovery
+    attributes) are :func:`smkit.core.cf.cf_product`'s; a store made from the
+    template is also stamped with its creation time (:func:`open_store`).
 
     Parameters
     ----------
@@ -127,17 +132,17 @@ def _template(coarse, fine, grids, learners, attrs) -> xr.Dataset:
         "time": time,
         "lat": ("lat", fgrid.lat, fine["lat"].attrs),
         "lon": ("lon", fgrid.lon, fine["lon"].attrs),
-        "clat": ("clat", cgrid.lat, {**coarse["lat"].attrs, "long_name": "coarse-cell latitude"}),
-        "clon": ("clon", cgrid.lon, {**coarse["lon"].attrs, "long_name": "coarse-cell longitude"}),
+        "clat": ("clat", cgrid.lat),  # described by cf_product (not a second CF latitude)
+        "clon": ("clon", cgrid.lon),
     }
     full = lambda shape, dtype, fill: da.full(shape, fill, dtype=dtype, chunks=shape)  # noqa: E731
-    return xr.Dataset(
+    return cf_product(xr.Dataset(
         {
             "sm": (("model", "time", "lat", "lon"), full((L, nt, fy, fx), np.float32, np.nan),
                    {"long_name": "downscaled soil moisture", "units": "m3 m-3",
                     "valid_range": np.array([0.0, attrs.get("sm_max", 1.0)], np.float32)}),
             "window_sw": (("time", "clat", "clon"), full((nt, ny, nx), np.int8, 0),
-                          {"long_name": "spatial window size", "units": "cells"}),
+                          {"long_name": "spatial window size, in coarse cells", "units": "1"}),
             "window_nd": (("time", "clat", "clon"), full((nt, ny, nx), np.int8, 0),
                           {"long_name": "temporal window length", "units": "days"}),
             "window_count": (("time", "clat", "clon"), full((nt, ny, nx), np.int32, 0),
@@ -151,7 +156,7 @@ def _template(coarse, fine, grids, learners, attrs) -> xr.Dataset:
         },
         coords=coords,
         attrs=attrs,
-    )
+    ))
 
 
 def request(template: xr.Dataset, *, time_chunk: int | None = None, tile: int | None = None) -> dict:
@@ -180,6 +185,8 @@ def open_store(store: Path, template: xr.Dataset, mask: np.ndarray | None, *, ti
     The template is written through ``<store>.partial`` and renamed into place
     (:func:`smkit.core.store.write_atomically`): a store that exists is whole, a
     kill while writing it leaves only a ``.partial`` that the next run rebuilds.
+    A new store's ``date_created`` and first ``history`` line say when it was
+    created (a resumed run keeps them).
 
     Parameters
     ----------
@@ -223,6 +230,8 @@ def open_store(store: Path, template: xr.Dataset, mask: np.ndarray | None, *, ti
         **{v: {"chunks": (time_chunk, tile, tile)} for v in DIAGNOSTICS},
         "clipped": {"chunks": (1, time_chunk, tile, tile)},
     }
+    # the wall-clock time of the store's creation: a resumed run keeps it
+    template = cf_product(template, created=now_iso())
     template = template.assign_attrs({REQUEST_ATTR: json.dumps(asked, sort_keys=True)})
 
     def write(tmp: Path) -> None:

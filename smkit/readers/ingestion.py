@@ -24,6 +24,7 @@ import pandas as pd
 import xarray as xr
 
 from smkit import __version__
+from smkit.core.cf import CF_VERSION
 from smkit.core.grid import Grid
 from smkit.core.schema import check_coarse, check_fine, check_stations, encode_group
 from smkit.core.store import lock, reporting_disk_full
@@ -261,7 +262,7 @@ class _Run:
     def group_attrs(self, name: str, sources: dict) -> dict:
         """The provenance attributes of group ``name`` built from ``sources``."""
         return {
-            "Conventions": "CF-1.10",
+            "Conventions": CF_VERSION,
             "title": f"smkit analysis-ready cube: {name}",
             "source": "real observations, read by smkit.readers (see ingest_sources)",
             "smkit_version": __version__,

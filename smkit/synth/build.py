@@ -20,6 +20,7 @@ import xarray as xr
 from dask.highlevelgraph import HighLevelGraph
 
 from smkit import __version__
+from smkit.core.cf import CF_VERSION
 from smkit.core.grid import TIME_ATTRS, Grid
 from smkit.core.scenario import Scenario
 from smkit.core.vocabulary import SM_ATTRS
@@ -74,7 +75,7 @@ def make_scenario(preset: str | Preset = "tiny", seed: int = 0, *, valley_wetnes
     token = dask.base.tokenize(preset, seed, json.dumps(world_params, sort_keys=True), WORLD_VERSION,
                                __version__)
     attrs = {
-        "Conventions": "CF-1.10",
+        "Conventions": CF_VERSION,
         "title": f"smkit synthetic observing-system experiment, preset {preset.name}",
         "source": "smkit.synth (synthetic; not real observations)",
         "preset": preset.name,

@@ -1,4 +1,5 @@
-"""The notebooks' base: study, products, scorecards, uncertainty reruns, report, caches, reproduce, bench, warmup."""
+"""The notebooks' base: study, products, scorecards, uncertainty reruns, report, caches, reproduce, export,
+bench, warmup."""
 
 from smkit._compat import lazy_submodules
 
@@ -6,6 +7,7 @@ __all__ = [
     "bench",
     "cache",
     "explorer_data",
+    "export",
     "products",
     "report",
     "reproduce",

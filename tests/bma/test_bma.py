@@ -738,3 +738,12 @@ def test_every_estimator_returns_one_result_type(method, options):
     mean, std = bma.mixture_moments(F, fit.weights, fit.bias_coefs, fit.sigma_k)
     np.testing.assert_array_equal(fit.predict(F), mean)
     np.testing.assert_array_equal(fit.predict_std(F), std)
+
+
+def test_the_bma_product_carries_cf_metadata_naming_bma(zone_fit):
+    out = bma.apply(make_product(), zone_fit, ZONES)
+    assert out.attrs["Conventions"] == "CF-1.11, ACDD-1.3" and "bma merges them" in out.attrs["summary"]
+    assert out["model"].attrs["models_long_name"].endswith("bma: Bayesian model average")
+    assert out["sm"].attrs["standard_name"] == "volume_fraction_of_condensed_water_in_soil"
+    assert out["sm_std"].attrs["grid_mapping"] == "crs" and "crs_wkt" in out["crs"].attrs
+    assert out["lat"].attrs["bounds"] == "lat_bnds"

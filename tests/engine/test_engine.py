@@ -3,6 +3,7 @@ import pytest
 import xarray as xr
 
 import smkit.engine.run as ds_mod
+from smkit.core.cf import PROVENANCE_ATTRS
 from smkit.engine import downscale, fill_time_gaps
 from smkit.validate import interpolation_baselines, truth_skill
 
@@ -73,6 +74,11 @@ def test_killed_run_resumes_to_the_same_store(month, tmp_path, monkeypatch):
     again = downscale(coarse, fine, learners=("mlr",), time_chunk=5, out=tmp_path / "p.zarr",
                       progress=False, workers=1).load()
     assert counted["n"] == 6 - 3  # only the unfinished chunks ran
+    # two stores: the same product, each stamped with its own creation time
+    assert again.attrs["date_created"] and again.attrs["history"].startswith(again.attrs["date_created"])
+    for ds in (ref, again):
+        for key in PROVENANCE_ATTRS:
+            ds.attrs.pop(key)
     xr.testing.assert_identical(ref, again)
     with pytest.raises(ValueError, match="other arguments"):
         downscale(coarse, fine, learners=("mlr",), time_chunk=5, sw_max=4, out=tmp_path / "p.zarr",
