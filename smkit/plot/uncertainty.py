@@ -30,9 +30,13 @@ def figure_leave_one_out(table: pd.DataFrame, metrics=("r", "rmse", "mae")):
         ax.set_xticks(x, nets)
         ax.set_ylabel(m.upper() + (" [1]" if m == "r" else " [m3 m-3]"))
         ax.set_title(m.upper())
-    axes[0, 0].legend(fontsize=8)
+    # one legend below the panels, never over a bar
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(cases), 6), fontsize=8, frameon=False,
+               title="covariates", title_fontsize=8, bbox_to_anchor=(0.5, 0.0))
     fig.suptitle("BMA against the stations, validation years: all covariates and without each")
-    fig.tight_layout()
+    rows = -(-len(cases) // 6)
+    fig.tight_layout(rect=(0, 0.07 + 0.05 * rows, 1, 1))
     return fig
 
 

@@ -18,6 +18,7 @@ import xarray as xr
 
 from smkit._compat import renamed_keywords
 from smkit.core.grid import Grid
+from smkit.core.vocabulary import LEARNER_ORDER
 from smkit.validate.labels import METRIC_LABELS, MONSOON_MONTHS, model_label, model_order, network_order
 from smkit.validate.metrics import METRIC_NAMES, all_metrics
 from smkit.validate.scores import scoring_arrays
@@ -150,10 +151,12 @@ def plot_station_map(
 
 
 def _station_colour_limits(met: str, vals: np.ndarray) -> tuple[float, float]:
-    """Colour range of a station map: R up to 1, bias symmetric about 0, the others from 0."""
+    """Colour range of a station map: R up to 1 (down to its lowest value when negative), bias symmetric about 0,
+    the others from 0."""
     finite = vals[np.isfinite(vals)]
-    if met == "r":
-        return min(0.0, float(finite.min())) if finite.size else 0.0, 1.0
+    if met == "r":  # 0 to 1, reaching down to the lowest R (to 0.1) when some station's R is negative
+        low = float(finite.min()) if finite.size else 0.0
+        return (min(0.0, np.floor(low * 10) / 10), 1.0)
     if met == "bias":
         a = float(np.abs(finite).max()) if finite.size else 0.1
         return -a, a
@@ -163,10 +166,13 @@ def _station_colour_limits(met: str, vals: np.ndarray) -> tuple[float, float]:
 def _draw_station_metric(fig, ax, sub: pd.DataFrame, met: str) -> None:
     """Stations coloured by ``met`` with a marker per network (open grey where NaN), colour bar, legend."""
     import matplotlib.pyplot as plt
+    from matplotlib.colors import Normalize, TwoSlopeNorm
 
     vals = sub[met].to_numpy(dtype=float)
     vmin, vmax = _station_colour_limits(met, vals)
     cmap = _METRIC_CMAPS.get(met, "viridis")
+    # R below 0 (or any bias) is a different kind of result: diverging about 0, the bar spanning the data
+    norm = TwoSlopeNorm(0.0, vmin, vmax) if vmin < 0 < vmax else Normalize(vmin, vmax)
     sc_ = None
     for net in network_order(sub["network"]):
         rows = sub[sub["network"] == net]
@@ -179,8 +185,7 @@ def _draw_station_metric(fig, ax, sub: pd.DataFrame, met: str) -> None:
                 rows["lat"].to_numpy()[ok],
                 c=v[ok],
                 cmap=cmap,
-                vmin=vmin,
-                vmax=vmax,
+                norm=norm,
                 marker=marker,
                 s=70,
                 edgecolor="k",
@@ -199,7 +204,7 @@ def _draw_station_metric(fig, ax, sub: pd.DataFrame, met: str) -> None:
                 zorder=3,
             )
     if sc_ is None:  # nothing to colour: still give the colour bar its scale
-        sc_ = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(vmin, vmax))
+        sc_ = plt.cm.ScalarMappable(cmap=cmap, norm=norm)
     fig.colorbar(sc_, ax=ax, shrink=0.85, label=_metric_axis_label(met))
     _network_legend(ax, sub, no_pairs=bool((~np.isfinite(vals)).any()))
 
@@ -235,11 +240,18 @@ def _network_legend(ax, sub: pd.DataFrame, no_pairs: bool) -> None:
     )
 
 
+def _signed(v: float, digits: int = 3) -> str:
+    """``+0.012`` / ``-0.012``, and ``0.000`` for what rounds to zero (never ``-0.000``)."""
+    text = f"{v:+.{digits}f}"
+    return f"{0:.{digits}f}" if float(text) == 0 else text
+
+
 def _stat_text(x: np.ndarray, y: np.ndarray) -> str:
+    """The scores box of a scatter panel, with units: N and R dimensionless, the errors in m3 m-3."""
     s = all_metrics(x, y)
     return (
-        f"N = {int(s['n'])}\nR = {s['r']:.3f}\nRMSE = {s['rmse']:.3f}\n"
-        f"ubRMSE = {s['ubrmse']:.3f}\nbias = {s['bias']:+.3f}"
+        f"N = {int(s['n'])}\nR = {s['r']:.3f}\nRMSE = {s['rmse']:.3f} m3 m-3\n"
+        f"ubRMSE = {s['ubrmse']:.3f} m3 m-3\nbias = {_signed(s['bias'])} m3 m-3"
     )
 
 
@@ -269,8 +281,9 @@ def plot_scatter(
     matplotlib.figure.Figure
         One panel per model (rows) and network (columns): points coloured by
         season, the 1:1 line, N, R, RMSE, ubRMSE and bias (m3 m-3) in the top
-        left, and in the lower right box plots (median, 25-75 %, whiskers
-        5-95 %) of in-situ and product soil moisture in M1 and M2.
+        left, and beside each panel, on its soil-moisture scale, box plots
+        (median, 25-75 %, whiskers 5-95 %) of in-situ and product soil
+        moisture in M1 and M2.
     """
     import matplotlib.pyplot as plt
 
@@ -283,10 +296,10 @@ def plot_scatter(
     hi = _scatter_limit(o_all, p_all)
     nrow, ncol = len(ids), max(len(nets), 1)
     height = 4.3 * nrow + 1.1
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.4 * ncol, height), squeeze=False)
-    # a fixed layout: constrained layout is slow with the inset axes
+    fig, axes = plt.subplots(nrow, ncol, figsize=(5.6 * ncol, height), squeeze=False)
+    # a fixed layout (constrained layout is slow with the inset axes); room right of each panel for its boxes
     fig.subplots_adjust(
-        left=0.07, right=0.98, top=1 - 0.75 / height, bottom=1.0 / height, wspace=0.28, hspace=0.32
+        left=0.06, right=0.93, top=1 - 0.75 / height, bottom=1.0 / height, wspace=0.62, hspace=0.32
     )
     networks = np.asarray(matched["network"].values).astype(str)
     for r, mid in enumerate(ids):
@@ -340,12 +353,16 @@ def _season_scatter(ax, o: np.ndarray, p: np.ndarray, m1: np.ndarray, hi: float,
     ax.set_title(title)
     ax.set_xlabel("in-situ soil moisture [m3 m-3]")
     ax.set_ylabel(ylabel)
-    _season_boxes(ax, [o[ok & season], p[ok & season], o[ok & ~season], p[ok & ~season]])
+    _season_boxes(ax, [o[ok & season], p[ok & season], o[ok & ~season], p[ok & ~season]], hi)
 
 
-def _season_boxes(ax, data: list[np.ndarray]) -> None:
-    """Inset box plots of in-situ and product soil moisture in M1 and M2 (empty ones left out)."""
-    ins = ax.inset_axes([0.64, 0.09, 0.34, 0.3])
+def _season_boxes(ax, data: list[np.ndarray], hi: float) -> None:
+    """Box plots of in-situ and product soil moisture in M1 and M2 beside the scatter (empty ones left out).
+
+    The boxes sit in their own axes to the right of the panel, on the panel's
+    soil-moisture scale (0 to ``hi``, m3 m-3), so they never cover a point.
+    """
+    ins = ax.inset_axes([1.04, 0.0, 0.3, 1.0])
     keep = [d.size > 0 for d in data]
     bp = ins.boxplot(
         [d for d, kk in zip(data, keep, strict=True) if kk],
@@ -361,8 +378,9 @@ def _season_boxes(ax, data: list[np.ndarray]) -> None:
         patch.set_facecolor(fc)
     ins.set_xticks([1.5, 4.0], ["M1", "M2"], fontsize=7)
     ins.set_xlim(0.3, 5.2)
-    ins.tick_params(axis="y", labelsize=6)
-    ins.set_facecolor((1, 1, 1, 0.9))
+    ins.set_ylim(0, hi)
+    ins.tick_params(axis="y", labelleft=False)
+    ins.set_title("seasons", fontsize=7)
 
 
 def _season_legend(fig, monsoon: Sequence[int]) -> None:
@@ -411,7 +429,9 @@ def plot_station_series(matched: xr.Dataset, station, models: Sequence[str] | No
     -------
     matplotlib.figure.Figure
         Observations as black dots, each product at the station's cadence as
-        a line; the legend gives each product's R over the pairs shown.
+        a line; the legend gives each product's R over the pairs shown. The
+        retrieval and BMA (and any other non-learner) share the upper panel,
+        the learners the lower one, so no panel carries more than four lines.
     """
     import matplotlib.pyplot as plt
 
@@ -430,16 +450,32 @@ def plot_station_series(matched: xr.Dataset, station, models: Sequence[str] | No
         if models is None
         else [_pick_model(one["model"].values, m) for m in models]
     )
+    ordered = model_order(ids)
+    # readable panels: the retrieval and the merged product above, the learners below (each with the stations)
+    learners = [m for m in ordered if m in LEARNER_ORDER]
+    groups = [g for g in ([m for m in ordered if m not in LEARNER_ORDER], learners) if g] or [ordered]
+    fig, axes = plt.subplots(len(groups), 1, figsize=(10, 2.9 * len(groups) + 0.9), sharex=True, sharey=True,
+                             layout="constrained", squeeze=False)
+    colour = {m: f"C{k}" for k, m in enumerate(ordered)}
+    for ax, group in zip(axes[:, 0], groups, strict=True):
+        _series_panel(ax, one, group, colour)
+    axes[-1, 0].set_xlabel("time")
+    fig.suptitle(
+        f"{names[hit[0]]} ({one['network'].values}, {one['cadence'].values} observations, "
+        f"lat {float(one['lat']):.2f}, lon {float(one['lon']):.2f})"
+    )
+    return fig
+
+
+def _series_panel(ax, one: xr.Dataset, ids: list[str], colour: dict) -> None:
+    """One station's observations (black dots) and the products ``ids`` at its cadence, legend outside."""
     obs = one["obs"].values
     t = pd.DatetimeIndex(one["time"].values)
     have = np.isfinite(obs)
-    fig, ax = plt.subplots(figsize=(10, 4.2), layout="constrained")
     cad = str(one["cadence"].values)
     daily = cad == "daily"
-    max_gap = np.timedelta64(
-        {"daily": 3, "pentad": 12}.get(cad, 25), "D"
-    )  # longer gaps break lines
-    for k, mid in enumerate(model_order(ids)):
+    max_gap = np.timedelta64({"daily": 3, "pentad": 12}.get(cad, 25), "D")  # longer gaps break lines
+    for mid in ids:
         p = one["pred"].sel({"model": mid}).values
         ok = np.isfinite(p) & have
         tt, pp = t[ok].values, p[ok]
@@ -448,44 +484,16 @@ def plot_station_series(matched: xr.Dataset, station, models: Sequence[str] | No
             tt = np.insert(tt, gap, tt[gap - 1] + np.timedelta64(1, "D"))
             pp = np.insert(pp, gap, np.nan)
         rr = all_metrics(p, obs)["r"]
-        label = (
-            f"{model_label(mid)} (R = {rr:.2f})"
-            if np.isfinite(rr)
-            else f"{model_label(mid)} (no pairs)"
-        )
-        ax.plot(
-            tt,
-            pp,
-            lw=1.1 if daily else 1.4,
-            marker=None if daily else ".",
-            ms=4,
-            color=f"C{k}",
-            label=label,
-            zorder=2,
-        )
+        label = f"{model_label(mid)} (R = {rr:.2f})" if np.isfinite(rr) else f"{model_label(mid)} (no pairs)"
+        ax.plot(tt, pp, lw=1.1 if daily else 1.4, marker=None if daily else ".", ms=4, color=colour[mid],
+                label=label, zorder=2)
     ax.plot(t[have], obs[have], "o", ms=3 if daily else 5, color="k", label="in situ", zorder=3)
     if not have.any() or str(one["status"].values) != "ok":
-        ax.text(
-            0.5,
-            0.5,
-            f"status: {one['status'].values}",
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            fontsize=12,
-            color="tab:red",
-        )
+        ax.text(0.5, 0.5, f"status: {one['status'].values}", transform=ax.transAxes, ha="center",
+                va="center", fontsize=12, color="tab:red")
     ax.set_ylabel("soil moisture [m3 m-3]")
-    ax.set_xlabel("time")
-    ax.set_title(
-        f"{names[hit[0]]} ({one['network'].values}, {one['cadence'].values} observations, "
-        f"lat {float(one['lat']):.2f}, lon {float(one['lon']):.2f})"
-    )
-    ax.legend(
-        loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title="product", title_fontsize=8
-    )
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title="product", title_fontsize=8)
     ax.grid(alpha=0.3)
-    return fig
 
 
 def plot_model_comparison(

@@ -1,6 +1,6 @@
 """The report writer: what a notebook shows, collected into a run folder.
 
-:class:`Report` gathers a notebook's figures (PNG), tables (CSV and
+:class:`Report` gathers a notebook's figures (300-dpi PNG and PDF), tables (CSV and
 Markdown), headline numbers (JSON) and a Markdown section into the run
 folder that :func:`smkit.workflow.reproduce.write_index` stitches together;
 :func:`markdown_table` lays a table out for a reader. The figures themselves
@@ -69,6 +69,11 @@ class Report:
         Heading of the notebook's section in the run's README.
     """
 
+    #: Resolution of the raster figures, dots per inch (a journal's minimum for line art and maps).
+    DPI = 300
+    #: Figure files written per figure: the PNG the report shows, and a vector PDF for a manuscript.
+    FORMATS = ("png", "pdf")
+
     def __init__(self, output_dir: str | Path | None, name: str, title: str | None = None):
         if output_dir is None:  # reports/notebooks at the project root, wherever Jupyter runs
             from smkit.workflow.cache import PROJECT_ROOT
@@ -92,21 +97,31 @@ class Report:
         self._add(markdown)
         return markdown
 
-    def figure(self, fig, name: str, caption: str = "", dpi: int = 110):
-        """Save a matplotlib figure (or an ArviZ PlotCollection) as ``figures/NOTEBOOK_NAME.png``.
+    def figure(self, fig, name: str, caption: str = "", dpi: int | None = None, formats=None):
+        """Save a matplotlib figure (or an ArviZ PlotCollection) for a paper: 300-dpi PNG and vector PDF.
 
-        Returns nothing: the notebook's inline backend shows the figure once already (returning it
-        showed every figure twice).
+        Written as ``figures/NOTEBOOK_NAME.png`` and ``.pdf`` (``formats``,
+        default :attr:`FORMATS`), at ``dpi`` (default :attr:`DPI`, 300) for the
+        raster formats. Returns nothing: the notebook's inline backend shows
+        the figure once already (returning it showed every figure twice).
         """
-        path = self.out / "figures" / f"{self.name}_{name}.png"
-        if hasattr(fig, "savefig"):
+        if not hasattr(fig, "savefig"):
+            raise TypeError(f"cannot save a {type(fig).__name__} as a figure")
+        dpi = self.DPI if dpi is None else int(dpi)
+        formats = tuple(self.FORMATS if formats is None else formats)
+        unknown = [f for f in formats if f not in ("png", "pdf", "svg")]
+        if unknown or not formats:
+            raise ValueError(f"figure formats must be among png, pdf, svg; got {list(formats)}")
+        paths = [self.out / "figures" / f"{self.name}_{name}.{fmt}" for fmt in formats]
+        for path in paths:
             try:
                 fig.savefig(path, dpi=dpi, bbox_inches="tight")
             except TypeError:  # PlotCollection.savefig takes fewer options
                 fig.savefig(path)
-        else:
-            raise TypeError(f"cannot save a {type(fig).__name__} as a figure")
-        self._add(f"![{caption or name}](figures/{path.name})" + (f"\n\n*{caption}*" if caption else ""))
+        shown = paths[0]
+        others = " · ".join(f"[{p.suffix[1:].upper()}](figures/{p.name})" for p in paths[1:])
+        self._add(f"![{caption or name}](figures/{shown.name})" + (f"\n\n*{caption}*" if caption else "")
+                  + (f" ({others})" if others else ""))
 
     def table(self, df: pd.DataFrame, name: str, caption: str = "", floatfmt: str = ".3f"):
         """Write a table as ``tables/NOTEBOOK_NAME.csv`` and ``.md`` and add it to the section."""

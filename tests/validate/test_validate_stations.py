@@ -454,12 +454,20 @@ def test_figures_are_created(tmp_path, tiny, paper_matched):
         path = tmp_path / f"{name}.png"
         fig.savefig(path, dpi=40)
         assert path.stat().st_size > 3000
-        assert fig.axes[0].get_title()
+        assert fig.axes[0].get_title() or fig.get_suptitle()
         plt.close(fig)
-    panels = figs["scatter"].axes
+    # the station series: retrieval and BMA above, the four learners below, never six lines in one panel
+    series = [ax for ax in figs["series"].axes if ax.get_lines()]
+    assert len(series) == 2 and all(len(ax.get_lines()) <= 5 for ax in series)
+    panels = [ax for ax in figs["scatter"].axes if ax.get_aspect() == 1.0]
     assert len(panels) == 6 and all(
         len(ax.child_axes) == 1 for ax in panels
     )  # each with season boxes
+    boxes = [tx.get_text() for ax in panels for tx in ax.texts if "RMSE" in tx.get_text()]
+    assert len(boxes) == 6 and all("RMSE = " in b and b.count("m3 m-3") == 3 and "-0.000" not in b for b in boxes)
+    for ax in panels:  # the season boxes sit beside the scatter, on its soil-moisture scale
+        (ins,) = ax.child_axes
+        assert ins.get_position().x0 >= ax.get_position().x1 and ins.get_ylim() == ax.get_ylim()
     with pytest.raises(KeyError, match="available"):
         plot_station_map(st, "r", "gbm")
 
@@ -501,3 +509,15 @@ def test_split_stations_leaves_stations_out_within_zones():
         split_stations(ds, {f"S{k}": 0 for k in range(n - 1)}, n_folds=2)
     with pytest.raises(ValueError, match="at least 2"):
         split_stations(ds, zones, n_folds=1)
+
+
+def test_station_r_colour_bar_reaches_negative_r_and_diverges_at_zero(paper_matched):
+    from matplotlib.colors import TwoSlopeNorm
+
+    st = score_stations(paper_matched)
+    st.loc[(st["model"] == "bma").to_numpy().nonzero()[0][0], "r"] = -0.34
+    fig = plot_station_map(st, "r", "BMA")
+    (bar,) = [im for ax in fig.axes for im in ax.collections if getattr(im, "norm", None) is not None
+              and isinstance(im.norm, TwoSlopeNorm)][:1]
+    assert (bar.norm.vmin, bar.norm.vcenter, bar.norm.vmax) == (-0.4, 0.0, 1.0)
+    plt.close(fig)

@@ -36,3 +36,29 @@ def test_month_maps_leave_out_and_name_empty_days():
     coarse, product = _fields(days, empty=set(days))
     with pytest.raises(ValueError, match="no value on any of the days"):
         report.figure_month_maps(coarse, product, 2010)
+
+
+def test_figures_are_saved_for_a_paper_300_dpi_png_and_pdf(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from smkit.workflow.report import Report
+
+    report = Report(tmp_path, "nb")
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.plot([0, 1], [0, 1])
+    report.figure(fig, "line", caption="A line")
+    png, pdf = tmp_path / "figures" / "nb_line.png", tmp_path / "figures" / "nb_line.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF")
+    dpi = Image.open(png).info["dpi"]
+    assert round(dpi[0]) == 300
+    section = (tmp_path / "sections" / "nb.md").read_text()
+    assert "![A line](figures/nb_line.png)" in section and "[PDF](figures/nb_line.pdf)" in section
+    report.figure(fig, "svg", formats=("svg",), dpi=72)
+    assert (tmp_path / "figures" / "nb_svg.svg").exists()
+    with pytest.raises(ValueError, match="among png, pdf, svg"):
+        report.figure(fig, "bad", formats=("jpeg",))
+    plt.close(fig)
