@@ -21,11 +21,21 @@ import pandas as pd
 import xarray as xr
 
 from smkit.core.grid import LAT_ATTRS, LON_ATTRS, Grid
-from smkit.readers.common import IO_LOCK, ReadError, guarded, time_coord, warn_missing
+from smkit.readers.common import (
+    IO_LOCK,
+    SIGNATURES,
+    ReadError,
+    check_download,
+    file_format,
+    guarded,
+    time_coord,
+    warn_missing,
+)
 
 __all__ = [
     "NcLayout", "Selection", "scan_nc", "read_nc", "select_cover", "select_grid",
     "check_same_grid", "check_unique_times", "lazy_stack", "to_daily", "grid_coords", "MAGIC", "file_format",
+    "PRODUCT_VARIABLES",
 ]
 
 _LAT_NAMES = ("lat", "latitude", "Latitude", "nav_lat")
@@ -42,19 +52,9 @@ def _open_engine(path: str, engine: str, group: str | None = None) -> xr.Dataset
                            decode_timedelta=False, **kw)
 
 
-#: The first bytes of file formats smkit meets in the archives, and what they are.
-MAGIC = {b"GRIB": "GRIB", b"\x0e\x03\x13\x01": "HDF4", b"\x89HDF": "HDF5", b"CDF\x01": "NetCDF-3",
-         b"CDF\x02": "NetCDF-3 (64-bit offset)"}
-
-
-def file_format(path: str) -> str | None:
-    """The format a file's first bytes announce (a :data:`MAGIC` value), else None."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4)
-    except OSError:
-        return None
-    return next((name for magic, name in MAGIC.items() if head.startswith(magic)), None)
+#: The first bytes of file formats smkit meets in the archives, and what they are
+#: (:data:`smkit.readers.common.SIGNATURES`; :func:`file_format` is common's too).
+MAGIC = dict(SIGNATURES)
 
 
 def _open_grib(path: str, kind: str) -> tuple[xr.Dataset, str]:
@@ -80,7 +80,7 @@ def _open_nc(path: str, kind: str) -> tuple[xr.Dataset, str]:
     (the Climate Data Store's default delivery) is opened with cfgrib; the
     error for a file that opens with none says which format its first bytes are.
     """
-    found = file_format(path)
+    found = check_download(path, kind, "NetCDF-4/HDF5, NetCDF-3 or GRIB")
     if found == "GRIB":
         return _open_grib(path, kind)
     if found == "HDF4":
@@ -222,14 +222,30 @@ def _open_group_holding(ds, path, engine, name, groups) -> tuple[xr.Dataset, str
     return ds, None, seen
 
 
+#: Variables that tell which product a file is, for the message of a file given to another reader.
+PRODUCT_VARIABLES = {
+    "swvl1": "ERA5-Land (read_era5_land; source 'era5')",
+    "SoilMoi0_10cm_inst": "GLDAS Noah (read_noah; source 'noah')",
+    "PDSI": "TerraClimate PDSI (read_terraclimate_pdsi; source 'pdsi')",
+    "precipitation": "GPM IMERG V07 (read_imerg; source 'precip')",
+    "precipitationCal": "GPM IMERG V06 (read_imerg with variable='precipitationCal')",
+    "sm": "ESA CCI SM (read_esacci; source 'coarse')",
+}
+
+
 def _variable_names(ds, path, kind, required, optional, groups, seen=None) -> tuple[str, ...]:
     """The required and present optional variables, or a ReadError listing what root and groups hold."""
     missing = [v for v in required if v not in ds.variables]
     if missing:
         where = f" (also looked in group(s) {list(groups)})" if groups else ""
         found = [f"root {sorted(map(str, ds.data_vars))}"] + [f"group '{g}' {v}" for g, v in (seen or {}).items()]
+        held = set(map(str, ds.data_vars)).union(*[set(v) for v in (seen or {}).values()])
+        other = [p for v, p in PRODUCT_VARIABLES.items() if v in held and v not in required]
+        fix = "check that the file is the right product (and version), or pass its variable name"
+        if other and not set(required) & held:
+            fix = f"this looks like a file of {other[0]}: give it to that reader, or download the {kind} files"
         raise ReadError(path, kind, missing[0], f"missing{where}; variables found: " + ", ".join(found),
-                        "check that the file is the right product (and version), or pass its variable name")
+                        fix)
     return tuple(required) + tuple(v for v in optional if v in ds.variables and v not in required)
 
 
