@@ -151,8 +151,9 @@ def _nothing_found(kind: str, items: list[str], patterns: tuple[str, ...]) -> st
             parts.append(f"{item!r} matches no file")
     msg = f"{kind}: " + "; ".join(parts)
     if archives:
-        msg += (f". {len(archives)} of them are archives not unpacked: unpack them first, e.g. "
-                f"{unpack_command(archives[0])}")
+        n = len(archives)
+        msg += (f". {n} of them {'is an archive' if n == 1 else 'are archives'} not unpacked: unpack "
+                f"{'it' if n == 1 else 'them'} first, e.g. {unpack_command(archives[0])}")
     else:
         msg += f". Fix: put the product's files (named like {want}) there, or list the files in 'files'"
     return msg

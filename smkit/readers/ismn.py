@@ -84,6 +84,11 @@ def _ismn_values_package(path: str) -> pd.DataFrame:
     df = f.read_data()
     var = [c for c in df.columns if not c.endswith("_flag")]
     flag = [c for c in df.columns if c.endswith("_flag") and not c.endswith("orig_flag")]
+    no_flag = df[flag[0]].isna().to_numpy() if flag else np.zeros(len(df), bool)
+    if no_flag.any():
+        k = int(np.flatnonzero(no_flag)[0])
+        raise ReadError(path, "ISMN", "sm", f"the value of {df.index[k]} (line {k + 2}) has no ISMN "
+                        "quality flag: truncated file?", "download the file again")
     out = pd.DataFrame({"value": pd.to_numeric(df[var[0]], errors="coerce").to_numpy(float),
                         "flag": df[flag[0]].astype(str).to_numpy()},
                        index=pd.DatetimeIndex(df.index))

@@ -239,7 +239,7 @@ def _read_modis(files, prod: _Modis, grid: Grid, layers, rule, rule_arg, *, time
     check_resampling(resampling)
     keys = sorted({k for pair in layers for k in pair if k is not None}
                   if rule_arg is not None else {d for d, _ in layers})
-    paths = as_files(files, kind, f"*{prod.name}*")
+    paths = as_files(files, kind, tuple(f"*{a}*" for a in prod.aliases))
     cat = _modis_catalog(paths, prod, keys, kind, grid, prescaled)
     by_date: dict[pd.Timestamp, list[dict]] = {}
     for (date, _tile), slot in sorted(cat.items(), key=lambda kv: (kv[0][0], kv[0][1])):
@@ -287,7 +287,7 @@ def read_mod11a1(files, grid: Grid, *, time=None, overpass: str = "day",
     Parameters
     ----------
     files : str, path, or sequence of them
-        Files, folders (searched for ``*MOD11A1*``) or globs.
+        Files, folders (searched for ``*MOD11A1*`` and ``*MYD11A1*``) or globs.
     grid : smkit.core.grid.Grid
         Target (fine) grid.
     time : array-like of dates, optional
@@ -348,7 +348,7 @@ def read_mod13a2(files, grid: Grid, *, time=None, reliability: Sequence[int] | N
     Parameters
     ----------
     files, grid, time
-        As for :func:`read_mod11a1`; folders are searched for ``*MOD13A2*``,
+        As for :func:`read_mod11a1`; folders are searched for ``*MOD13A2*`` and ``*MYD13A2*``,
         and the default days are the composites'.
     reliability : sequence of int, optional
         Keep pixels whose ``1_km_16_days_pixel_reliability`` is one of these

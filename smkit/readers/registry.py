@@ -32,8 +32,8 @@ READER_VERSIONS = {
 #: source key -> (reader, default file pattern inside a folder, group)
 SOURCES = {
     "coarse": (read_esacci, "*-SOILMOISTURE-L3S-SSMV-COMBINED-*.nc", "coarse"),
-    "lst": (read_mod11a1, "*MOD11A1*", "fine"),
-    "ndvi": (read_mod13a2, "*MOD13A2*", "fine"),
+    "lst": (read_mod11a1, ("*MOD11A1*", "*MYD11A1*"), "fine"),
+    "ndvi": (read_mod13a2, ("*MOD13A2*", "*MYD13A2*"), "fine"),
     "albedo": (read_mcd43c3, "*MCD43C3*", "fine"),
     "precip": (read_imerg, "3B-*IMERG*", "fine"),
     "dem": (read_srtm, ("*.tif", "*.tiff", "*.hgt"), "fine"),

@@ -73,7 +73,8 @@ def _read_csv_rows(path: str, columns: Sequence[str], kind: str) -> pd.DataFrame
             continue
         if len(row) < len(header):
             raise ReadError(path, kind, None, f"line {k} has {len(row)} field(s) but the header "
-                            f"has {len(header)}: truncated file?", "complete or remove the line")
+                            f"has {len(header)}: truncated file?",
+                            "export or download the table again, or complete or remove the line")
         rows.append([c.strip() for c in row[:len(header)]])
     if not rows:
         raise ReadError(path, kind, None, "has a header but no rows", "add observations")
