@@ -11,6 +11,7 @@ daily values (:func:`to_daily`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -57,12 +58,51 @@ def _open_engine(path: str, engine: str, group: str | None = None) -> xr.Dataset
 MAGIC = dict(SIGNATURES)
 
 
+def _check_grib_messages(path: str, kind: str):
+    """Raise a ReadError if the last GRIB message of ``path`` is cut short (cfgrib reads the rest silently).
+
+    Walks the messages by the total length of their section 0 (GRIB1: 3 bytes, GRIB2: 8
+    bytes); a GRIB1 message in ECMWF's large-message convention stops the walk unchecked.
+    """
+    size = os.path.getsize(path)
+    pos, count = 0, 0
+    with open(path, "rb") as f:
+        while pos < size:
+            f.seek(pos)
+            head = f.read(16)
+            if not head.startswith(b"GRIB"):
+                f.seek(pos)
+                rest = f.read(65536)
+                k = rest.find(b"GRIB")
+                if k < 0:
+                    return  # trailing padding
+                pos += k
+                continue
+            edition = head[7] if len(head) > 7 else 0
+            if edition == 1:
+                length = int.from_bytes(head[4:7], "big")
+                if length & 0x800000:
+                    return  # ECMWF's large-GRIB1 length coding: not checked
+            elif edition == 2 and len(head) == 16:
+                length = int.from_bytes(head[8:16], "big")
+            else:
+                length = 0
+            f.seek(pos + length - 4)
+            if length < 8 or pos + length > size or f.read(4) != b"7777":
+                raise ReadError(path, kind, None, f"is a GRIB file whose message {count + 1} (at byte "
+                                f"{pos}) is cut short: the file is truncated ({size} bytes; "
+                                f"{count} complete message(s) before it)", "download the file again")
+            pos += length
+            count += 1
+
+
 def _open_grib(path: str, kind: str) -> tuple[xr.Dataset, str]:
     try:
         import cfgrib  # noqa: F401 - the engine must be importable
     except ImportError:
         raise ReadError(path, kind, None, "is a GRIB file, which smkit reads with cfgrib",
                         "pip install cfgrib eccodes (wheels, no system library needed)") from None
+    _check_grib_messages(path, kind)
     try:
         with IO_LOCK:
             return _open_engine(path, "cfgrib"), "cfgrib"

@@ -93,6 +93,12 @@ def _era5(d):
                              np.round(np.arange(39.5, 37.45, -0.1), 1))
 
 
+def _era5_grib(d):
+    pytest.importorskip("cfgrib")
+    return gen("write_era5_grib")(d, pd.DatetimeIndex([DAY]), np.round(np.arange(99.5, 101.55, 0.1), 1),
+                                  np.round(np.arange(39.5, 37.45, -0.1), 1))
+
+
 def _gldas(d):
     return gen("write_gldas")(d, DAY, 20.0)
 
@@ -178,6 +184,9 @@ READERS = {
     "era5": (lambda p: readers.read_era5_land(p, COARSE).load(), _era5,
              _renamed(_gldas, "era5land_swvl1.nc"), ["variables found", "GLDAS Noah", "read_noah"],
              ["Climate Data Store", "cdsapirc"]),
+    "era5_grib": (lambda p: readers.read_era5_land(p, COARSE).load(), _era5_grib,
+                  _renamed(_gldas, "era5land_swvl1.grib"), ["variables found", "GLDAS Noah"],
+                  ["Climate Data Store", "cdsapirc"]),
     "noah": (lambda p: readers.read_noah(p, COARSE).load(), _gldas,
              _renamed(_era5, "GLDAS_NOAH025_3H.A20090701.0000.021.nc4"),
              ["variables found", "swvl1", "read_era5_land"], ["Earthdata"]),
