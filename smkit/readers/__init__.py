@@ -29,7 +29,9 @@ Readers (product -> variables of the data model), one module per product:
 
 The file formats are :mod:`~smkit.readers.netcdf` (NetCDF/HDF5) and
 :mod:`~smkit.readers.raster` (GeoTIFF, and HDF4 through :mod:`~smkit.readers.hdf4`), on
-what :mod:`~smkit.readers.common` shares (:class:`ReadError`, finding files, the I/O lock).
+what :mod:`~smkit.readers.common` shares (:class:`ReadError`, finding files, the I/O lock,
+and :func:`~smkit.readers.common.check_download`, which every reader runs first on each file: a
+login page, an archive not unpacked or an empty download is named as such, with the fix).
 
 Gridded readers are lazy: every file is opened once when the reader is called
 (its variables, coordinates, CRS and time are checked then), and its data are

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from smkit.core.grid import Grid, nesting_factor
-from smkit.readers.common import as_files
+from smkit.readers.common import ReadError, as_files, check_download
 from smkit.readers.registry import REQUIRED_SOURCES, SOURCES, STATION_FORMATS
 
 __all__ = ["ConfigError", "load_config", "resolve_files"]
@@ -100,14 +100,27 @@ def _read_mapping(config) -> tuple[dict, Path]:
         if not path.exists():
             raise FileNotFoundError(f"no configuration file {path}")
         try:
-            raw = yaml.safe_load(path.read_text())
+            fmt = check_download(path, "configuration", "YAML")
+        except ReadError as err:
+            raise ConfigError(str(err)) from None
+        if fmt is not None:
+            raise ConfigError(f"{path}: configuration file: is a {fmt} file, not YAML text. Fix: give "
+                              "the sources.yaml (see docs/sources.example.yaml)")
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as err:
+            raise ConfigError(f"{path}: configuration file: is not UTF-8 text ({err}). Fix: save it "
+                              "as UTF-8 YAML") from None
         except yaml.YAMLError as err:
             raise ConfigError(f"{path}: not valid YAML: {err}") from err
         base = path.resolve().parent
     else:
         raw = config
     if not isinstance(raw, Mapping):
-        raise ConfigError("the configuration must be a mapping with keys region, period, sources")
+        where = f"{config}: " if isinstance(config, (str, os.PathLike)) else ""
+        raise ConfigError(f"{where}the configuration must be a mapping with keys region, period, "
+                          f"sources; found {type(raw).__name__}"
+                          + (" (an empty file)" if raw is None else ""))
     raw = dict(raw)
     unknown = sorted(set(raw) - _TOP_KEYS)
     if unknown:
@@ -235,4 +248,4 @@ def resolve_files(spec_files, root: str, pattern, where: str) -> list[str]:
     try:
         return as_files(absolute, where, pattern)
     except FileNotFoundError as err:
-        raise ConfigError(f"{where}: {err}") from None
+        raise ConfigError(str(err)) from None

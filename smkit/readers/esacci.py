@@ -17,7 +17,14 @@ import xarray as xr
 
 from smkit.core.grid import Grid
 from smkit.core.vocabulary import SM_ATTRS
-from smkit.readers.common import SM_UNIT_ALIASES, ReadError, as_files, day_index, norm_units
+from smkit.readers.common import (
+    SM_UNIT_ALIASES,
+    ReadError,
+    as_files,
+    check_download,
+    day_index,
+    norm_units,
+)
 from smkit.readers.netcdf import (
     check_same_grid,
     check_unique_times,
@@ -110,6 +117,7 @@ def read_esacci(files, grid: Grid | None = None, *, time=None,
     need_flag = keep_flags is not None
     lays, versions = [], set()
     for p in paths:
+        check_download(p, kind, "NetCDF-4")
         m = _CCI_NAME.search(os.path.basename(p))
         if m is None:
             raise ReadError(p, kind, None, "the file name does not follow the ESA CCI pattern "

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from smkit.readers.common import ReadError
+from smkit.readers.common import EARTHDATA_LOGIN, SIGNATURES, ReadError, check_download
 
 __all__ = [
     "HDF4_SIGNATURE", "MODIS_SPHERE_RADIUS", "Hdf4Grid", "Hdf4Source", "check_hdf4_file",
@@ -39,13 +39,9 @@ __all__ = [
 ]
 
 #: The 4 bytes every HDF4 file starts with.
-HDF4_SIGNATURE = b"\x0e\x03\x13\x01"
+HDF4_SIGNATURE = next(sig for sig, name in SIGNATURES if name == "HDF4")
 #: Radius (m) of the sphere of the MODIS sinusoidal grid, used when ProjParams gives none.
 MODIS_SPHERE_RADIUS = 6371007.181
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-_LOGIN_FIX = ("log in to NASA Earthdata (an ~/.netrc entry for urs.earthdata.nasa.gov, or a "
-              "bearer token for wget/curl) and download the granule again; check that it starts "
-              "with the HDF4 signature (bytes 0e 03 13 01)")
 
 
 @dataclass(frozen=True)
@@ -112,37 +108,18 @@ def check_hdf4_file(path: str, kind: str):
     ReadError
         If the file cannot be read or is not HDF4.
     """
-    try:
-        with open(path, "rb") as f:
-            head = f.read(512)
-    except OSError as err:
-        raise ReadError(path, kind, None, f"cannot be read ({err})",
-                        "check the path and its permissions") from err
-    if head.startswith(HDF4_SIGNATURE):
+    fmt = check_download(path, kind, "HDF4", login=EARTHDATA_LOGIN, noun="granule")
+    if fmt == "HDF4":
         return
-    if not head:
-        raise ReadError(path, kind, None, "is empty (0 bytes), not an HDF4 granule: an "
-                        "interrupted or refused download",
-                        "download the granule again, logged in to NASA Earthdata (an ~/.netrc "
-                        "entry for urs.earthdata.nasa.gov, or a bearer token for wget/curl)")
-    text = head.lstrip().lower()
-    if text.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head")) or b"<html" in text:
-        first = head.lstrip()[:15].decode("ascii", "replace")
-        raise ReadError(path, kind, None, f"is an HTML page (starts with {first!r}), not an HDF4 "
-                        "granule: most likely the Earthdata login page, saved because the "
-                        "download had no credentials", _LOGIN_FIX)
-    if head.startswith(b"PK"):
-        raise ReadError(path, kind, None, "is a ZIP archive (starts with 'PK'), not an HDF4 "
-                        "granule", "unzip it and give smkit the .hdf files inside")
-    if head.startswith(b"\x1f\x8b"):
-        raise ReadError(path, kind, None, "is a gzip archive, not an HDF4 granule",
-                        "decompress it (gunzip) and give smkit the .hdf file")
-    if head.startswith(_HDF5_SIGNATURE):
+    if fmt == "HDF5":
         raise ReadError(path, kind, None, "is an HDF5 file, not an HDF4 granule",
                         "download the collection's HDF4 (.hdf) granules, or convert the layers "
                         "to GeoTIFF")
+    with open(path, "rb") as f:
+        head = f.read(8)
+    found = f"a {fmt} file" if fmt else f"found {head.hex(' ')}"
     raise ReadError(path, kind, None, f"does not start with the HDF4 signature 0e 03 13 01 "
-                    f"(found {head[:8].hex(' ')}): corrupt, truncated or another format",
+                    f"({found}): corrupt, truncated or another format",
                     "download the granule again")
 
 

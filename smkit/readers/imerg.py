@@ -17,7 +17,16 @@ import pandas as pd
 import xarray as xr
 
 from smkit.core.grid import Grid
-from smkit.readers.common import ReadError, as_bbox, as_files, day_index, guarded, norm_units
+from smkit.readers.common import (
+    EARTHDATA_LOGIN,
+    ReadError,
+    as_bbox,
+    as_files,
+    check_download,
+    day_index,
+    guarded,
+    norm_units,
+)
 from smkit.readers.netcdf import (
     check_same_grid,
     check_unique_times,
@@ -107,6 +116,7 @@ def read_imerg(files, grid: Grid, *, time=None, variable: str = "precipitation",
     paths = as_files(files, kind, "3B-*IMERG*")
     lays = []
     for p in paths:
+        check_download(p, kind, "NetCDF-4/HDF5", login=EARTHDATA_LOGIN)
         m = re.search(r"3IMERG\.(\d{8})", os.path.basename(p))
         lay = scan_nc(p, kind, (variable,), groups=("Grid",),
                        date=pd.Timestamp(m.group(1)) if m else None)

@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from smkit.readers.common import ReadError, as_files, guarded, read_text
+from smkit.readers.common import ReadError, as_files, check_download, guarded, read_text
 from smkit.readers.stations import Station, stations_dataset
 
-__all__ = ["GOOD_FLAGS", "read_ismn"]
+__all__ = ["GOOD_FLAGS", "ISMN_LOGIN", "read_ismn"]
 
 _ISMN_NAME = re.compile(r"_(?P<var>[a-z]+)_(?P<d0>-?\d+\.\d+)_(?P<d1>-?\d+\.\d+)_"
                         r"(?P<sensor>.+)_(?P<start>\d{8})_(?P<end>\d{8})\.stm$")
@@ -32,9 +32,10 @@ def _ismn_header(path: str) -> dict:
                       "download the file again", first_line=True, encoding="ascii", errors="strict")
     tok = first.split()
     if len(tok) < 8:
-        raise ReadError(path, kind, None, f"the header line has {len(tok)} field(s), not the "
-                        "'CSE network station lat lon elevation depth_from depth_to sensor' of the "
-                        "ISMN header+values format", "download the data in 'header+values' format")
+        raise ReadError(path, kind, None, f"the header line {first.strip()[:80]!r} has {len(tok)} "
+                        "field(s), not the 'CSE network station lat lon elevation depth_from depth_to "
+                        "sensor' of the ISMN header+values format",
+                        "download the data in 'header+values' format")
     try:
         lat, lon, elev, d0, d1 = (float(t) for t in tok[3:8])
     except ValueError as err:
@@ -83,6 +84,11 @@ def _ismn_values_package(path: str) -> pd.DataFrame:
     df = f.read_data()
     var = [c for c in df.columns if not c.endswith("_flag")]
     flag = [c for c in df.columns if c.endswith("_flag") and not c.endswith("orig_flag")]
+    no_flag = df[flag[0]].isna().to_numpy() if flag else np.zeros(len(df), bool)
+    if no_flag.any():
+        k = int(np.flatnonzero(no_flag)[0])
+        raise ReadError(path, "ISMN", "sm", f"the value of {df.index[k]} (line {k + 2}) has no ISMN "
+                        "quality flag: truncated file?", "download the file again")
     out = pd.DataFrame({"value": pd.to_numeric(df[var[0]], errors="coerce").to_numpy(float),
                         "flag": df[flag[0]].astype(str).to_numpy()},
                        index=pd.DatetimeIndex(df.index))
@@ -104,6 +110,8 @@ def _ismn_engine(engine: str) -> str:
     return engine
 
 
+#: Where ISMN downloads are logged in to, for the messages.
+ISMN_LOGIN = "ismn.earth (the data viewer's downloads need a free account)"
 #: ISMN quality flags kept by default: ``G`` (good) and ``U`` (unknown: the network's values not
 #: checked by ISMN, the flag many networks' downloads carry throughout). ``C01``-``C03`` (outside
 #: the plausible range: below 0, above 0.6 m3 m-3, above saturation), ``D..`` (dubious) and ``M``
@@ -164,17 +172,21 @@ def read_ismn(files, *, time=None, good_flags: Sequence[str] = GOOD_FLAGS, max_d
     series: dict[tuple, dict] = {}
     skipped = []
     for p in paths:
+        fmt = check_download(p, kind, "ISMN header+values text", login=ISMN_LOGIN)
+        if fmt is not None:
+            raise ReadError(p, kind, None, f"is a {fmt} file, not ISMN header+values text",
+                            "download the data from ismn.earth in 'header+values' format")
         m = _ISMN_NAME.search(os.path.basename(p))
         if m is None:
             raise ReadError(p, kind, None, "the file name does not follow the ISMN pattern "
                             "NETWORK_NETWORK_STATION_VAR_DEPTHFROM_DEPTHTO_SENSOR_START_END.stm",
                             "keep the archive's file names")
         if m.group("var") != "sm":
-            skipped.append(p)
+            skipped.append(f"{m.group('var')} {os.path.basename(p)}")
             continue
         head = _ismn_header(p)
         if head["depth_to"] > max_depth + 1e-9:
-            skipped.append(p)
+            skipped.append(f"sm down to {head['depth_to']:g} m {os.path.basename(p)}")
             continue
         df = guarded(_ismn_values_package if engine == "ismn" else _ismn_values_builtin,
                       p, kind, "sm", p)
@@ -197,8 +209,11 @@ def read_ismn(files, *, time=None, good_flags: Sequence[str] = GOOD_FLAGS, max_d
         warnings.warn(f"{kind}: skipped {len(skipped)} file(s) of other variables or deeper than "
                       f"{max_depth:g} m", UserWarning, stacklevel=2)
     if not series:
-        raise FileNotFoundError(f"{kind}: no soil moisture file down to {max_depth:g} m among "
-                                f"{len(paths)} file(s)")
+        shown = "; ".join(skipped[:5]) + ("; ..." if len(skipped) > 5 else "")
+        raise FileNotFoundError(f"{kind}: no soil moisture (sm) file down to {max_depth:g} m among "
+                                f"{len(paths)} file(s) ({', '.join(paths[:3])}"
+                                f"{', ...' if len(paths) > 3 else ''}); found: {shown}. Fix: download "
+                                "the variable 'soil moisture' of the stations, or raise max_depth")
     stations = []
     for (net, name), rec in sorted(series.items()):
         sm = pd.concat(rec["series"], axis=1).mean(axis=1) if rec["series"] else None

@@ -17,10 +17,13 @@ import xarray as xr
 
 from smkit.core.vocabulary import SM_ATTRS
 from smkit.readers.common import (
+    CDS_LOGIN,
+    EARTHDATA_LOGIN,
     SM_UNIT_ALIASES,
     ReadError,
     as_bbox,
     as_files,
+    check_download,
     day_index,
     guarded,
     norm_units,
@@ -50,8 +53,10 @@ def _post_model(lay, sel, variable, factor, offset, raw_scale):
 
 
 def _read_native(files, kind, pattern, variable, bbox, *, attrs, units_factor, raw_scale=None,
-                 groups=()) -> tuple[xr.DataArray, list[NcLayout]]:
+                 groups=(), expected="NetCDF", login=None) -> tuple[xr.DataArray, list[NcLayout]]:
     paths = as_files(files, kind, pattern)
+    for p in paths:
+        check_download(p, kind, expected, login=login)
     lays = [scan_nc(p, kind, (variable,), groups=groups) for p in paths]
     check_same_grid(lays, kind)
     check_unique_times(lays, kind)
@@ -109,7 +114,7 @@ def read_era5_land(files, bbox=None, *, time=None, variable: str = "swvl1") -> x
     attrs = {**SM_ATTRS,
              "long_name": "ERA5-Land volumetric soil water layer 1 (0-7 cm), daily mean"}
     v, _ = _read_native(files, kind, ("*.nc", "*.grib", "*.grb"), variable, bbox, attrs=attrs,
-                        units_factor=units)
+                        units_factor=units, expected="NetCDF or GRIB", login=CDS_LOGIN)
     v = to_daily(v, day_index(time), kind).astype(np.float32)
     v.attrs = attrs
     return xr.Dataset({"sm": v}, attrs={"source": "ERA5-Land (Copernicus Climate Data Store)"})
@@ -158,7 +163,7 @@ def read_noah(files, bbox=None, *, time=None, variable: str = "SoilMoi0_10cm_ins
     attrs = {**SM_ATTRS, "long_name": f"Noah 0-{depth * 100:g} cm volumetric soil moisture, daily "
              "mean", "conversion": f"kg m-2 / (1000 kg m-3 * {depth:g} m)"}
     v, _ = _read_native(files, kind, "*.nc4", variable, bbox, attrs=attrs,
-                        units_factor=units)
+                        units_factor=units, expected="NetCDF-4", login=EARTHDATA_LOGIN)
     v = to_daily(v, day_index(time), kind).astype(np.float32)
     v.attrs = attrs
     return xr.Dataset({"sm": v}, attrs={"source": "Noah land surface model (GLDAS)"})
@@ -193,7 +198,7 @@ def read_terraclimate_pdsi(files, bbox=None, *, time=None, variable: str = "PDSI
     kind = "TerraClimate PDSI"
     attrs = {"long_name": "Palmer drought severity index (TerraClimate, monthly)", "units": "1"}
     v, lays = _read_native(files, kind, "TerraClimate_PDSI_*.nc", variable, bbox, attrs=attrs,
-                           units_factor=lambda lay: (1.0, 0.0), raw_scale=0.01)
+                           units_factor=lambda lay: (1.0, 0.0), raw_scale=0.01, expected="NetCDF")
     months = pd.DatetimeIndex(v["time"].values).to_period("M").to_timestamp()
     if months.duplicated().any():
         dup = months[months.duplicated()][0]

@@ -31,9 +31,11 @@ import xarray as xr
 
 from smkit.core.grid import Grid
 from smkit.readers.common import (
+    EARTHDATA_LOGIN,
     IO_LOCK,
     ReadError,
     as_files,
+    check_download,
     day_index,
     extent_text,
     time_coord,
@@ -87,6 +89,8 @@ _MODIS = {
         0.001, 32767, (0, 1000), ("geographic",), 1, "1",
         "surface albedo (MCD43C3, 0.05 degree climate-modelling grid)"),
 }
+_READER = {"MOD11A1": "read_mod11a1 (source 'lst')", "MOD13A2": "read_mod13a2 (source 'ndvi')",
+           "MCD43C3": "read_mcd43c3 (source 'albedo')"}
 _QC_LAYERS = ("QC_Day", "QC_Night", "pixel_reliability", "BRDF_Quality")
 _MODIS_DATE = (re.compile(r"doy(\d{4})(\d{3})"), re.compile(r"\.A(\d{4})(\d{3})\."))
 _MODIS_TILE = re.compile(r"h(\d{2})v(\d{2})")
@@ -99,7 +103,15 @@ def _modis_catalog(paths: list[str], prod: _Modis, layers: Sequence[str], kind: 
     tokens = {k: prod.layers[k][0] for k in layers}
     for p in paths:
         base = os.path.basename(p)
+        hdf = base.lower().endswith((".hdf", ".hdf4", ".h4"))
+        check_download(p, kind, "HDF4" if hdf else "GeoTIFF", login=EARTHDATA_LOGIN,
+                       noun="granule" if hdf else "file")
         if not any(a in base for a in prod.aliases):
+            other = next((o for o in _MODIS.values() for a in o.aliases if a in base), None)
+            if other is not None:
+                raise ReadError(p, kind, None, f"the file name names {other.name}, not "
+                                f"{'/'.join(prod.aliases)}: another MODIS product",
+                                f"give it to {_READER[other.name]}, and {prod.name} files to this one")
             raise ReadError(p, kind, None, f"the file name does not name {'/'.join(prod.aliases)}",
                             f"keep the archive's (or AppEEARS') file names of {prod.name}")
         m = next((r.search(base) for r in _MODIS_DATE if r.search(base)), None)
@@ -227,7 +239,7 @@ def _read_modis(files, prod: _Modis, grid: Grid, layers, rule, rule_arg, *, time
     check_resampling(resampling)
     keys = sorted({k for pair in layers for k in pair if k is not None}
                   if rule_arg is not None else {d for d, _ in layers})
-    paths = as_files(files, kind, f"*{prod.name}*")
+    paths = as_files(files, kind, tuple(f"*{a}*" for a in prod.aliases))
     cat = _modis_catalog(paths, prod, keys, kind, grid, prescaled)
     by_date: dict[pd.Timestamp, list[dict]] = {}
     for (date, _tile), slot in sorted(cat.items(), key=lambda kv: (kv[0][0], kv[0][1])):
@@ -275,7 +287,7 @@ def read_mod11a1(files, grid: Grid, *, time=None, overpass: str = "day",
     Parameters
     ----------
     files : str, path, or sequence of them
-        Files, folders (searched for ``*MOD11A1*``) or globs.
+        Files, folders (searched for ``*MOD11A1*`` and ``*MYD11A1*``) or globs.
     grid : smkit.core.grid.Grid
         Target (fine) grid.
     time : array-like of dates, optional
@@ -336,7 +348,7 @@ def read_mod13a2(files, grid: Grid, *, time=None, reliability: Sequence[int] | N
     Parameters
     ----------
     files, grid, time
-        As for :func:`read_mod11a1`; folders are searched for ``*MOD13A2*``,
+        As for :func:`read_mod11a1`; folders are searched for ``*MOD13A2*`` and ``*MYD13A2*``,
         and the default days are the composites'.
     reliability : sequence of int, optional
         Keep pixels whose ``1_km_16_days_pixel_reliability`` is one of these

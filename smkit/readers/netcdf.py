@@ -11,6 +11,7 @@ daily values (:func:`to_daily`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -21,11 +22,21 @@ import pandas as pd
 import xarray as xr
 
 from smkit.core.grid import LAT_ATTRS, LON_ATTRS, Grid
-from smkit.readers.common import IO_LOCK, ReadError, guarded, time_coord, warn_missing
+from smkit.readers.common import (
+    IO_LOCK,
+    SIGNATURES,
+    ReadError,
+    check_download,
+    file_format,
+    guarded,
+    time_coord,
+    warn_missing,
+)
 
 __all__ = [
     "NcLayout", "Selection", "scan_nc", "read_nc", "select_cover", "select_grid",
     "check_same_grid", "check_unique_times", "lazy_stack", "to_daily", "grid_coords", "MAGIC", "file_format",
+    "PRODUCT_VARIABLES",
 ]
 
 _LAT_NAMES = ("lat", "latitude", "Latitude", "nav_lat")
@@ -42,19 +53,47 @@ def _open_engine(path: str, engine: str, group: str | None = None) -> xr.Dataset
                            decode_timedelta=False, **kw)
 
 
-#: The first bytes of file formats smkit meets in the archives, and what they are.
-MAGIC = {b"GRIB": "GRIB", b"\x0e\x03\x13\x01": "HDF4", b"\x89HDF": "HDF5", b"CDF\x01": "NetCDF-3",
-         b"CDF\x02": "NetCDF-3 (64-bit offset)"}
+#: The first bytes of file formats smkit meets in the archives, and what they are
+#: (:data:`smkit.readers.common.SIGNATURES`; :func:`file_format` is common's too).
+MAGIC = dict(SIGNATURES)
 
 
-def file_format(path: str) -> str | None:
-    """The format a file's first bytes announce (a :data:`MAGIC` value), else None."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4)
-    except OSError:
-        return None
-    return next((name for magic, name in MAGIC.items() if head.startswith(magic)), None)
+def _check_grib_messages(path: str, kind: str):
+    """Raise a ReadError if the last GRIB message of ``path`` is cut short (cfgrib reads the rest silently).
+
+    Walks the messages by the total length of their section 0 (GRIB1: 3 bytes, GRIB2: 8
+    bytes); a GRIB1 message in ECMWF's large-message convention stops the walk unchecked.
+    """
+    size = os.path.getsize(path)
+    pos, count = 0, 0
+    with open(path, "rb") as f:
+        while pos < size:
+            f.seek(pos)
+            head = f.read(16)
+            if not head.startswith(b"GRIB"):
+                f.seek(pos)
+                rest = f.read(65536)
+                k = rest.find(b"GRIB")
+                if k < 0:
+                    return  # trailing padding
+                pos += k
+                continue
+            edition = head[7] if len(head) > 7 else 0
+            if edition == 1:
+                length = int.from_bytes(head[4:7], "big")
+                if length & 0x800000:
+                    return  # ECMWF's large-GRIB1 length coding: not checked
+            elif edition == 2 and len(head) == 16:
+                length = int.from_bytes(head[8:16], "big")
+            else:
+                length = 0
+            f.seek(pos + length - 4)
+            if length < 8 or pos + length > size or f.read(4) != b"7777":
+                raise ReadError(path, kind, None, f"is a GRIB file whose message {count + 1} (at byte "
+                                f"{pos}) is cut short: the file is truncated ({size} bytes; "
+                                f"{count} complete message(s) before it)", "download the file again")
+            pos += length
+            count += 1
 
 
 def _open_grib(path: str, kind: str) -> tuple[xr.Dataset, str]:
@@ -63,6 +102,7 @@ def _open_grib(path: str, kind: str) -> tuple[xr.Dataset, str]:
     except ImportError:
         raise ReadError(path, kind, None, "is a GRIB file, which smkit reads with cfgrib",
                         "pip install cfgrib eccodes (wheels, no system library needed)") from None
+    _check_grib_messages(path, kind)
     try:
         with IO_LOCK:
             return _open_engine(path, "cfgrib"), "cfgrib"
@@ -80,7 +120,7 @@ def _open_nc(path: str, kind: str) -> tuple[xr.Dataset, str]:
     (the Climate Data Store's default delivery) is opened with cfgrib; the
     error for a file that opens with none says which format its first bytes are.
     """
-    found = file_format(path)
+    found = check_download(path, kind, "NetCDF-4/HDF5, NetCDF-3 or GRIB")
     if found == "GRIB":
         return _open_grib(path, kind)
     if found == "HDF4":
@@ -222,14 +262,30 @@ def _open_group_holding(ds, path, engine, name, groups) -> tuple[xr.Dataset, str
     return ds, None, seen
 
 
+#: Variables that tell which product a file is, for the message of a file given to another reader.
+PRODUCT_VARIABLES = {
+    "swvl1": "ERA5-Land (read_era5_land; source 'era5')",
+    "SoilMoi0_10cm_inst": "GLDAS Noah (read_noah; source 'noah')",
+    "PDSI": "TerraClimate PDSI (read_terraclimate_pdsi; source 'pdsi')",
+    "precipitation": "GPM IMERG V07 (read_imerg; source 'precip')",
+    "precipitationCal": "GPM IMERG V06 (read_imerg with variable='precipitationCal')",
+    "sm": "ESA CCI SM (read_esacci; source 'coarse')",
+}
+
+
 def _variable_names(ds, path, kind, required, optional, groups, seen=None) -> tuple[str, ...]:
     """The required and present optional variables, or a ReadError listing what root and groups hold."""
     missing = [v for v in required if v not in ds.variables]
     if missing:
         where = f" (also looked in group(s) {list(groups)})" if groups else ""
         found = [f"root {sorted(map(str, ds.data_vars))}"] + [f"group '{g}' {v}" for g, v in (seen or {}).items()]
+        held = set(map(str, ds.data_vars)).union(*[set(v) for v in (seen or {}).values()])
+        other = [p for v, p in PRODUCT_VARIABLES.items() if v in held and v not in required]
+        fix = "check that the file is the right product (and version), or pass its variable name"
+        if other and not set(required) & held:
+            fix = f"this looks like a file of {other[0]}: give it to that reader, or download the {kind} files"
         raise ReadError(path, kind, missing[0], f"missing{where}; variables found: " + ", ".join(found),
-                        "check that the file is the right product (and version), or pass its variable name")
+                        fix)
     return tuple(required) + tuple(v for v in optional if v in ds.variables and v not in required)
 
 

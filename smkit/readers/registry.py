@@ -32,13 +32,13 @@ READER_VERSIONS = {
 #: source key -> (reader, default file pattern inside a folder, group)
 SOURCES = {
     "coarse": (read_esacci, "*-SOILMOISTURE-L3S-SSMV-COMBINED-*.nc", "coarse"),
-    "lst": (read_mod11a1, "*MOD11A1*", "fine"),
-    "ndvi": (read_mod13a2, "*MOD13A2*", "fine"),
+    "lst": (read_mod11a1, ("*MOD11A1*", "*MYD11A1*"), "fine"),
+    "ndvi": (read_mod13a2, ("*MOD13A2*", "*MYD13A2*"), "fine"),
     "albedo": (read_mcd43c3, "*MCD43C3*", "fine"),
     "precip": (read_imerg, "3B-*IMERG*", "fine"),
     "dem": (read_srtm, ("*.tif", "*.tiff", "*.hgt"), "fine"),
     "stations": (None, None, "stations"),
-    "era5": (read_era5_land, "*.nc", "era5"),
+    "era5": (read_era5_land, ("*.nc", "*.grib", "*.grb"), "era5"),
     "noah": (read_noah, "*.nc4", "noah"),
     "pdsi": (read_terraclimate_pdsi, "TerraClimate_PDSI_*.nc", "pdsi"),
 }

@@ -6,16 +6,46 @@ Owns the tiles' void value and the mosaic onto the grid; the raster mechanics ar
 
 from __future__ import annotations
 
+import os
+
 import dask
 import dask.array as da
 import numpy as np
 import xarray as xr
 
 from smkit.core.grid import Grid
-from smkit.readers.common import IO_LOCK, as_files, extent_text
+from smkit.readers.common import (
+    EARTHDATA_LOGIN,
+    IO_LOCK,
+    ReadError,
+    as_files,
+    check_download,
+    extent_text,
+)
 from smkit.readers.raster import check_resampling, read_layer, scan_raster, warp_into
 
-__all__ = ["read_srtm"]
+__all__ = ["HGT_SIZES", "read_srtm"]
+
+
+#: Sizes (bytes) of SRTM ``.hgt`` tiles: 1201 x 1201 (3 arc-second) and 3601 x 3601 (1 arc-second) int16.
+HGT_SIZES = {2 * 1201 * 1201: "3 arc-second", 2 * 3601 * 3601: "1 arc-second"}
+
+
+def _check_tile(path: str, kind: str):
+    """A ReadError unless ``path`` is a tile: not a download's leftover, a ``.tif`` that is a TIFF,
+    an ``.hgt`` of a whole tile's size (other rasters are left to GDAL)."""
+    fmt = check_download(path, kind, "GeoTIFF or .hgt", login=EARTHDATA_LOGIN, noun="tile")
+    if path.lower().endswith(".hgt"):
+        size = os.path.getsize(path)
+        if size not in HGT_SIZES:
+            raise ReadError(path, kind, "elevation", f"is {size} bytes, but an .hgt tile is "
+                            + " or ".join(f"{n} bytes ({res})" for n, res in HGT_SIZES.items())
+                            + (f"; it is a {fmt} file" if fmt else ": truncated or not an SRTM tile"),
+                            "download the tile again (SRTMGL1/SRTMGL3 .hgt.zip, unzipped)")
+    elif path.lower().endswith((".tif", ".tiff")) and fmt not in ("TIFF", "BigTIFF"):
+        raise ReadError(path, kind, "elevation", "does not start like a GeoTIFF ("
+                        + (f"it is a {fmt} file" if fmt else "no TIFF signature: truncated or another "
+                           "format") + ")", "download the tile again, as GeoTIFF or .hgt")
 
 
 def _srtm_mosaic(tiles: list[str], grid: Grid, resampling: str) -> np.ndarray:
@@ -70,6 +100,7 @@ def read_srtm(files, grid: Grid, *, resampling: str = "average") -> xr.Dataset:
     paths = as_files(files, kind, ("*.tif", "*.tiff", "*.hgt"))
     tiles = []
     for p in paths:
+        _check_tile(p, kind)
         (w, s, e, n), _ = scan_raster(p, p, kind, "elevation", ("geographic",), "SRTM")
         if e > grid.lon0 and w < grid.lon1 and n > grid.lat0 and s < grid.lat1:
             tiles.append(p)

@@ -16,7 +16,7 @@ import pandas as pd
 import xarray as xr
 
 from smkit.core.vocabulary import NETWORK_CADENCE
-from smkit.readers.common import ReadError, as_files, read_text
+from smkit.readers.common import ReadError, as_files, check_download, file_format, read_text
 from smkit.readers.stations import Station, stations_dataset
 
 __all__ = ["NZW_COLUMNS", "VOLUMETRIC_COLUMNS", "read_station_csv", "read_nzw", "read_cern",
@@ -29,7 +29,27 @@ NZW_COLUMNS = ("station_id", "name", "lat", "lon", "elevation", "land_cover", "d
 VOLUMETRIC_COLUMNS = ("station_id", "name", "lat", "lon", "elevation", "land_cover", "date", "sm")
 
 
+def _check_csv_file(path: str, kind: str):
+    """A ReadError unless ``path`` is text: a spreadsheet, a web page, an archive or a binary file named."""
+    if file_format(path) == "ZIP":
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(path) as z:
+                workbook = any(n.startswith("xl/") for n in z.namelist())
+        except (zipfile.BadZipFile, OSError):
+            workbook = False
+        if workbook:
+            raise ReadError(path, kind, None, "is an Excel workbook (.xlsx), not a CSV table",
+                            "save it as 'CSV UTF-8 (comma delimited)' from the spreadsheet program")
+    fmt = check_download(path, kind, "CSV")
+    if fmt is not None:
+        raise ReadError(path, kind, None, f"is a {fmt} file, not a CSV table",
+                        "give smkit the station table saved as CSV (UTF-8)")
+
+
 def _read_csv_rows(path: str, columns: Sequence[str], kind: str) -> pd.DataFrame:
+    _check_csv_file(path, kind)
     text = read_text(path, kind, "cannot be read as UTF-8 text ({err}): corrupt file?",
                      "save the table as UTF-8 CSV", newline="", encoding="utf-8-sig")
     reader = csv.reader(_stdio.StringIO(text))
@@ -40,15 +60,21 @@ def _read_csv_rows(path: str, columns: Sequence[str], kind: str) -> pd.DataFrame
                         "write the template's header and rows") from None
     missing = [c for c in columns if c not in header]
     if missing:
-        raise ReadError(path, kind, ", ".join(missing), f"column(s) missing; header has {header}",
-                        f"use the template header {','.join(columns)}")
+        other = next((name for name, cols in (("NZW (format nzw)", NZW_COLUMNS),
+                                              ("volumetric (format cern or qxz)", VOLUMETRIC_COLUMNS))
+                      if tuple(cols) != tuple(columns) and all(c in header for c in cols)), None)
+        raise ReadError(path, kind, ", ".join(missing), f"column(s) missing; header has {header}"
+                        + (f": the {other} template" if other else ""),
+                        (f"read it as the {other} template, or " if other else "")
+                        + f"use the template header {','.join(columns)}")
     rows = []
     for k, row in enumerate(reader, start=2):
         if not row or all(not c.strip() for c in row):
             continue
         if len(row) < len(header):
             raise ReadError(path, kind, None, f"line {k} has {len(row)} field(s) but the header "
-                            f"has {len(header)}: truncated file?", "complete or remove the line")
+                            f"has {len(header)}: truncated file?",
+                            "export or download the table again, or complete or remove the line")
         rows.append([c.strip() for c in row[:len(header)]])
     if not rows:
         raise ReadError(path, kind, None, "has a header but no rows", "add observations")
