@@ -26,6 +26,19 @@ from smkit._compat import install as _install_moved
 
 _install_moved()  # the 0.1 module paths keep working for one release
 
+
+def _log_batch_runs():
+    # a batch run (``smkit reproduce`` sets SMKIT_LOG for each notebook): progress and warnings into its log
+    import os
+
+    if os.environ.get("SMKIT_LOG"):
+        from smkit.core.progress import log_file
+
+        log_file()
+
+
+_log_batch_runs()
+
 #: Top-level names and the module each comes from (imported on first use).
 _LAZY = {
     "Config": "smkit.engine",

@@ -167,12 +167,13 @@ BUILD_ONCE_BYTES = 4 * 2**30
 def _build_once(coarse, fine):
     """Build a short period of a synthetic preset once, in memory (chunks would each rebuild their halo)."""
     import dask
-    from tqdm.dask import TqdmCallback
+
+    from smkit.core.progress import dask_progress
 
     if fine.nbytes + coarse.nbytes > BUILD_ONCE_BYTES:
         return coarse, fine
     typer.echo(f"building the period's inputs ({(fine.nbytes + coarse.nbytes) / 2**20:.0f} MB) ...", err=True)
-    with TqdmCallback(desc="building", file=sys.stderr, disable=not sys.stderr.isatty()):
+    with dask_progress("building", disable=not sys.stderr.isatty()):
         return dask.persist(coarse, fine)
 
 

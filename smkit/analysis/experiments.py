@@ -97,9 +97,9 @@ def window_sensitivity(
     grid = list(itertools.product(sw_caps, nd_caps))
     it = grid
     if progress:
-        from tqdm.auto import tqdm
+        from smkit.core.progress import progress_bar
 
-        it = tqdm(grid, desc="window caps")
+        it = progress_bar(grid, desc="window caps")
     for sw, nd in it:
         cfg = Config(**{**base.__dict__, "sw_max": sw, "nd_max": nd})
         res = process_chunk(inputs, cfg)

@@ -133,9 +133,9 @@ def factor_importance(
     groups = list(table.groupby(keys))
     it = groups
     if progress:
-        from tqdm.auto import tqdm
+        from smkit.core.progress import progress_bar
 
-        it = tqdm(groups, desc=f"importance per {by}")
+        it = progress_bar(groups, desc=f"importance per {by}")
     for key, part in it:
         if len(part) < 50:
             continue

@@ -195,9 +195,9 @@ def sample_reduction_scores(pairs: pd.DataFrame, members: Sequence[str], train_y
     jobs = [(f, r) for f in fractions for r in range(1 if f == 0 else repeats)]
     it = jobs
     if progress:
-        from tqdm.auto import tqdm
+        from smkit.core.progress import progress_bar
 
-        it = tqdm(jobs, desc="sample reduction")
+        it = progress_bar(jobs, desc="sample reduction")
     for frac, rep in it:
         if not 0 <= frac < 1:
             raise ValueError(f"fractions must be in [0, 1), got {frac}")

@@ -93,9 +93,9 @@ class Scenario:
 
 def _compute_with_progress(work, progress: bool, desc: str):
     if progress:
-        from tqdm.dask import TqdmCallback
+        from smkit.core.progress import dask_progress
 
-        with TqdmCallback(desc=desc):
+        with dask_progress(desc):
             return dask.compute(*work)
     return dask.compute(*work)
 

@@ -477,9 +477,9 @@ def _run_chunks(job: _ChunkJob, todo: list[Chunk], scheduler: str | None, worker
 
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from smkit.core.progress import progress_bar
 
-        bar = tqdm(total=len(todo), desc=desc, unit="chunk")
+        bar = progress_bar(total=len(todo), desc=desc, unit="chunk")
     try:
         client = _open_client(scheduler, workers)
         if client is None:

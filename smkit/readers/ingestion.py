@@ -408,7 +408,7 @@ def ingest(config, out, progress: bool = True) -> Path:
         If the written cube does not pass :func:`smkit.core.schema.check_coarse`,
         :func:`smkit.core.schema.check_fine` or :func:`smkit.core.schema.check_stations`.
     """
-    from tqdm.auto import tqdm
+    from smkit.core.progress import progress_bar
 
     cfg = load_config(config)
     out = Path(out)
@@ -421,7 +421,7 @@ def ingest(config, out, progress: bool = True) -> Path:
     config_json = json.dumps(cfg, default=str)
     libs = json.dumps(_library_versions())
     present = {p.name for p in plans}
-    bar = tqdm(total=0, desc=f"ingest {out.name}", unit="block", disable=not progress)
+    bar = progress_bar(total=0, desc=f"ingest {out.name}", unit="block", disable=not progress)
     run = _Run(out, state, bar, common, cfg["region"]["bbox"], config_json, libs, created)
     try:
         with lock(out), reporting_disk_full(out):  # one writer; a full disk said as such

@@ -95,9 +95,9 @@ def store_once(store: Path, ds: xr.Dataset, progress: bool) -> xr.Dataset:
         def write(tmp: Path) -> None:
             delayed = ds.to_zarr(tmp, mode="w", compute=False, consolidated=False)
             if progress:
-                from tqdm.dask import TqdmCallback
+                from smkit.core.progress import dask_progress
 
-                with TqdmCallback(desc=f"writing {store.name}"):
+                with dask_progress(f"writing {store.name}"):
                     delayed.compute()
             else:
                 delayed.compute()

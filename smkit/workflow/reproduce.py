@@ -11,6 +11,7 @@ runner then writes
 
 - ``notebooks/NAME.ipynb``: the executed notebooks (run artefacts, never committed),
 - ``html/NAME.html``: an HTML export of each,
+- ``logs/NAME.log``: each notebook's progress bars and warnings (kept out of its outputs),
 - ``metrics.json``: the headline numbers of every notebook,
 - ``README.md`` and ``index.html``: a summary linking everything.
 
@@ -30,11 +31,14 @@ optional YAML file with a ``defaults`` mapping for every notebook and a
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+from smkit.core.progress import LOG_ENV
 
 __all__ = [
     "NOTEBOOK_DIR",
@@ -252,6 +256,13 @@ def run(
         target = out / "notebooks" / f"{name}.ipynb"
         print(f"[{i}/{len(names)}] {name}: {SECTIONS.get(name, '')}", flush=True)
         t0 = time.perf_counter()
+        # the kernel (which inherits the environment) writes its progress bars and warnings to the log,
+        # not into the notebook's outputs
+        log = out / "logs" / f"{name}.log"
+        log.parent.mkdir(exist_ok=True)
+        log.write_text("")
+        before = os.environ.get(LOG_ENV)
+        os.environ[LOG_ENV] = str(log)
         try:
             papermill.execute_notebook(
                 nb, str(target), parameters=pars, kernel_name="python3", progress_bar=progress,
@@ -260,10 +271,14 @@ def run(
         except PapermillExecutionError as err:
             raise NotebookFailed(
                 f"notebook {name} failed in cell {err.cell_index} ({err.ename}: {err.evalue}); "
-                f"the executed part is in {target}"
+                f"the executed part is in {target}, its progress and warnings in {log}"
             ) from None
         finally:
             result.seconds[name] = round(time.perf_counter() - t0, 1)
+            if before is None:
+                os.environ.pop(LOG_ENV, None)
+            else:
+                os.environ[LOG_ENV] = before
         result.executed.append(name)
         if html:
             export_html(target, out / "html" / f"{name}.html")
@@ -334,8 +349,8 @@ def write_index(out: Path, result: RunResult) -> None:
     done = [n for n in (*NOTEBOOKS, "explore") if (out / "notebooks" / f"{n}.ipynb").exists()]
     lines = [f"# smkit report ({run.get('preset', '')})", ""]
     lines += ["Produced by `smkit reproduce`; every number and figure below is computed, "
-              "none typed. Executed notebooks and their HTML exports sit beside this file "
-              "(`notebooks/`, `html/`) but are not committed.", ""]
+              "none typed. Executed notebooks, their HTML exports and their logs of progress and "
+              "warnings sit beside this file (`notebooks/`, `html/`, `logs/`) but are not committed.", ""]
     lines += ["| notebook | reproduces | wall [s] |", "|---|---|---|"]
     for name in done:
         lines.append(f"| [{name}](html/{name}.html) | {SECTIONS.get(name, '')} | {seconds.get(name, '')} |")

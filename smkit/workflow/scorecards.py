@@ -185,9 +185,9 @@ def truth_scorecard(st: Study, *, n_boot: int = 300, oracle: int = 30, seed: int
             parts.append(o.assign_coords(model=[f"{m}_oracle" for m in o["model"].values]))
     both = xr.concat(parts, dim="model")
     if progress:
-        from tqdm.dask import TqdmCallback
+        from smkit.core.progress import dask_progress
 
-        with TqdmCallback(desc="scoring against the truth"):
+        with dask_progress("scoring against the truth"):
             both = both.load()
     return truth_scores(both.to_dataset(name="sm"), st.scenario.truth, int(st.product.attrs["factor"]),
                         coarse=st.scenario.coarse, n_boot=n_boot, seed=seed)

@@ -56,6 +56,11 @@ def test_notebook_runs_and_writes_its_outputs(run, name):
     executed = nbformat.read(out / "notebooks" / f"{name}.ipynb", as_version=4)
     errors = [o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
+    # progress bars and warnings went to the run's log, not into the notebook a reader opens
+    noise = [o.get("text", "")[:200] for c in executed.cells for o in c.get("outputs", [])
+             if o.get("output_type") == "stream" and o.get("name") == "stderr"]
+    assert not noise, noise
+    assert (out / "logs" / f"{name}.log").exists()
     if name == "explore":  # interactive: its output is the Panel layout
         assert any(c.get("outputs") for c in executed.cells if c.cell_type == "code")
         return

@@ -202,9 +202,9 @@ def tune(
     out = {}
     it = learners
     if progress:
-        from tqdm.auto import tqdm
+        from smkit.core.progress import progress_bar
 
-        it = tqdm(learners, desc="tuning learners")
+        it = progress_bar(learners, desc="tuning learners")
     for name in it:
         learner = get_learner(name)
         grid = {learner.estimator_param(k): v for k, v in (search or {}).get(name, learner.search).items()}
