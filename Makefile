@@ -33,6 +33,10 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
 	$(VENV)/bin/smkit warmup
+	@# JupyterLab opens the jupytext notebooks (notebooks/*.py) as notebooks on double-click, with this
+	@# environment's kernel (jupytext finds it by its absolute interpreter path) started without asking
+	$(VENV)/bin/python -m ipykernel install --sys-prefix --name python3 --display-name 'Python 3 (ipykernel)' >/dev/null
+	mkdir -p $(VENV)/share/jupyter/lab/settings && cp binder/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	@touch $(STAMP)
 
 venv: $(STAMP)

@@ -16,6 +16,7 @@ starts a Panel/Bokeh server on 127.0.0.1; the app reads no path typed into it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
     from smkit.core.scenario import Scenario
 
 __all__ = ["AppData", "load", "open_explorer", "prepare", "serve"]
+
+#: Held while a browser session's app is built (see :func:`serve`).
+_BUILD_LOCK = threading.Lock()
 
 
 @dataclass
@@ -246,10 +250,14 @@ def serve(scenario: str | Path | Scenario = "demo", *, product: str | Path | Non
                 progress=progress, cli=True)
 
     def page():
-        ex = Explorer(data.product, **data.kwargs())
-        if on_session is not None:
-            on_session(ex)
-        return ex.template()
+        # one session built at a time: HoloViews' and Panel's registries are module-level dicts, and
+        # sessions built side by side (a burst of page loads) failed with "dictionary changed size
+        # during iteration" and got a page without the app
+        with _BUILD_LOCK:
+            ex = Explorer(data.product, **data.kwargs())
+            if on_session is not None:
+                on_session(ex)
+            return ex.template()
 
     origins = [f"{address}:{port}"]
     if address in ("127.0.0.1", "localhost"):
