@@ -36,6 +36,8 @@ __all__ = [
 
 #: Verdict words, shared by every section.
 BEATS, LOSES, TIES = "beats", "does not beat", "ties within the interval with"
+#: Without an interval, differences smaller than this (half the last of three decimals shown) are ties.
+TOLERANCE = 5e-4
 
 
 def _ok(*values) -> bool:
@@ -46,11 +48,10 @@ def _fmt(a: float, b: float | None = None, digits: int = 2) -> tuple[str, str] |
     """Format one value, or two with enough digits that different values read differently."""
     if b is None:
         return f"{a:.{digits}f}" if _ok(a) else "n/a"
-    for d in (digits, digits + 1, digits + 2):
-        sa, sb = f"{a:.{d}f}", f"{b:.{d}f}"
-        if sa != sb or d == digits + 2:
-            return sa, sb
-    return sa, sb  # pragma: no cover
+    sa, sb = f"{a:.{digits}f}", f"{b:.{digits}f}"
+    if sa == sb:
+        sa, sb = f"{a:.{digits + 1}f}", f"{b:.{digits + 1}f}"
+    return sa, sb
 
 
 def _word(diff: float, lo: float | None = None, hi: float | None = None, higher_better: bool = True) -> str:
@@ -59,7 +60,9 @@ def _word(diff: float, lo: float | None = None, hi: float | None = None, higher_
         diff, lo, hi = -diff, (None if hi is None else -hi), (None if lo is None else -lo)
     if _ok(lo, hi):
         return BEATS if lo > 0 else LOSES if hi < 0 else TIES
-    return BEATS if diff > 0 else LOSES if diff < 0 else "ties with"
+    if abs(diff) < TOLERANCE:
+        return "ties with"
+    return BEATS if diff > 0 else LOSES
 
 
 def _overlap_word(a, a_lo, a_hi, b, b_lo, b_hi, higher_better: bool = True) -> str:
@@ -252,13 +255,17 @@ def bma_diagnostics(em: pd.DataFrame, diagnostics: pd.DataFrame | None = None,
     fitted = em[~em["fallback"].astype(bool)] if "fallback" in em else em
     mean = (fitted if len(fitted) else em)[wcols].mean().sort_values(ascending=False)
     names = [c.removeprefix("w_").upper() for c in mean.index]
-    out = [f"Over the {len(fitted)} zone(s) with their own EM fit, the largest mean weight goes to {names[0]} "
-           f"({mean.iloc[0]:.2f}), then " + ", ".join(f"{n} ({v:.2f})" for n, v in zip(names[1:], mean.iloc[1:],
-                                                                                     strict=True)) + "."]
+    ranking = (f"the largest mean weight goes to {names[0]} ({mean.iloc[0]:.2f})"
+               + ("" if len(names) == 1 else ", then " + ", ".join(
+                   f"{n} ({v:.2f})" for n, v in zip(names[1:], mean.iloc[1:], strict=True))))
     nfb = len(em) - len(fitted)
-    if nfb:
-        out.append(f"{nfb} of {len(em)} zones have too few pairs and use the pooled weights.")
-    if mc3 is not None and not mc3.empty:
+    if len(fitted):
+        out = [f"Over the {len(fitted)} zone(s) with their own EM fit, {ranking}."]
+        if nfb:
+            out.append(f"{nfb} of {len(em)} zones have too few pairs and use the pooled weights.")
+    else:
+        out = [f"No zone has enough pairs for its own fit: all {len(em)} use the pooled weights, in which {ranking}."]
+    if mc3 is not None and not mc3.empty and len(fitted):
         mw = [c for c in wcols if c in mc3.columns]
         same = [z for z in fitted.index if z in mc3.index
                 and em.loc[z, mw].astype(float).idxmax() == mc3.loc[z, mw].astype(float).idxmax()]

@@ -187,3 +187,17 @@ def test_merits_clustering_strategies_overview():
 @pytest.mark.parametrize("name", S.__all__)
 def test_every_section_has_a_function(name):
     assert callable(getattr(S, name))
+
+
+def test_equal_scores_without_interval_tie():
+    best = pd.DataFrame({"bma_r": [0.9110], "best_learner": ["mlr"], "best_r": [0.9113]},
+                        index=pd.Index(["NZW"], name="network"))
+    text = S.insitu_validation(station_card(0.51, 0.55, -0.07, -0.01), best_learner=best)
+    assert "ties with the best single learner in R at NZW (0.911 vs MLR's 0.911)" in text
+
+
+def test_bma_every_zone_pooled():
+    em = pd.DataFrame({"w_rf": [0.2, 0.2], "w_svr": [0.8, 0.8], "n_pairs": [0, 0], "fallback": [True, True]})
+    text = S.bma_diagnostics(em, None, em)
+    assert "No zone has enough pairs" in text and "all 2 use the pooled weights" in text
+    assert "SVR (0.80)" in text and "MC3" not in text
