@@ -25,6 +25,7 @@ map_date = "2009-07-15"
 from smkit.plot import report as report_plots
 from smkit.workflow import report as rp
 from smkit.workflow import study
+from smkit.workflow import statements
 
 report = rp.Report(output_dir, "00_study_area_and_data", "Study area and data")
 sc = study.load_scenario(scenario, seed=seed, cache_dir=cache_dir)
@@ -65,3 +66,9 @@ if study.has_truth(sc):
     report.metrics(**{k: v for k, v in stats.items() if isinstance(v, float)},
                    out_of_range=[k for k, ok in checks["in range"].items() if ok is False])
     display(checks)  # noqa: F821
+
+# %% [markdown]
+# ## What the numbers show
+
+# %%
+print(report.text(statements.study_area(study.stations_table(sc.stations), checks if study.has_truth(sc) else None)))

@@ -28,6 +28,7 @@ max_samples = 2000  # cell-days per slice
 from smkit.analysis import importance
 from smkit.plot import importance as importance_plots
 from smkit.workflow import study
+from smkit.workflow import statements
 from smkit.workflow.report import Report
 
 report = Report(output_dir, "01_explanatory_factors", "Explanatory factors")
@@ -58,3 +59,9 @@ for measure in ("permutation", "shap"):
 rf = summary.loc["rf"]
 report.metrics(rf_permutation_rank=list(rf["permutation_mean"].sort_values(ascending=False).index),
                pearson_r=rf["r_mean"].round(3).to_dict())
+
+# %% [markdown]
+# ## What the numbers show
+
+# %%
+print(report.text(statements.explanatory_factors(summary)))

@@ -45,6 +45,7 @@ from smkit.plot import experiments as experiment_plots
 from smkit.validate import skill
 
 from smkit.workflow import study
+from smkit.workflow import statements
 
 from smkit.plot import report as report_plots
 from smkit.plot import zones
@@ -119,3 +120,10 @@ if tune:
         report.table(skill.interval_table(cmp_, {"r": "R", "r_anomaly": "within-cell R", "ubrmse": "ubRMSE [m3 m-3]"}),
                      "tuning", "Windowed learners, tuned vs default hyperparameters, against the truth")
         report.metrics(tuning=cmp_[["r", "r_anomaly", "ubrmse"]].round(4))
+
+# %% [markdown]
+# ## What the numbers show
+
+# %%
+print(report.text(statements.windowed_downscaling(
+    sens if study.has_truth(sc) else None, cmp_ if tune and study.has_truth(sc) else None, caps=(sw_max, nd_max))))

@@ -36,6 +36,7 @@ mc3_iter = 3000
 # %%
 from smkit.plot import bma
 from smkit.workflow import study
+from smkit.workflow import statements
 from smkit.workflow.report import Report
 
 report = Report(output_dir, "03_bma_diagnostics", "Bayesian model averaging")
@@ -75,3 +76,9 @@ report.metrics(em_weights=em.weights.mean("zone").to_series().round(3).to_dict()
                pymc_weights=w.to_series().round(3).to_dict(),
                pymc_max_rhat=float(diag["r_hat"].max()) if "r_hat" in diag else None,
                fallback_zones=list(em.fallback))
+
+# %% [markdown]
+# ## What the numbers show
+
+# %%
+print(report.text(statements.bma_diagnostics(em.table(), diag, mc3.table())))

@@ -42,6 +42,7 @@ import pandas as pd
 from smkit.validate import skill
 
 from smkit.workflow import study
+from smkit.workflow import statements
 
 from smkit import validate
 from smkit.plot.validate import plot_scatter, plot_station_map, plot_station_series
@@ -137,3 +138,9 @@ if study.has_truth(sc):
     report.metrics(truth_skill=skill[["r", "ubrmse", "bias", "r_anomaly"]].round(4))
 report.metrics(table4=networks[["network", "model", "n", "r", "rmse", "mae", "ubrmse"]].round(4),
                bma_vs_best=best.round(4))
+
+# %% [markdown]
+# ## What the numbers show
+
+# %%
+print(report.text(statements.insitu_validation(station_card, truth_card, best, held_out=held)))

@@ -31,6 +31,7 @@ tune = True  # tune the learners once on the training years (10 spatial folds, c
 
 # %%
 from smkit.workflow import study
+from smkit.workflow import statements
 from smkit import validate
 from smkit.plot.validate import plot_model_comparison
 from smkit.workflow.report import Report
@@ -50,3 +51,9 @@ report.figure(plot_model_comparison(result), "maps", "Per-pixel R and MAE of BMA
 summary = study.comparison_summary(result)
 report.table(summary, "summary", "Spatial summary of the per-pixel scores")
 report.metrics(summary=summary.round(4))
+
+# %% [markdown]
+# ## What the numbers show
+
+# %%
+print(report.text(statements.model_intercomparison(summary)))

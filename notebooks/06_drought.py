@@ -37,6 +37,7 @@ rolling_days = 5
 from smkit.analysis import drought
 from smkit.plot import drought as drought_plots
 from smkit.workflow import study
+from smkit.workflow import statements
 from smkit.core.schema import stations_to_volumetric
 from smkit.workflow.report import Report
 
@@ -61,3 +62,9 @@ if int(regions.max()) > 0:
 else:
     report.text("No region passes the thresholds in this scenario.")
     report.metrics(n_regions=0)
+
+# %% [markdown]
+# ## What the numbers show
+
+# %%
+print(report.text(statements.drought(skill if int(regions.max()) > 0 else None)))

@@ -32,6 +32,7 @@ leave_out = None  # covariates left out in turn (None: every covariate)
 
 # %%
 from smkit.workflow import study
+from smkit.workflow import statements
 from smkit.workflow import uncertainty
 from smkit.plot import uncertainty as uncertainty_plots
 from smkit.workflow.report import Report
@@ -47,3 +48,9 @@ report.table(loo, "scores", "R, RMSE and MAE of BMA per network: all covariates 
 # %%
 report.figure(uncertainty_plots.figure_leave_one_out(loo), "figure", "Skill without each covariate")
 report.metrics(scores=loo.round(4))
+
+# %% [markdown]
+# ## What the numbers show
+
+# %%
+print(report.text(statements.leave_one_out(loo)))

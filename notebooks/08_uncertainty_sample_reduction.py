@@ -33,6 +33,7 @@ repeats = 10
 
 # %%
 from smkit.workflow import study
+from smkit.workflow import statements
 from smkit.workflow import uncertainty
 from smkit.analysis.uncertainty import summarise_reduction
 from smkit.plot import uncertainty as uncertainty_plots
@@ -50,3 +51,9 @@ report.table(summary, "scores", "BMA scores by share of pairs removed: mean and 
 # %%
 report.figure(uncertainty_plots.figure_sample_reduction(red), "figure", "Skill as pairs are removed")
 report.metrics(scores=summary.round(4))
+
+# %% [markdown]
+# ## What the numbers show
+
+# %%
+print(report.text(statements.sample_reduction(summary)))

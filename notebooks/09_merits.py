@@ -35,6 +35,7 @@ global_days = 92  # days of the validation period compared with the global strat
 from smkit.analysis import experiments
 from smkit.plot import experiments as experiment_plots
 from smkit.workflow import study
+from smkit.workflow import statements
 from smkit.workflow.report import Report
 
 report = Report(output_dir, "09_merits", "Merits of clustering and windows")
@@ -63,3 +64,9 @@ if reference is not None:
 overview = study.overview_table(st)
 report.table(overview, "table5", "The approaches side by side (a Table 5-like comparison)")
 report.metrics(clustering=clusters.round(4), overview=overview.round(4))
+
+# %% [markdown]
+# ## What the numbers show
+
+# %%
+print(report.text(statements.merits(clusters, strategies if reference is not None else None, overview)))

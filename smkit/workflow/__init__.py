@@ -1,5 +1,5 @@
-"""The notebooks' base: study, products, scorecards, uncertainty reruns, report, caches, reproduce, export,
-bench, warmup."""
+"""The notebooks' base: study, products, scorecards, statements, uncertainty reruns, report, caches, reproduce,
+export, bench, warmup."""
 
 from smkit._compat import lazy_submodules
 
@@ -13,6 +13,7 @@ __all__ = [
     "reproduce",
     "scenario",
     "scorecards",
+    "statements",
     "study",
     "uncertainty",
     "warmup",
