@@ -30,7 +30,7 @@ _state: dict = {"stream": None, "path": None}
 
 
 def log_to(path: str | Path) -> Path:
-    """Send smkit's progress bars and all warnings (``logging.captureWarnings``) to ``path`` (appended).
+    """Send smkit's progress bars, all warnings (``logging.captureWarnings``) and log messages to ``path``.
 
     Parameters
     ----------
@@ -49,14 +49,13 @@ def log_to(path: str | Path) -> Path:
     stream = path.open("a", buffering=1, encoding="utf-8")
     _state.update(stream=stream, path=path)
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # the root logger: warnings (captured), smkit's and the libraries' messages (SHAP's subsampling note,
+    # PyMC's sampler, which adds its own stderr handler only when the root logger has none)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
     logging.captureWarnings(True)
-    captured = logging.getLogger("py.warnings")
-    captured.handlers[:] = [handler]
-    captured.propagate = False
-    smkit_log = logging.getLogger("smkit")
-    smkit_log.handlers[:] = [handler]
-    smkit_log.setLevel(logging.INFO)
     warnings.simplefilter("default")  # each distinct warning once per place, as Python shows them
     return path
 

@@ -14,12 +14,15 @@ def test_a_batch_run_logs_progress_and_warnings_instead_of_printing_them(tmp_pat
         "for _ in progress_bar(range(5), desc='counting'): pass\n"
         "with dask_progress('summing'): da.ones(10, chunks=2).sum().compute()\n"
         "warnings.warn('a warning the notebook should not show', UserWarning)\n"
+        "import logging; logging.getLogger('somelib').warning('a library speaking up')\n"
+        "import pymc\n"
     )
     env = {**os.environ, "SMKIT_LOG": str(log)}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert done.stdout == "" and done.stderr == ""
     text = log.read_text()
     assert "counting" in text and "summing" in text and "a warning the notebook should not show" in text
+    assert "a library speaking up" in text
 
 
 def test_without_the_log_bars_and_warnings_show_as_usual():
