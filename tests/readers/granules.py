@@ -304,6 +304,7 @@ def qc_raw(poor=None):
 
 def write_modis_lst(folder, date, d, cloud=None, poor=None, lon_range=(99.8, 101.2),
                     lat_range=(37.8, 39.2)):
+    """MOD11A1 ``LST_Day_1km`` (uint16, 0.02 K, fill 0) and ``QC_Day`` (uint8) AppEEARS GeoTIFFs."""
     p = os.path.join(folder, f"MOD11A1.061_LST_Day_1km_doy{doy(date)}_aid0001.tif")
     write_sinusoidal(p, lst_raw(d, cloud), lon_range, lat_range, np.uint16, 0)
     q = os.path.join(folder, f"MOD11A1.061_QC_Day_doy{doy(date)}_aid0001.tif")
@@ -311,17 +312,20 @@ def write_modis_lst(folder, date, d, cloud=None, poor=None, lon_range=(99.8, 101
     return p, q
 
 
-def write_modis_ndvi(folder, date, k):
+def write_modis_ndvi(folder, date, k, lon_range=(99.8, 101.2), lat_range=(37.8, 39.2)):
+    """MOD13A2 ``1 km 16 days NDVI`` (int16, NDVI x 10000, fill -3000) AppEEARS GeoTIFF of the
+    composite starting on ``date`` (its DOY in the name)."""
     p = os.path.join(folder, f"MOD13A2.061__1_km_16_days_NDVI_doy{doy(date)}_aid0001.tif")
-    write_sinusoidal(p, lambda la, lo: np.round(f_ndvi(la, lo, k) / 0.0001), (99.8, 101.2),
-                     (37.8, 39.2), np.int16, -3000)
+    write_sinusoidal(p, lambda la, lo: np.round(f_ndvi(la, lo, k) / 0.0001), lon_range, lat_range,
+                     np.int16, -3000)
     return p
 
 
-def write_albedo(folder, date, d):
-    """MCD43C3 on a part of the 0.05-degree CMG (int16, scale 0.001, fill 32767)."""
+def write_albedo(folder, date, d, lon0=99.5, lat1=39.5, nx=40, ny=40):
+    """MCD43C3 ``Albedo_WSA_shortwave`` on a part of the 0.05-degree CMG (int16, scale 0.001,
+    fill 32767), upper-left corner (lon0, lat1), as AppEEARS exports it."""
     p = os.path.join(folder, f"MCD43C3.061_Albedo_WSA_shortwave_doy{doy(date)}_aid0001.tif")
-    write_geographic(p, lambda la, lo: np.round(f_alb(la, lo, d) / 0.001), 99.5, 39.5, 0.05, 40, 40,
+    write_geographic(p, lambda la, lo: np.round(f_alb(la, lo, d) / 0.001), lon0, lat1, 0.05, nx, ny,
                      np.int16, 32767)
     return p
 
@@ -628,6 +632,34 @@ def write_mcd43c3(folder, date, albedo, quality=None, *, lon0=99.5, lat1=39.5, n
                          proj_params="(0,0,0,0,0,0,0,0,0,0,0,0,0)")
 
 
+
+def write_granule_tifs(folder, product, date, window, layers):
+    """Layers of one sinusoidal granule converted to GeoTIFF by GDAL, one file per layer.
+
+    As ``gdal_translate HDF4_EOS:EOS_GRID:"<granule>":<grid>:<SDS>`` writes them
+    and users name them: ``MOD11A1.A2009182.h25v05.061.2021201000000_LST_Day_1km.tif``
+    (the granule's name, then the SDS with spaces as underscores); the stored
+    integers on the granule's window (same pixels as :func:`write_mod11a1`
+    on ``window``), the SDS ``_FillValue`` as GDAL nodata, the MODIS sinusoidal
+    CRS. ``layers``: ``{sds_name: (f(x, y, lat, lon) -> stored integers, dtype, fill or None)}``.
+    """
+    import rioxarray  # noqa: F401  (the .rio accessor)
+
+    xx, yy, lat, lon = window.centres()
+    base = granule_name(product, date, (window.h, window.v))[:-len(".hdf")]
+    paths = []
+    for sds, (values, dtype, fill) in layers.items():
+        arr = np.asarray(values(xx, yy, lat, lon)).astype(dtype)
+        layer = xr.DataArray(arr, dims=("y", "x"), coords={"y": yy[:, 0], "x": xx[0]})
+        layer = layer.rio.write_crs(SIN)
+        if fill is not None:
+            layer = layer.rio.write_nodata(fill)
+        path = os.path.join(folder, f"{base}_{sds.replace(' ', '_')}.tif")
+        layer.rio.to_raster(path)
+        paths.append(path)
+    return paths
+
+
 # =========================================================================== SRTM
 def write_srtm(folder, lat0, lon0, void=None):
     """A 3-arc-second SRTM tile as USGS EarthExplorer's GeoTIFF ``n38_e100_3arc_v2.tif``.
@@ -883,7 +915,8 @@ def write_era5_grib(folder, days, lon, lat, name="era5land_swvl1.grib"):
 
 
 # =========================================================================== GLDAS Noah
-def write_gldas(folder, stamps, water, units="kg m-2"):
+def write_gldas(folder, stamps, water, units="kg m-2", lon_range=(99.5, 102.0),
+                lat_range=(37.5, 40.0)):
     """GLDAS-2.1 Noah 0.25-degree 3-hourly (GLDAS_NOAH025_3H.2.1), regional subset.
 
     Follows ``GLDAS_NOAH025_3H.A20090701.0300.021.nc4`` from GES DISC:
@@ -901,8 +934,8 @@ def write_gldas(folder, stamps, water, units="kg m-2"):
     """
     stamps = pd.DatetimeIndex(np.atleast_1d(pd.to_datetime(stamps)))
     water = np.atleast_1d(water).astype(np.float32)
-    lat = np.arange(37.625, 39.9, 0.25).astype(np.float32)
-    lon = np.arange(99.625, 101.9, 0.25).astype(np.float32)
+    lat = np.arange(lat_range[0] + 0.125, lat_range[1] - 0.1, 0.25).astype(np.float32)
+    lon = np.arange(lon_range[0] + 0.125, lon_range[1] - 0.1, 0.25).astype(np.float32)
     arr = np.broadcast_to(water[:, None, None], (stamps.size, lat.size, lon.size)).copy()
     arr[:, 0, 0] = -9999.0
     epoch = stamps[0]
@@ -940,7 +973,7 @@ def write_gldas(folder, stamps, water, units="kg m-2"):
 
 
 # =========================================================================== TerraClimate
-def write_terraclimate(folder, year):
+def write_terraclimate(folder, year, lon0=99.5, lat1=39.5, n=48):
     """TerraClimate PDSI for one year (Climatology Lab / Northwest Knowledge THREDDS), subset.
 
     Follows ``TerraClimate_PDSI_2009.nc``: NetCDF-4, 1/24-degree grid
@@ -953,8 +986,8 @@ def write_terraclimate(folder, year):
     WGS84). Values: month - 6 + 0.1 (lat - 38).
     """
     res = 1.0 / 24
-    lat = 39.5 - (np.arange(48) + 0.5) * res
-    lon = 99.5 + (np.arange(48) + 0.5) * res
+    lat = lat1 - (np.arange(n) + 0.5) * res
+    lon = lon0 + (np.arange(n) + 0.5) * res
     months = pd.date_range(f"{year}-01-01", periods=12, freq="MS")
     la = lat[None, :, None] + 0 * lon[None, None, :]
     val = (np.arange(12)[:, None, None] - 6.0) + 0.1 * (la - 38.0)
@@ -980,7 +1013,7 @@ def write_terraclimate(folder, year):
     path = os.path.join(folder, f"TerraClimate_PDSI_{year}.nc")
     ds.to_netcdf(path, engine="netcdf4", encoding={
         "PDSI": {"dtype": "int16", "scale_factor": 0.01, "add_offset": 0.0, "_FillValue": -32768,
-                 "missing_value": -32768, "zlib": True, "chunksizes": (1, 48, 48)},
+                 "missing_value": -32768, "zlib": True, "chunksizes": (1, n, n)},
         "time": {"units": "days since 1900-01-01 00:00:00", "dtype": "float64"}})
     return path
 
@@ -1108,43 +1141,117 @@ def july_day(day):
     return day.day - 1 + 2 * (day.year - 2009)
 
 
+#: The demo box (lon0, lat0, lon1, lat1) of the end-to-end test: 99-102 E, 37-40 N.
+DEMO = (99.0, 37.0, 102.0, 40.0)
+
+
+def _mod11a1_raw(k, cloud):
+    """Stored MOD11A1 integers (0.02 K; 0 = no retrieval inside ``cloud``) of day ``k``."""
+    def values(x, y, lat, lon):
+        raw = np.round(f_lst(lat, lon, k) / 0.02)
+        if cloud is not None:
+            (a, b), (c, e) = cloud
+            raw = np.where((lat > a) & (lat < b) & (lon > c) & (lon < e), 0, raw)
+        return raw.astype(np.uint16)
+    return values
+
+
+def demo_windows(lon_range=(98.8, 102.2), lat_range=(36.8, 40.2)):
+    """The windows of the sinusoidal tiles covering the demo box (h25/h26, v04/v05)."""
+    return [Window.around(lon_range, lat_range, tile=t) for t in ((25, 5), (26, 5), (25, 4), (26, 4))]
+
+
 def make_summer_archive(root):
-    """Two Julys (2009, 2010) of every source, as the archives hold them; the months between
-    are missing, as in a partial download."""
+    """Two Julys (2009, 2010) of every source over the demo box :data:`DEMO`, as the archives
+    hold them; the months between are missing, as in a partial download.
+
+    Formats are mixed as a real archive gathered from several portals is:
+
+    * ESA CCI SM: daily NetCDF-4 (CDS regional subset);
+    * MOD11A1: July 2009 as raw LP DAAC HDF4 granules (tiles h25v05, h26v05, h25v04, h26v04),
+      July 2010 as the same tiles' layers converted to GeoTIFF (one file per tile and layer);
+    * MOD13A2: 2009 per-tile GeoTIFFs, 2010 HDF4 granules; MCD43C3: 2009 HDF4 CMG granules,
+      2010 AppEEARS GeoTIFFs;
+    * SRTM: nine 1-degree tiles, the eastern column as NASA ``.hgt``, the others USGS GeoTIFF;
+    * IMERG: daily NetCDF-4, but 2010-07-15 as its 48 half-hourly HDF5 granules;
+    * ERA5-Land: 2009 as GRIB (the CDS default), 2010 as new-CDS NetCDF;
+    * GLDAS Noah: 2009 one file per 3-hour step, 2010 one subset file;
+    * TerraClimate PDSI yearly files; ISMN ``.stm``; NZW, CERN and QXZ CSV templates.
+
+    Returns the ``sources`` configuration of that archive.
+    """
     dirs = {k: os.path.join(root, k) for k in ("esacci", "MOD11A1", "MOD13A2", "MCD43C3", "imerg",
                                                "srtm", "era5", "gldas", "terraclimate", "ismn",
                                                "nzw", "cern", "qxz")}
     for d in dirs.values():
         os.makedirs(d, exist_ok=True)
+    box = dict(lon_range=(98.8, 102.2), lat_range=(36.8, 40.2))
+    windows = demo_windows(**box)
     for day in SUMMERS:
         k = july_day(day)
         write_cci(dirs["esacci"], day, k, global_grid=False)
         cloud = ((38.55, 38.85), (100.55, 100.85)) if k % 5 == 1 else None
-        write_modis_lst(dirs["MOD11A1"], day, k, cloud)
-        write_albedo(dirs["MCD43C3"], day, k)
-        write_imerg_day(dirs["imerg"], day, k % 4)
+        if day.year == 2009:
+            for w in windows:
+                write_mod11a1(dirs["MOD11A1"], day, w, _mod11a1_raw(k, cloud))
+            write_mcd43c3(dirs["MCD43C3"], day, lambda la, lo, k=k: f_alb(la, lo, k),
+                          lon0=98.5, lat1=40.5, nx=80, ny=80)
+        else:
+            # the same granules converted to GeoTIFF tile by tile (the same pixels: a format
+            # switch between years must not change the covariates' sub-grid pattern)
+            for w in windows:
+                write_granule_tifs(dirs["MOD11A1"], "MOD11A1", day, w, {
+                    "LST_Day_1km": (_mod11a1_raw(k, cloud), np.uint16, 0),
+                    "QC_Day": (lambda *a: np.zeros(a[0].shape), np.uint8, None)})
+            write_albedo(dirs["MCD43C3"], day, k, lon0=98.5, lat1=40.5, nx=80, ny=80)
+        if day == pd.Timestamp("2010-07-15"):
+            lo, la = np.meshgrid(IMERG_LON.astype(float), IMERG_LAT.astype(float), indexing="ij")
+            rate = (f_rain(la, lo, k % 4) / 24.0).astype(np.float32)  # mm/hr
+            for i in range(48):
+                write_imerg_hhr(dirs["imerg"], day + pd.Timedelta(minutes=30 * i), rate)
+        else:
+            write_imerg_day(dirs["imerg"], day, k % 4)
+    era5_lon = np.round(np.arange(98.9, 102.15, 0.1), 1)
+    era5_lat = np.round(np.arange(40.1, 36.85, -0.1), 1)
+    gldas_box = dict(lon_range=(98.5, 102.5), lat_range=(36.5, 40.5))
     for year in (2009, 2010):
         july = SUMMERS[SUMMERS.year == year]
         stamps = pd.date_range(july[0], periods=8 * len(july), freq="3h")
-        write_gldas(dirs["gldas"], stamps, 20.0 + np.arange(stamps.size) / 8.0)
-        write_era5(dirs["era5"], july, np.round(np.arange(99.5, 101.55, 0.1), 1),
-                   np.round(np.arange(39.5, 37.45, -0.1), 1), name=f"era5land_{year}.nc")
-        write_terraclimate(dirs["terraclimate"], year)
+        water = 20.0 + np.arange(stamps.size) / 8.0
+        if year == 2009:
+            for stamp, w in zip(stamps, water, strict=True):
+                write_gldas(dirs["gldas"], stamp, w, **gldas_box)
+            write_era5_grib(dirs["era5"], july, era5_lon, era5_lat, name=f"era5land_{year}.grib")
+        else:
+            write_gldas(dirs["gldas"], stamps, water, **gldas_box)
+            write_era5(dirs["era5"], july, era5_lon, era5_lat, name=f"era5land_{year}.nc")
+        write_terraclimate(dirs["terraclimate"], year, lon0=98.5, lat1=40.5, n=96)
         for k, start in enumerate((f"{year}-06-26", f"{year}-07-12", f"{year}-07-28")):
-            write_modis_ndvi(dirs["MOD13A2"], start, k)
-    write_srtm(dirs["srtm"], 38, 100)
+            if year == 2009:
+                for w in windows:
+                    write_granule_tifs(dirs["MOD13A2"], "MOD13A2", start, w, {"1 km 16 days NDVI": (
+                        lambda x, y, la, lo, k=k: np.round(f_ndvi(la, lo, k) * 10000), np.int16, -3000)})
+            else:
+                for w in windows:
+                    write_mod13a2(dirs["MOD13A2"], start, w,
+                                  lambda x, y, la, lo, k=k: f_ndvi(la, lo, k))
+    for lat0 in (37, 38, 39):
+        for lon0 in (99, 100, 101):
+            (write_srtm_hgt if lon0 == 101 else write_srtm)(dirs["srtm"], lat0, lon0)
 
     def obs(lat, lon, day):
         d = july_day(day)
         return round(float(f_cci(lat, lon, d) + 2 * wobble(lat, lon, d) + 0.02), 4)
 
     hours = SUMMERS.repeat(4) + pd.to_timedelta(np.tile([0, 6, 12, 18], len(SUMMERS)), unit="h")
-    write_ismn(dirs["ismn"], "HiWATER_EHWSN", "EC01", 38.55, 100.37, (0.04, 0.04), "sm",
-               [(t, obs(38.55, 100.37, t.normalize()), "G") for t in hours])
+    for station, lat, lon in (("EC01", 38.55, 100.37), ("EC14", 37.62, 101.71)):
+        write_ismn(dirs["ismn"], "HiWATER_EHWSN", station, lat, lon, (0.04, 0.04), "sm",
+                   [(t, obs(lat, lon, t.normalize()), "G") for t in hours])
     nzw, cern, qxz = [], [], []
     for day in SUMMERS:
         for sid, name, lat, lon in (("52652", "Zhangye", 38.93, 100.43),
-                                    ("52546", "Gaotai", 38.65, 100.80)):
+                                    ("52546", "Gaotai", 38.65, 100.80),
+                                    ("52533", "Jiuquan", 39.77, 99.53)):
             if day.day in (1, 11, 21):  # NZW: % of field capacity (0.30 g g-1, 1.40 g cm-3)
                 rh = 100.0 * obs(lat, lon, day) / (0.30 * 1.40)
                 nzw.append((sid, name, lat, lon, 1400, "Farmland", str(day.date()),
@@ -1153,12 +1260,16 @@ def make_summer_archive(root):
             cern.append(("LZD", "Linze", 38.33, 100.12, 1375, "Farmland", str(day.date()),
                          obs(38.33, 100.12, day)))
         for sid, name, lat, lon in (("ARO", "Arou", 38.04, 100.46), ("YKE", "Yingke", 38.85, 100.42),
-                                    ("DMA", "Daman", 38.61, 100.69)):
+                                    ("DMA", "Daman", 38.61, 100.69), ("EBO", "Ebao", 37.95, 100.92),
+                                    ("SDQ", "Sidaoqiao", 37.35, 99.35)):
             qxz.append((sid, name, lat, lon, 1600, "Grassland", str(day.date()), obs(lat, lon, day)))
     write_csv(os.path.join(dirs["nzw"], "nzw.csv"), readers.NZW_COLUMNS, nzw)
     write_csv(os.path.join(dirs["cern"], "cern.csv"), readers.VOLUMETRIC_COLUMNS, cern)
     write_csv(os.path.join(dirs["qxz"], "qxz.csv"), readers.VOLUMETRIC_COLUMNS, qxz)
     cfg = make_config(root)
+    cfg["region"]["bbox"] = list(DEMO)
+    cfg["sources"]["ndvi"] = {"files": "MOD13A2"}  # GeoTIFFs and HDF4 granules side by side
+    cfg["sources"]["albedo"] = {"files": "MCD43C3"}
     cfg["period"] = {"start": "2009-07-01", "end": "2010-07-31"}
-    cfg["chunks"] = {"time": 31, "space": 50}
+    cfg["chunks"] = {"time": 31, "space": 100}
     return cfg

@@ -36,6 +36,7 @@ from granules import (  # noqa: E402  (tests/readers is on sys.path: pytest's ro
     f_lst,
     f_ndvi,
     f_rain,
+    july_day,
     lst_raw,
     make_archive,
     make_config,
@@ -67,6 +68,7 @@ from smkit.readers import (  # noqa: E402
     ismn,
     registry,
 )
+from smkit.readers.config import resolve_files  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -728,11 +730,17 @@ def test_ingest_redoes_changed_groups_only(archive, cube, tmp_path, monkeypatch)
 @pytest.mark.slow
 @pytest.mark.notebooks
 def test_ingested_cube_runs_through_reproduce(tmp_path):
-    """A cube ingested from raw files runs through every notebook with ``smkit reproduce``."""
+    """A cube ingested from raw files of every archive, in every format they come in (HDF4
+    granules beside GeoTIFFs, GRIB beside NetCDF, .hgt beside GeoTIFF, half-hourly HDF5 beside
+    daily NetCDF), over the demo box, runs through every notebook with ``smkit reproduce``."""
+    pytest.importorskip("pyhdf")
+    pytest.importorskip("cfgrib")
+    pytest.importorskip("eccodes")
     import yaml
     from typer.testing import CliRunner
 
     from smkit.cli import app
+    from smkit.core.scenario import open_scenario
     from smkit.workflow import reproduce
 
     cfg = make_summer_archive(str(tmp_path / "raw"))
@@ -742,6 +750,44 @@ def test_ingested_cube_runs_through_reproduce(tmp_path):
     runner = CliRunner()
     res = runner.invoke(app, ["ingest", "--config", str(config), "--out", str(cube), "--no-progress"])
     assert res.exit_code == 0, res.output
+    # every format went in, and each gave the fields it was written with
+    sc = open_scenario(cube)
+    files = " ".join(f for group in (sc.fine, sc.coarse, sc.era5, sc.noah, sc.pdsi)
+                     for v in json.loads(group.attrs["ingest_sources"]).values()
+                     for f in v.get("files", []))
+    for pattern in ("MOD11A1.A2009182.h25v05.061.", "MOD11A1.A2010182.h25v05.061.2021201000000_LST_Day_1km.tif",
+                    "MOD13A2.A2010177.h26v05", "MCD43C3.A2009182.061", "N37E101.SRTMGL3.hgt",
+                    "n37_e099_3arc_v2.tif", "3B-HHR.MS.MRG.3IMERG.20100715-S233000",
+                    "era5land_2009.grib", "era5land_2010.nc", "GLDAS_NOAH025_3H.A20090701.0300.021.nc4"):
+        assert pattern in files, pattern
+    fine = sc.fine
+    assert dict(fine.sizes) == {"time": 396, "lat": 300, "lon": 300}  # 2009-07-01 .. 2010-07-31
+    la, lo = mesh(fine)
+    inside = (la > 37.03) & (la < 39.97) & (lo > 99.03) & (lo < 101.97)
+    for day in ("2009-07-03", "2010-07-03"):  # HDF4 granules (4 tiles), then their GeoTIFFs
+        k = july_day(pd.Timestamp(day))
+        # bilinear from the sinusoidal grid, a little off on the seams of the HDF4 tiles
+        np.testing.assert_allclose(fine["lst"].sel(time=day).values[inside],
+                                   f_lst(la, lo, k)[inside], atol=0.05)
+        np.testing.assert_allclose(fine["ndvi"].sel(time=day).values[inside],
+                                   f_ndvi(la, lo, 0)[inside], atol=8e-4)
+        cla, clo = np.floor(la / 0.05) * 0.05 + 0.025, np.floor(lo / 0.05) * 0.05 + 0.025
+        np.testing.assert_allclose(fine["albedo"].sel(time=day).values, f_alb(cla, clo, k),
+                                   atol=6e-4)  # CMG HDF4 granules, then GeoTIFFs
+    # nine tiles, .hgt and GeoTIFF: the seams are means of both tiles
+    np.testing.assert_allclose(fine["dem"].values, f_dem(la, lo), atol=0.3)
+    k = july_day(pd.Timestamp("2010-07-15"))
+    cell_lon = np.floor(lo * 10) / 10 + 0.05
+    np.testing.assert_allclose(fine["precip"].sel(time="2010-07-15").values,
+                               f_rain(la, cell_lon, k % 4), rtol=1e-5)  # 48 HHR granules
+    era5 = sc.era5["sm"].load()
+    assert int(era5.notnull().any(["lat", "lon"]).sum()) == 62
+    elat = era5["lat"].values[:, None] + 0 * era5["lon"].values
+    for day, d in (("2009-07-03", 2), ("2010-07-03", 2)):  # GRIB, then NetCDF
+        np.testing.assert_allclose(era5.sel(time=day).values, 0.20 + 0.01 * d + 0.01 * (elat - 38),
+                                   atol=2e-5)
+    assert int(sc.noah["sm"].notnull().any(["lat", "lon"]).sum()) == 62
+    assert int(sc.pdsi["pdsi"].notnull().any(["lat", "lon"]).sum()) == 13  # whole years: every month
     small = yaml.safe_load((Path(__file__).parents[1] / "notebook_params.yaml").read_text())
     params = {"defaults": {"train_years": [2009], "test_years": [2010], "k": 3},
               "notebooks": small["notebooks"]}
@@ -828,6 +874,17 @@ def test_era5_land_grib_as_the_cds_delivers_it(tmp_path):
     assert from_grib.sizes == from_nc.sizes and from_grib.sizes["time"] == 2
     np.testing.assert_allclose(from_grib.values, from_nc.values, atol=2e-5)  # 16-bit GRIB packing
     assert not list(tmp_path.glob("*.idx"))  # nothing written beside the user's archive
+    # a folder of GRIB months beside NetCDF ones (eccodes' centres differ from NetCDF's by ~1e-13
+    # degree): one grid, and smkit ingest's folder search finds both
+    mix = tmp_path / "mix"
+    mix.mkdir()
+    write_era5_grib(str(mix), DAYS[:2], lon, lat, name="era5land_a.grib")
+    write_era5(str(mix), DAYS[2:4], lon, lat, name="era5land_b.nc")
+    both = readers.read_era5_land(mix, bbox)["sm"].load()
+    assert both.sizes["time"] == 4
+    np.testing.assert_allclose(both.isel(time=slice(0, 2)).values, from_nc.values, atol=2e-5)
+    found = resolve_files("mix", str(tmp_path), registry.SOURCES["era5"][1], "sources.era5")
+    assert sorted(os.path.basename(f) for f in found) == ["era5land_a.grib", "era5land_b.nc"]
 
 
 def test_files_of_other_formats_are_named_not_called_corrupt(tmp_path):
@@ -852,3 +909,15 @@ def test_srtm_hgt_tiles_read_as_the_geotiffs(tmp_path):
     la, lo = mesh(hgt)
     np.testing.assert_allclose(hgt.values, f_dem(la, lo), atol=0.05)
     np.testing.assert_allclose(hgt.values, tif.values, atol=0.05)
+
+
+def test_srtm_cells_on_the_seam_of_two_tiles_are_means_of_both(tmp_path):
+    """Tiles share their edge row of 90 m cells (centred on the degree line, half a pixel beyond
+    it): the grid cells just above the seam are means over both tiles, not the lower tile's
+    sliver (which would be 1.5 m low on a 300 m/degree slope)."""
+    write_srtm(str(tmp_path), 38, 100)
+    write_srtm_hgt(str(tmp_path), 39, 100)  # the upper tile as .hgt: formats mix in one folder
+    grid = Grid(100.0, 101.0, 38.5, 39.5, 0.01)
+    dem = readers.read_srtm(tmp_path, grid)["dem"].load()
+    la, lo = mesh(dem)
+    np.testing.assert_allclose(dem.values, f_dem(la, lo), atol=0.3)
