@@ -1244,7 +1244,7 @@ def make_summer_archive(root):
         return round(float(f_cci(lat, lon, d) + 2 * wobble(lat, lon, d) + 0.02), 4)
 
     hours = SUMMERS.repeat(4) + pd.to_timedelta(np.tile([0, 6, 12, 18], len(SUMMERS)), unit="h")
-    for station, lat, lon in (("EC01", 38.55, 100.37), ("EC14", 37.62, 101.71)):
+    for station, lat, lon in (("EC01", 38.55, 100.37), ("EC14", 38.30, 101.25)):
         write_ismn(dirs["ismn"], "HiWATER_EHWSN", station, lat, lon, (0.04, 0.04), "sm",
                    [(t, obs(lat, lon, t.normalize()), "G") for t in hours])
     nzw, cern, qxz = [], [], []

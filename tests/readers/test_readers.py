@@ -802,7 +802,9 @@ def test_ingested_cube_runs_through_reproduce(tmp_path):
     table4 = pd.read_csv(out / "tables" / "04_insitu_validation_table4.csv")
     assert {"QXZ", "CERN", "NZW"} <= set(table4["network"])
     # the stations read the retrieval's field (plus a wobble): every product follows them
-    for metric, bound in (("R", (0.9, 1.0)), ("RMSE (m3 m-3)", (0.0, 0.05))):
+    # (the stations are the retrieval + 0.02 + a wobble of up to 0.04: CCI's own RMSE is 0.03-0.04;
+    # the products add the sub-grid correction learned from 11 stations over the 3 x 3 degree box)
+    for metric, bound in (("R", (0.9, 1.0)), ("RMSE (m3 m-3)", (0.0, 0.06))):
         rows = table4[table4["metric"] == metric].set_index("network")
         values = rows[["CCI", "RF", "MLR", "SVR", "XG", "BMA"]].to_numpy()
         assert ((values > bound[0]) & (values < bound[1])).all(), rows
