@@ -492,10 +492,19 @@ def select_grid(lay: NcLayout, grid: Grid, kind: str) -> Selection:
 
 
 def check_same_grid(lays: Sequence[NcLayout], kind: str):
-    """Raise a ReadError naming the first file whose lat/lon differ from the first file's."""
+    """Raise a ReadError naming the first file whose lat/lon differ from the first file's.
+
+    Coordinates equal to 1e-6 degree are the same grid: a GRIB file's centres,
+    computed by eccodes from the first point and the increment, differ from the
+    NetCDF ones of the same request by rounding (~1e-13 degree).
+    """
     first = lays[0]
+
+    def same(a, b):
+        return a.shape == b.shape and np.allclose(a, b, rtol=0.0, atol=1e-6)
+
     for lay in lays[1:]:
-        if not (np.array_equal(lay.lat, first.lat) and np.array_equal(lay.lon, first.lon)):
+        if not (same(lay.lat, first.lat) and same(lay.lon, first.lon)):
             raise ReadError(lay.path, kind, lay.names[0], f"has another grid than {first.path} "
                             f"({lay.lat.size}x{lay.lon.size} vs {first.lat.size}x{first.lon.size} "
                             "cells or other coordinates)", "use files of one product, version "

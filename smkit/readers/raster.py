@@ -22,7 +22,7 @@ from smkit.readers.common import IO_LOCK, ReadError, guarded
 from smkit.readers.hdf4 import Hdf4Source, hdf4_source, open_sds, scan_sds
 
 __all__ = ["RESAMPLING", "check_resampling", "raster_source", "scan_raster", "read_layer",
-           "warp_into"]
+           "warp_into", "warp_sum_into"]
 
 #: GDAL resamplings the raster readers accept.
 RESAMPLING = ("nearest", "bilinear", "cubic", "average", "mode", "min", "max", "med")
@@ -198,3 +198,57 @@ def warp_into(out: np.ndarray, values: xr.DataArray, grid: Grid, resampling: str
     rows = slice(grid.nlat - r1, grid.nlat - r0)
     target = out[rows, c0:c1]
     np.copyto(target, block, where=np.isnan(target) & np.isfinite(block))
+
+
+def warp_sum_into(total: np.ndarray, weight: np.ndarray, values: xr.DataArray, grid: Grid,
+                  path: str, kind: str, layer: str):
+    """Add a geographic tile's pixel sum and pixel count in each cell of ``grid`` to two arrays.
+
+    The tile's "average" over each cell is weighted by the area of the cell it
+    covers (its footprint's overlap with the cell) times the part of its
+    pixels there that are valid (not NaN). After every tile, ``total /
+    weight`` is the mean of all the tiles' pixels in each cell, a cell on the
+    seam of two tiles included: with :func:`warp_into` and "average", the
+    first tile's sliver of such a cell (its edge row, half a pixel wide) would
+    give the whole cell's value.
+
+    Parameters
+    ----------
+    total, weight : numpy.ndarray
+        float64 (lat, lon) arrays on ``grid``, latitude ascending, updated in place.
+    values : xarray.DataArray
+        A layer (rioxarray) in geographic lat/lon, float with NaN nodata.
+    grid : smkit.core.grid.Grid
+        Target lat/lon grid.
+    path, kind, layer : str
+        File, product and layer, for a :class:`~smkit.readers.common.ReadError`.
+    """
+    from affine import Affine
+    from rasterio.enums import Resampling
+
+    values = values.rio.write_nodata(np.nan, encoded=False)
+    w, s, e, n = values.rio.transform_bounds("EPSG:4326", densify_pts=21)
+    win = _grid_window((w, s, e, n), grid)
+    if win is None:
+        return
+    r0, r1, c0, c1 = win
+    transform = Affine(grid.res, 0.0, grid.lon0 + c0 * grid.res,
+                       0.0, -grid.res, grid.lat1 - r0 * grid.res)
+    valid = values.copy(data=np.isfinite(values.values).astype(np.float32))
+    blocks = []
+    for src in (values, valid):
+        warped = guarded(src.rio.reproject, path, kind, layer, "EPSG:4326",
+                         shape=(r1 - r0, c1 - c0), transform=transform,
+                         resampling=Resampling.average, nodata=np.nan)
+        blocks.append(np.asarray(warped.values, dtype=np.float64)[::-1])  # rows south to north
+    mean, frac = blocks
+    # the footprint's share of each cell, rows south to north
+    x0 = grid.lon0 + np.arange(c0, c1) * grid.res
+    y0 = grid.lat0 + np.arange(grid.nlat - r1, grid.nlat - r0) * grid.res
+    fx = np.clip((np.minimum(e, x0 + grid.res) - np.maximum(w, x0)) / grid.res, 0.0, 1.0)
+    fy = np.clip((np.minimum(n, y0 + grid.res) - np.maximum(s, y0)) / grid.res, 0.0, 1.0)
+    wgt = fy[:, None] * fx[None, :] * np.where(np.isfinite(frac), frac, 0.0)
+    ok = np.isfinite(mean) & (wgt > 0)
+    rows = slice(grid.nlat - r1, grid.nlat - r0)
+    total[rows, c0:c1] += np.where(ok, mean * wgt, 0.0)
+    weight[rows, c0:c1] += np.where(ok, wgt, 0.0)

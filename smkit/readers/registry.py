@@ -38,7 +38,7 @@ SOURCES = {
     "precip": (read_imerg, "3B-*IMERG*", "fine"),
     "dem": (read_srtm, ("*.tif", "*.tiff", "*.hgt"), "fine"),
     "stations": (None, None, "stations"),
-    "era5": (read_era5_land, ("*.nc", "*.grib", "*.grb"), "era5"),
+    "era5": (read_era5_land, ("*.nc", "*.grib", "*.grb"), "era5"),  # NetCDF or the CDS's GRIB
     "noah": (read_noah, "*.nc4", "noah"),
     "pdsi": (read_terraclimate_pdsi, "TerraClimate_PDSI_*.nc", "pdsi"),
 }

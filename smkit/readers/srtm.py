@@ -22,7 +22,13 @@ from smkit.readers.common import (
     check_download,
     extent_text,
 )
-from smkit.readers.raster import check_resampling, read_layer, scan_raster, warp_into
+from smkit.readers.raster import (
+    check_resampling,
+    read_layer,
+    scan_raster,
+    warp_into,
+    warp_sum_into,
+)
 
 __all__ = ["HGT_SIZES", "read_srtm"]
 
@@ -56,6 +62,9 @@ def _srtm_mosaic(tiles: list[str], grid: Grid, resampling: str) -> np.ndarray:
 def _srtm_mosaic_locked(tiles: list[str], grid: Grid, resampling: str) -> np.ndarray:
     kind = "SRTM"
     out = np.full(grid.shape, np.nan, dtype=np.float32)
+    # "average" is the mean of every tile's 90 m cells in a grid cell, also on the seams between
+    # tiles; other resamplings take each cell from the first tile that gives it a value
+    total, weight = (np.zeros(grid.shape), np.zeros(grid.shape)) if resampling == "average" else (None, None)
     for path in tiles:
         raw = read_layer(path, path, kind, "elevation")
         v = np.asarray(raw.values).astype(np.float32)
@@ -63,8 +72,14 @@ def _srtm_mosaic_locked(tiles: list[str], grid: Grid, resampling: str) -> np.nda
         nod = raw.rio.nodata
         if nod is not None and np.isfinite(nod):
             bad |= v == np.float32(nod)
-        warp_into(out, raw.copy(data=np.where(bad, np.float32(np.nan), v)), grid, resampling,
-                   path, kind, "elevation")
+        clean = raw.copy(data=np.where(bad, np.float32(np.nan), v))
+        if total is not None:
+            warp_sum_into(total, weight, clean, grid, path, kind, "elevation")
+        else:
+            warp_into(out, clean, grid, resampling, path, kind, "elevation")
+    if total is not None:
+        ok = weight > 1e-6
+        out[ok] = (total[ok] / weight[ok]).astype(np.float32)
     return out
 
 

@@ -1,9 +1,10 @@
 """Readers of the real archives and ``smkit ingest``, on fixtures written in each product's format.
 
-Nothing can be downloaded here, so every fixture is written by this file in the
-product's real layout: file-name conventions, variable names, attributes,
-integer scaling and fill values, flags, descending latitudes, 0-360
-longitudes, (time, lon, lat) IMERG arrays, sinusoidal MODIS GeoTIFFs. Fields
+Nothing can be downloaded here, so every fixture is written at test time by
+``granules.py`` (one section per archive) in the product's real layout:
+file-name conventions, variable names, attributes, integer scaling and fill
+values, flags, descending latitudes, 0-360 longitudes, (time, lon, lat) IMERG
+arrays, sinusoidal MODIS GeoTIFFs. Fields
 are simple functions of position and day, so the readers' output can be
 checked against the formula.
 """
@@ -23,456 +24,51 @@ import xarray as xr
 
 rioxarray = pytest.importorskip("rioxarray")
 
+from granules import (  # noqa: E402  (tests/readers is on sys.path: pytest's rootdir-less import mode)
+    BBOX,
+    COARSE,
+    DAYS,
+    FINE,
+    doy,
+    f_alb,
+    f_cci,
+    f_dem,
+    f_lst,
+    f_ndvi,
+    f_rain,
+    july_day,
+    lst_raw,
+    make_archive,
+    make_config,
+    make_summer_archive,
+    qc_raw,
+    write_albedo,
+    write_cci,
+    write_csv,
+    write_era5,
+    write_era5_grib,
+    write_geographic,
+    write_gldas,
+    write_imerg_day,
+    write_imerg_hhr,
+    write_ismn,
+    write_modis_lst,
+    write_modis_ndvi,
+    write_sinusoidal,
+    write_srtm,
+    write_srtm_hgt,
+    write_terraclimate,
+)
+
 from smkit import readers  # noqa: E402
 from smkit.core.grid import Grid  # noqa: E402
 from smkit.readers import (  # noqa: E402
-    ReadError,  # noqa: E402
+    ReadError,
     ingestion,
     ismn,
     registry,
 )
-
-BBOX = (100.0, 38.0, 101.0, 39.0)
-COARSE = Grid(100.0, 101.0, 38.0, 39.0, 0.25)
-FINE = COARSE.with_res(0.01)
-DAYS = pd.date_range("2009-07-01", "2009-07-06", freq="D")
-
-# MODIS sinusoidal grid (MODLAND): sphere radius, tile size, 1-km pixel, upper-left corner
-SIN = "+proj=sinu +lon_0=0 +x_0=0 +y_0=0 +R=6371007.181 +units=m +no_defs"
-TILE = 1111950.5196666666
-PIX = TILE / 1200
-X0, Y0 = -20015109.354, 10007554.677
-
-
-# =========================================================================== analytic fields
-def f_cci(lat, lon, d):
-    return 0.12 + 0.08 * (lat - 38.0) + 0.04 * (lon - 100.0) + 0.01 * d
-
-
-def f_lst(lat, lon, d):
-    return 295.0 + 4.0 * (lon - 100.0) - 3.0 * (lat - 38.0) + 0.5 * d
-
-
-def f_ndvi(lat, lon, k):
-    return 0.30 + 0.10 * (lat - 38.0) + 0.05 * (lon - 100.0) + 0.05 * k
-
-
-def f_alb(lat, lon, d):
-    return 0.20 + 0.02 * (lat - 38.0) - 0.01 * (lon - 100.0) + 0.001 * d
-
-
-def f_dem(lat, lon):
-    return 1500.0 + 300.0 * (lat - 38.0) + 200.0 * (lon - 100.0)
-
-
-def f_rain(lat, lon, d):
-    return (d + 1) * (1.0 + (lon - 99.0)) + 0.0 * lat
-
-
-# =========================================================================== writers
-def doy(date):
-    date = pd.Timestamp(date)
-    return f"{date.year}{date.day_of_year:03d}"
-
-
-def write_cci(folder, date, d, *, drop=None, kind="COMBINED", code="V", global_grid=True):
-    """An ESA CCI SM v08.1 daily COMBINED file (global 0.25-degree grid, descending latitude)."""
-    lat = np.arange(89.875, -90.0, -0.25, dtype=np.float32)
-    lon = np.arange(-179.875, 180.0, 0.25, dtype=np.float32)
-    if not global_grid:
-        lat, lon = lat[(lat > 36) & (lat < 41)], lon[(lon > 98) & (lon < 103)]
-    la, lo = np.meshgrid(lat.astype(float), lon.astype(float), indexing="ij")
-    region = (la > 37) & (la < 40) & (lo > 99) & (lo < 102)
-    sm = np.where(region, f_cci(la, lo, d), -9999.0).astype(np.float32)
-    unc = np.where(region, 0.04, -9999.0).astype(np.float32)
-    flag = np.where(region, 0, 127).astype(np.int8)
-    i, j = np.argmin(abs(lat - 38.125)), np.argmin(abs(lon - 100.125))  # frozen soil
-    flag[i, j] = 1
-    i, j = np.argmin(abs(lat - 38.875)), np.argmin(abs(lon - 100.875))  # dense vegetation
-    flag[i, j] = 2
-    i, j = np.argmin(abs(lat - 38.375)), np.argmin(abs(lon - 100.625))  # no retrieval
-    sm[i, j] = -9999.0
-    t = (pd.Timestamp(date) - pd.Timestamp("1970-01-01")).days
-    ds = xr.Dataset(
-        {
-            "sm": (("time", "lat", "lon"), sm[None], {
-                "long_name": "Volumetric Soil Moisture", "units": "m3 m-3",
-                "valid_range": [0.0, 1.0]}),
-            "sm_uncertainty": (("time", "lat", "lon"), unc[None], {
-                "long_name": "Volumetric Soil Moisture Uncertainty", "units": "m3 m-3"}),
-            "flag": (("time", "lat", "lon"), flag[None], {
-                "long_name": "Flag", "flag_values": np.array([0, 1, 2, 4, 8, 16, 32, 64], np.int8),
-                "flag_meanings": " ".join([
-                    "no_data_inconsistency_detected", "snow_coverage_or_temperature_below_zero",
-                    "dense_vegetation",
-                    "others_no_convergence_in_the_model_thus_no_valid_sm_estimates",
-                    "soil_moisture_value_exceeds_physical_boundary",
-                    "weight_of_measurement_below_threshold", "all_datasets_deemed_unreliable",
-                    "barren_ground_advisory_flag"])}),
-            "t0": (("time", "lat", "lon"), np.where(region, t + 0.3, -9999.0)[None], {
-                "long_name": "Observation Timestamp",
-                "units": "days since 1970-01-01 00:00:00 UTC"}),
-        },
-        coords={
-            "time": ("time", [float(t)], {"units": "days since 1970-01-01 00:00:00 UTC",
-                                          "standard_name": "time", "calendar": "standard"}),
-            "lat": ("lat", lat, {"units": "degrees_north", "standard_name": "latitude"}),
-            "lon": ("lon", lon, {"units": "degrees_east", "standard_name": "longitude"}),
-        },
-        attrs={"title": "ESA CCI Surface Soil Moisture Product", "product_version": "08.1"},
-    )
-    if drop:
-        ds = ds.drop_vars(drop)
-    enc = {v: {"zlib": True, "complevel": 1} for v in ds.data_vars}
-    for v in ("sm", "sm_uncertainty", "t0"):
-        if v in ds:
-            enc[v]["_FillValue"] = -9999.0
-    enc["time"] = {"dtype": "float64"}
-    name = f"ESACCI-SOILMOISTURE-L3S-SSM{code}-{kind}-{pd.Timestamp(date):%Y%m%d}000000-fv08.1.nc"
-    path = os.path.join(folder, name)
-    ds.to_netcdf(path, engine="netcdf4", encoding=enc, format="NETCDF4")
-    return path
-
-
-def sin_forward(lon, lat):
-    from pyproj import Transformer
-
-    return Transformer.from_crs("EPSG:4326", SIN, always_xy=True).transform(lon, lat)
-
-
-@functools.lru_cache(maxsize=16)
-def _sin_pixels(c0, c1, r0, r1):
-    from pyproj import Transformer
-
-    x = X0 + (np.arange(c0, c1) + 0.5) * PIX
-    y = Y0 - (np.arange(r0, r1) + 0.5) * PIX
-    xx, yy = np.meshgrid(x, y)
-    lon, lat = Transformer.from_crs(SIN, "EPSG:4326", always_xy=True).transform(xx, yy)
-    return x, y, lat, lon
-
-
-def write_sinusoidal(path, values_of, lon_range, lat_range, dtype, nodata, tile=None, crs=SIN):
-    """A MODIS 1-km layer on the sinusoidal grid over a lon/lat box (or one tile's part of it)."""
-    lons = [lon_range[0], lon_range[1], lon_range[0], lon_range[1]]
-    lats = [lat_range[0], lat_range[0], lat_range[1], lat_range[1]]
-    xs, ys = sin_forward(lons, lats)
-    c0, c1 = int(np.floor((min(xs) - X0) / PIX)) - 2, int(np.ceil((max(xs) - X0) / PIX)) + 2
-    r0, r1 = int(np.floor((Y0 - max(ys)) / PIX)) - 2, int(np.ceil((Y0 - min(ys)) / PIX)) + 2
-    if tile is not None:
-        h, v = tile
-        c0, c1 = max(c0, h * 1200), min(c1, (h + 1) * 1200)
-        r0, r1 = max(r0, v * 1200), min(r1, (v + 1) * 1200)
-    x, y, lat, lon = _sin_pixels(c0, c1, r0, r1)
-    arr = values_of(lat, lon).astype(dtype)
-    da_ = xr.DataArray(arr, dims=("y", "x"), coords={"y": y, "x": x})
-    if crs is not None:
-        da_ = da_.rio.write_crs(crs)
-    if nodata is not None:
-        da_ = da_.rio.write_nodata(nodata)
-    da_.rio.to_raster(path)
-    return path
-
-
-def write_geographic(path, values_of, lon0, lat1, res, nx, ny, dtype, nodata, crs="EPSG:4326"):
-    lon = lon0 + (np.arange(nx) + 0.5) * res
-    lat = lat1 - (np.arange(ny) + 0.5) * res
-    la, lo = np.meshgrid(lat, lon, indexing="ij")
-    da_ = xr.DataArray(values_of(la, lo).astype(dtype), dims=("y", "x"),
-                       coords={"y": lat, "x": lon})
-    if crs is not None:
-        da_ = da_.rio.write_crs(crs)
-    if nodata is not None:
-        da_ = da_.rio.write_nodata(nodata)
-    da_.rio.to_raster(path)
-    return path
-
-
-def lst_raw(d, cloud=None):
-    def values(lat, lon):
-        raw = np.round(f_lst(lat, lon, d) / 0.02)
-        if cloud is not None:
-            (a, b), (c, e) = cloud
-            raw = np.where((lat > a) & (lat < b) & (lon > c) & (lon < e), 0, raw)
-        return raw
-    return values
-
-
-def qc_raw(poor=None):
-    def values(lat, lon):
-        qc = np.zeros(lat.shape)
-        if poor is not None:
-            (a, b), (c, e) = poor
-            # mandatory QA 01 (other quality) with LST error class 11 (> 3 K)
-            qc = np.where((lat > a) & (lat < b) & (lon > c) & (lon < e), 0b11000001, qc)
-        return qc
-    return values
-
-
-def write_modis_lst(folder, date, d, cloud=None, poor=None, lon_range=(99.8, 101.2),
-                    lat_range=(37.8, 39.2)):
-    p = os.path.join(folder, f"MOD11A1.061_LST_Day_1km_doy{doy(date)}_aid0001.tif")
-    write_sinusoidal(p, lst_raw(d, cloud), lon_range, lat_range, np.uint16, 0)
-    q = os.path.join(folder, f"MOD11A1.061_QC_Day_doy{doy(date)}_aid0001.tif")
-    write_sinusoidal(q, qc_raw(poor), lon_range, lat_range, np.uint8, None)
-    return p, q
-
-
-def write_modis_ndvi(folder, date, k):
-    p = os.path.join(folder, f"MOD13A2.061__1_km_16_days_NDVI_doy{doy(date)}_aid0001.tif")
-    write_sinusoidal(p, lambda la, lo: np.round(f_ndvi(la, lo, k) / 0.0001), (99.8, 101.2),
-                     (37.8, 39.2), np.int16, -3000)
-    return p
-
-
-def write_albedo(folder, date, d):
-    """MCD43C3 on a part of the 0.05-degree CMG (int16, scale 0.001, fill 32767)."""
-    p = os.path.join(folder, f"MCD43C3.061_Albedo_WSA_shortwave_doy{doy(date)}_aid0001.tif")
-    write_geographic(p, lambda la, lo: np.round(f_alb(la, lo, d) / 0.001), 99.5, 39.5, 0.05, 40, 40,
-                     np.int16, 32767)
-    return p
-
-
-def write_srtm(folder, lat0, lon0, void=None):
-    """A 3-arc-second SRTM GeoTIFF tile (1201 x 1201, pixel centres on the tile's edges)."""
-    res = 1.0 / 1200
-    name = f"n{lat0:02d}_e{lon0:03d}_3arc_v2.tif"
-
-    def values(la, lo):
-        z = np.round(f_dem(la, lo))
-        if void is not None:
-            (a, b), (c, e) = void
-            z = np.where((la > a) & (la < b) & (lo > c) & (lo < e), -32768, z)
-        return z
-    return write_geographic(os.path.join(folder, name), values, lon0 - res / 2, lat0 + 1 + res / 2,
-                            res, 1201, 1201, np.int16, -32768)
-
-
-def write_imerg_day(folder, date, d, variable="precipitation"):
-    """A GPM IMERG V07 final daily file (NetCDF-4, (time, lon, lat), mm/day), regional subset."""
-    lon = np.round(np.arange(99.05, 102.0, 0.1), 2).astype(np.float32)
-    lat = np.round(np.arange(37.05, 40.0, 0.1), 2).astype(np.float32)
-    lo, la = np.meshgrid(lon.astype(float), lat.astype(float), indexing="ij")
-    p = f_rain(la, lo, d).astype(np.float32)
-    t = (pd.Timestamp(date) - pd.Timestamp("1970-01-01")).days
-    ds = xr.Dataset(
-        {
-            variable: (("time", "lon", "lat"), p[None], {
-                "units": "mm/day",
-                "long_name": "Daily mean precipitation rate (combined microwave-IR) estimate. "
-                             "Formerly precipitationCal."}),
-            "precipitation_cnt": (("time", "lon", "lat"), np.full((1, *p.shape), 48, np.int8),
-                                  {"units": "count"}),
-            "randomError": (("time", "lon", "lat"), (0.1 * p)[None], {"units": "mm/day"}),
-        },
-        coords={"time": ("time", [t], {"units": "days since 1970-01-01 00:00:00Z",
-                                       "standard_name": "time"}),
-                "lon": ("lon", lon, {"units": "degrees_east"}),
-                "lat": ("lat", lat, {"units": "degrees_north"})},
-    )
-    name = f"3B-DAY.MS.MRG.3IMERG.{pd.Timestamp(date):%Y%m%d}-S000000-E235959.V07B.nc4"
-    path = os.path.join(folder, name)
-    ds.to_netcdf(path, engine="netcdf4",
-                 encoding={variable: {"_FillValue": np.float32(-9999.9)},
-                           "time": {"dtype": "int32"}})
-    return path
-
-
-def write_imerg_hhr(folder, start, values):
-    """A half-hourly IMERG V07 HDF5 granule: group 'Grid', precipitation in mm/hr."""
-    lon = np.round(np.arange(99.05, 102.0, 0.1), 2).astype(np.float32)
-    lat = np.round(np.arange(37.05, 40.0, 0.1), 2).astype(np.float32)
-    start = pd.Timestamp(start)
-    sec = int((start - pd.Timestamp("1970-01-01")).total_seconds())
-    # as the real granules: Grid/time declares the Julian calendar (on seconds since 1970, UTC)
-    ds = xr.Dataset(
-        {"precipitation": (("time", "lon", "lat"),
-                           np.full((1, lon.size, lat.size), values, np.float32),
-                           {"units": "mm/hr", "DimensionNames": "time,lon,lat", "CodeMissingValue": "-9999.9"})},
-        coords={"time": ("time", np.array([sec], np.int32),
-                         {"units": "seconds since 1970-01-01 00:00:00 UTC", "calendar": "julian",
-                          "standard_name": "time", "LongName": "Representative time of data", "axis": "T"}),
-                "lon": ("lon", lon, {"units": "degrees_east"}),
-                "lat": ("lat", lat, {"units": "degrees_north"})},
-    )
-    end = start + pd.Timedelta(minutes=29, seconds=59)
-    name = (f"3B-HHR.MS.MRG.3IMERG.{start:%Y%m%d}-S{start:%H%M%S}-E{end:%H%M%S}."
-            f"{start.hour * 60 + start.minute:04d}.V07B.HDF5")
-    path = os.path.join(folder, name)
-    ds.to_netcdf(path, engine="netcdf4", group="Grid", mode="w",
-                 encoding={"precipitation": {"_FillValue": np.float32(-9999.9)}})
-    return path
-
-
-def write_era5(folder, days, lon, lat, name="era5land_swvl1.nc"):
-    """ERA5-Land from the new CDS: valid_time, descending latitude, number and expver."""
-    times = pd.date_range(days[0], days[-1] + pd.Timedelta(hours=23), freq="h")
-    d = ((times - times[0].normalize()).days).to_numpy()[:, None, None]
-    hour = times.hour.to_numpy()[:, None, None]
-    la, lo = np.meshgrid(lat, lon, indexing="ij")
-    sm = (0.20 + 0.01 * d + 0.002 * (hour - 11.5) + 0.01 * (la - 38) + 0.0 * lo).astype(np.float32)
-    ds = xr.Dataset(
-        {"swvl1": (("valid_time", "latitude", "longitude"), sm, {
-            "units": "m**3 m**-3", "long_name": "Volumetric soil water layer 1",
-            "GRIB_paramId": 39})},
-        coords={
-            "number": ((), 0), "valid_time": ("valid_time", times.values),
-            "latitude": ("latitude", lat, {"units": "degrees_north"}),
-            "longitude": ("longitude", lon, {"units": "degrees_east"}),
-            "expver": ("valid_time", np.array(["0001"] * times.size, dtype=object)),
-        },
-        attrs={"GRIB_centre": "ecmf", "Conventions": "CF-1.7"},
-    )
-    path = os.path.join(folder, name)
-    enc = {"valid_time": {"units": "seconds since 1970-01-01", "dtype": "int64"}}
-    ds.to_netcdf(path, engine="netcdf4", encoding=enc)
-    return path
-
-
-def write_gldas(folder, stamps, water, units="kg m-2"):
-    """GLDAS-2.1 Noah 3-hourly (regional subset): SoilMoi0_10cm_inst in kg m-2, fill -9999.
-
-    One file per time step as GES DISC serves them, or one file holding several
-    steps (a subset request) when ``stamps`` has several.
-    """
-    stamps = pd.DatetimeIndex(np.atleast_1d(pd.to_datetime(stamps)))
-    water = np.atleast_1d(water).astype(np.float32)
-    lat = np.arange(37.625, 39.9, 0.25)
-    lon = np.arange(99.625, 101.9, 0.25)
-    arr = np.broadcast_to(water[:, None, None], (stamps.size, lat.size, lon.size)).copy()
-    arr[:, 0, 0] = -9999.0
-    days = (stamps - pd.Timestamp("2000-01-01")) / pd.Timedelta(days=1)
-    ds = xr.Dataset(
-        {"SoilMoi0_10cm_inst": (("time", "lat", "lon"), arr, {
-            "units": units, "long_name": "Soil moisture content (0-10 cm)"})},
-        coords={"time": ("time", np.asarray(days, float),
-                         {"units": "days since 2000-01-01 00:00:00"}),
-                "lat": ("lat", lat, {"units": "degrees_north"}),
-                "lon": ("lon", lon, {"units": "degrees_east"})},
-    )
-    if stamps.size == 1:
-        name = f"GLDAS_NOAH025_3H.A{stamps[0]:%Y%m%d}.{stamps[0]:%H%M}.021.nc4"
-    else:
-        name = f"GLDAS_NOAH025_3H.A{stamps[0]:%Y%m%d}-{stamps[-1]:%Y%m%d}.021.subset.nc4"
-    path = os.path.join(folder, name)
-    ds.to_netcdf(path, engine="netcdf4", encoding={"SoilMoi0_10cm_inst": {"_FillValue": -9999.0}})
-    return path
-
-
-def write_terraclimate(folder, year):
-    """TerraClimate PDSI (1/24 degree, descending latitude, int16 with scale_factor 0.01)."""
-    res = 1.0 / 24
-    lat = 39.5 - (np.arange(48) + 0.5) * res
-    lon = 99.5 + (np.arange(48) + 0.5) * res
-    months = pd.date_range(f"{year}-01-01", periods=12, freq="MS")
-    la = lat[None, :, None] + 0 * lon[None, None, :]
-    val = (np.arange(12)[:, None, None] - 6.0) + 0.1 * (la - 38.0)
-    ds = xr.Dataset(
-        {"PDSI": (("time", "lat", "lon"), val.astype(np.float64), {
-            "long_name": "Palmer Drought Severity Index", "units": "unitless"})},
-        coords={"time": ("time", months.values), "lat": ("lat", lat, {"units": "degrees_north"}),
-                "lon": ("lon", lon, {"units": "degrees_east"})},
-    )
-    path = os.path.join(folder, f"TerraClimate_PDSI_{year}.nc")
-    ds.to_netcdf(path, engine="netcdf4", encoding={
-        "PDSI": {"dtype": "int16", "scale_factor": 0.01, "add_offset": 0.0, "_FillValue": -32768},
-        "time": {"units": "days since 1900-01-01"}})
-    return path
-
-
-def write_ismn(folder, network, station, lat, lon, depth, var, rows, sensor="5TM"):
-    sub = os.path.join(folder, network, station)
-    os.makedirs(sub, exist_ok=True)
-    name = (f"{network}_{network}_{station}_{var}_{depth[0]:.6f}_{depth[1]:.6f}_{sensor}_"
-            f"20090701_20090706.stm")
-    lines = [f"{network} {network} {station} {lat:.5f} {lon:.5f} 1560.00 {depth[0]:.4f} "
-             f"{depth[1]:.4f} {sensor}"]
-    lines += [f"{t:%Y/%m/%d %H:%M} {v:.4f} {flag} M" for t, v, flag in rows]
-    path = os.path.join(sub, name)
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    return path
-
-
-def write_csv(path, header, rows):
-    with open(path, "w") as f:
-        f.write(",".join(header) + "\n")
-        for r in rows:
-            f.write(",".join(str(x) for x in r) + "\n")
-    return path
-
-
-# =========================================================================== the raw archive
-def make_archive(root):
-    """Every source for BBOX and DAYS, in archive layout under ``root``."""
-    dirs = {k: os.path.join(root, k) for k in ("esacci", "MOD11A1", "MOD13A2", "MCD43C3", "imerg",
-                                               "srtm", "era5", "gldas", "terraclimate", "ismn",
-                                               "nzw", "cern", "qxz")}
-    for d in dirs.values():
-        os.makedirs(d, exist_ok=True)
-    for k, day in enumerate(DAYS):
-        write_cci(dirs["esacci"], day, k, global_grid=False)
-        cloud = ((38.55, 38.85), (100.55, 100.85)) if k == 1 else None
-        poor = ((38.15, 38.45), (100.15, 100.45)) if k == 2 else None
-        write_modis_lst(dirs["MOD11A1"], day, k, cloud, poor)
-        write_albedo(dirs["MCD43C3"], day, k)
-        write_imerg_day(dirs["imerg"], day, k)
-    stamps = pd.date_range(DAYS[0], periods=8 * len(DAYS), freq="3h")
-    write_gldas(dirs["gldas"], stamps, 20.0 + np.arange(stamps.size) / 8.0)
-    write_modis_ndvi(dirs["MOD13A2"], "2009-06-26", 0)  # DOY 177 stands for June 26 - July 11
-    write_srtm(dirs["srtm"], 38, 100, void=((38.5, 38.52), (100.5, 100.52)))
-    write_era5(dirs["era5"], DAYS, np.round(np.arange(99.5, 101.55, 0.1), 1),
-               np.round(np.arange(39.5, 37.45, -0.1), 1))
-    write_terraclimate(dirs["terraclimate"], 2009)
-    hours = pd.date_range("2009-07-01", "2009-07-06 23:00", freq="h")
-    rows = [(t, 0.20 + 0.01 * t.day + 0.001 * t.hour, "D01" if t.hour == 5 else "G") for t in hours]
-    write_ismn(dirs["ismn"], "HiWATER_EHWSN", "EC01", 38.55, 100.37, (0.04, 0.04), "sm", rows)
-    write_ismn(dirs["ismn"], "HiWATER_EHWSN", "EC01", 38.55, 100.37, (0.20, 0.20), "sm",
-               [(t, 0.5, "G") for t in hours])  # deeper than 10 cm: skipped
-    write_ismn(dirs["ismn"], "HiWATER_EHWSN", "EC01", 38.55, 100.37, (0.04, 0.04), "ts",
-               [(t, 290.0, "G") for t in hours])  # soil temperature: skipped
-    write_csv(os.path.join(dirs["nzw"], "nzw_2009.csv"), readers.NZW_COLUMNS, [
-        ("52652", "Zhangye", 38.93, 100.43, 1483, "Farmland", "2009-07-01", 65.0, 0.22, 1.40),
-        ("52652", "Zhangye", 38.93, 100.43, 1483, "Farmland", "2009-07-11", 70.0, 0.22, 1.40),
-        ("52546", "Gaotai", 38.65, 100.80, 1332, "Farmland", "2009-07-01", 55.5, 0.25, 1.35),
-    ])
-    write_csv(os.path.join(dirs["cern"], "cern.csv"), readers.VOLUMETRIC_COLUMNS, [
-        ("LZD", "Linze", 38.33, 100.12, 1375, "Farmland", "2009-07-01", 0.18),
-        ("LZD", "Linze", 38.33, 100.12, 1375, "Farmland", "2009-07-06", 0.21),
-    ])
-    write_csv(os.path.join(dirs["qxz"], "qxz.csv"), readers.VOLUMETRIC_COLUMNS, [
-        ("ARO", "Arou", 38.04, 100.46, 2295, "Grassland", "2009-07-01 00:00", 0.30),
-        ("ARO", "Arou", 38.04, 100.46, 2295, "Grassland", "2009-07-01 12:00", 0.32),
-        ("ARO", "Arou", 38.04, 100.46, 2295, "Grassland", "2009-07-02", ""),
-        ("YKE", "Yingke", 38.85, 100.42, 1519, "Farmland", "2009/07/03", 0.25),
-        ("MIY", "Miyun", 40.63, 117.32, 350, "Farmland", "2009-07-03", 0.20),  # outside: dropped
-    ])
-    return dirs
-
-
-def make_config(root):
-    return {
-        "region": {"bbox": list(BBOX), "coarse_res": 0.25, "fine_res": 0.01},
-        "period": {"start": str(DAYS[0].date()), "end": str(DAYS[-1].date())},
-        "root": str(root),
-        "chunks": {"time": 4, "space": 50},
-        "sources": {
-            "coarse": {"files": "esacci", "keep_flags": [0]},
-            "lst": {"files": "MOD11A1", "overpass": "day", "max_error": 2},
-            "ndvi": {"files": "MOD13A2/*.tif"},
-            "albedo": {"files": ["MCD43C3/*Albedo_WSA*.tif"]},
-            "precip": {"files": "imerg"},
-            "dem": {"files": "srtm"},
-            "stations": [
-                {"format": "ismn", "files": "ismn"},
-                {"format": "nzw", "files": "nzw"},
-                {"format": "cern", "files": "cern/cern.csv"},
-                {"format": "qxz", "files": "qxz"},
-            ],
-            "era5": {"files": "era5"},
-            "noah": {"files": "gldas"},
-            "pdsi": {"files": "terraclimate"},
-        },
-    }
+from smkit.readers.config import resolve_files  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -1129,84 +725,22 @@ def test_ingest_redoes_changed_groups_only(archive, cube, tmp_path, monkeypatch)
 
 
 # =========================================================================== end to end
-SUMMERS = pd.DatetimeIndex([*pd.date_range("2009-07-01", "2009-07-31"),
-                            *pd.date_range("2010-07-01", "2010-07-31")])
-
-
-def wobble(lat, lon, d):
-    """A smooth, deterministic departure from the linear fields (so the learners differ)."""
-    return 0.02 * np.sin(7.0 * lat + 3.0 * d) * np.cos(5.0 * lon - 2.0 * d)
-
-
-def july_day(day):
-    """Day number of the analytic fields: day of July, 2010 two days ahead of 2009."""
-    return day.day - 1 + 2 * (day.year - 2009)
-
-
-def make_summer_archive(root):
-    """Two Julys (2009, 2010) of every source, as the archives hold them; the months between
-    are missing, as in a partial download."""
-    dirs = {k: os.path.join(root, k) for k in ("esacci", "MOD11A1", "MOD13A2", "MCD43C3", "imerg",
-                                               "srtm", "era5", "gldas", "terraclimate", "ismn",
-                                               "nzw", "cern", "qxz")}
-    for d in dirs.values():
-        os.makedirs(d, exist_ok=True)
-    for day in SUMMERS:
-        k = july_day(day)
-        write_cci(dirs["esacci"], day, k, global_grid=False)
-        cloud = ((38.55, 38.85), (100.55, 100.85)) if k % 5 == 1 else None
-        write_modis_lst(dirs["MOD11A1"], day, k, cloud)
-        write_albedo(dirs["MCD43C3"], day, k)
-        write_imerg_day(dirs["imerg"], day, k % 4)
-    for year in (2009, 2010):
-        july = SUMMERS[SUMMERS.year == year]
-        stamps = pd.date_range(july[0], periods=8 * len(july), freq="3h")
-        write_gldas(dirs["gldas"], stamps, 20.0 + np.arange(stamps.size) / 8.0)
-        write_era5(dirs["era5"], july, np.round(np.arange(99.5, 101.55, 0.1), 1),
-                   np.round(np.arange(39.5, 37.45, -0.1), 1), name=f"era5land_{year}.nc")
-        write_terraclimate(dirs["terraclimate"], year)
-        for k, start in enumerate((f"{year}-06-26", f"{year}-07-12", f"{year}-07-28")):
-            write_modis_ndvi(dirs["MOD13A2"], start, k)
-    write_srtm(dirs["srtm"], 38, 100)
-
-    def obs(lat, lon, day):
-        d = july_day(day)
-        return round(float(f_cci(lat, lon, d) + 2 * wobble(lat, lon, d) + 0.02), 4)
-
-    hours = SUMMERS.repeat(4) + pd.to_timedelta(np.tile([0, 6, 12, 18], len(SUMMERS)), unit="h")
-    write_ismn(dirs["ismn"], "HiWATER_EHWSN", "EC01", 38.55, 100.37, (0.04, 0.04), "sm",
-               [(t, obs(38.55, 100.37, t.normalize()), "G") for t in hours])
-    nzw, cern, qxz = [], [], []
-    for day in SUMMERS:
-        for sid, name, lat, lon in (("52652", "Zhangye", 38.93, 100.43),
-                                    ("52546", "Gaotai", 38.65, 100.80)):
-            if day.day in (1, 11, 21):  # NZW: % of field capacity (0.30 g g-1, 1.40 g cm-3)
-                rh = 100.0 * obs(lat, lon, day) / (0.30 * 1.40)
-                nzw.append((sid, name, lat, lon, 1400, "Farmland", str(day.date()),
-                            round(rh, 2), 0.30, 1.40))
-        if day.day % 5 == 1:
-            cern.append(("LZD", "Linze", 38.33, 100.12, 1375, "Farmland", str(day.date()),
-                         obs(38.33, 100.12, day)))
-        for sid, name, lat, lon in (("ARO", "Arou", 38.04, 100.46), ("YKE", "Yingke", 38.85, 100.42),
-                                    ("DMA", "Daman", 38.61, 100.69)):
-            qxz.append((sid, name, lat, lon, 1600, "Grassland", str(day.date()), obs(lat, lon, day)))
-    write_csv(os.path.join(dirs["nzw"], "nzw.csv"), readers.NZW_COLUMNS, nzw)
-    write_csv(os.path.join(dirs["cern"], "cern.csv"), readers.VOLUMETRIC_COLUMNS, cern)
-    write_csv(os.path.join(dirs["qxz"], "qxz.csv"), readers.VOLUMETRIC_COLUMNS, qxz)
-    cfg = make_config(root)
-    cfg["period"] = {"start": "2009-07-01", "end": "2010-07-31"}
-    cfg["chunks"] = {"time": 31, "space": 50}
-    return cfg
 
 
 @pytest.mark.slow
 @pytest.mark.notebooks
 def test_ingested_cube_runs_through_reproduce(tmp_path):
-    """A cube ingested from raw files runs through every notebook with ``smkit reproduce``."""
+    """A cube ingested from raw files of every archive, in every format they come in (HDF4
+    granules beside GeoTIFFs, GRIB beside NetCDF, .hgt beside GeoTIFF, half-hourly HDF5 beside
+    daily NetCDF), over the demo box, runs through every notebook with ``smkit reproduce``."""
+    pytest.importorskip("pyhdf")
+    pytest.importorskip("cfgrib")
+    pytest.importorskip("eccodes")
     import yaml
     from typer.testing import CliRunner
 
     from smkit.cli import app
+    from smkit.core.scenario import open_scenario
     from smkit.workflow import reproduce
 
     cfg = make_summer_archive(str(tmp_path / "raw"))
@@ -1216,6 +750,44 @@ def test_ingested_cube_runs_through_reproduce(tmp_path):
     runner = CliRunner()
     res = runner.invoke(app, ["ingest", "--config", str(config), "--out", str(cube), "--no-progress"])
     assert res.exit_code == 0, res.output
+    # every format went in, and each gave the fields it was written with
+    sc = open_scenario(cube)
+    files = " ".join(f for group in (sc.fine, sc.coarse, sc.era5, sc.noah, sc.pdsi)
+                     for v in json.loads(group.attrs["ingest_sources"]).values()
+                     for f in v.get("files", []))
+    for pattern in ("MOD11A1.A2009182.h25v05.061.", "MOD11A1.A2010182.h25v05.061.2021201000000_LST_Day_1km.tif",
+                    "MOD13A2.A2010177.h26v05", "MCD43C3.A2009182.061", "N37E101.SRTMGL3.hgt",
+                    "n37_e099_3arc_v2.tif", "3B-HHR.MS.MRG.3IMERG.20100715-S233000",
+                    "era5land_2009.grib", "era5land_2010.nc", "GLDAS_NOAH025_3H.A20090701.0300.021.nc4"):
+        assert pattern in files, pattern
+    fine = sc.fine
+    assert dict(fine.sizes) == {"time": 396, "lat": 300, "lon": 300}  # 2009-07-01 .. 2010-07-31
+    la, lo = mesh(fine)
+    inside = (la > 37.03) & (la < 39.97) & (lo > 99.03) & (lo < 101.97)
+    for day in ("2009-07-03", "2010-07-03"):  # HDF4 granules (4 tiles), then their GeoTIFFs
+        k = july_day(pd.Timestamp(day))
+        # bilinear from the sinusoidal grid, a little off on the seams of the HDF4 tiles
+        np.testing.assert_allclose(fine["lst"].sel(time=day).values[inside],
+                                   f_lst(la, lo, k)[inside], atol=0.05)
+        np.testing.assert_allclose(fine["ndvi"].sel(time=day).values[inside],
+                                   f_ndvi(la, lo, 0)[inside], atol=8e-4)
+        cla, clo = np.floor(la / 0.05) * 0.05 + 0.025, np.floor(lo / 0.05) * 0.05 + 0.025
+        np.testing.assert_allclose(fine["albedo"].sel(time=day).values, f_alb(cla, clo, k),
+                                   atol=6e-4)  # CMG HDF4 granules, then GeoTIFFs
+    # nine tiles, .hgt and GeoTIFF: the seams are means of both tiles
+    np.testing.assert_allclose(fine["dem"].values, f_dem(la, lo), atol=0.3)
+    k = july_day(pd.Timestamp("2010-07-15"))
+    cell_lon = np.floor(lo * 10) / 10 + 0.05
+    np.testing.assert_allclose(fine["precip"].sel(time="2010-07-15").values,
+                               f_rain(la, cell_lon, k % 4), rtol=1e-5)  # 48 HHR granules
+    era5 = sc.era5["sm"].load()
+    assert int(era5.notnull().any(["lat", "lon"]).sum()) == 62
+    elat = era5["lat"].values[:, None] + 0 * era5["lon"].values
+    for day, d in (("2009-07-03", 2), ("2010-07-03", 2)):  # GRIB, then NetCDF
+        np.testing.assert_allclose(era5.sel(time=day).values, 0.20 + 0.01 * d + 0.01 * (elat - 38),
+                                   atol=2e-5)
+    assert int(sc.noah["sm"].notnull().any(["lat", "lon"]).sum()) == 62
+    assert int(sc.pdsi["pdsi"].notnull().any(["lat", "lon"]).sum()) == 13  # whole years: every month
     small = yaml.safe_load((Path(__file__).parents[1] / "notebook_params.yaml").read_text())
     params = {"defaults": {"train_years": [2009], "test_years": [2010], "k": 3},
               "notebooks": small["notebooks"]}
@@ -1230,7 +802,9 @@ def test_ingested_cube_runs_through_reproduce(tmp_path):
     table4 = pd.read_csv(out / "tables" / "04_insitu_validation_table4.csv")
     assert {"QXZ", "CERN", "NZW"} <= set(table4["network"])
     # the stations read the retrieval's field (plus a wobble): every product follows them
-    for metric, bound in (("R", (0.9, 1.0)), ("RMSE (m3 m-3)", (0.0, 0.05))):
+    # (the stations are the retrieval + 0.02 + a wobble of up to 0.04: CCI's own RMSE is 0.03-0.04;
+    # the products add the sub-grid correction learned from 11 stations over the 3 x 3 degree box)
+    for metric, bound in (("R", (0.9, 1.0)), ("RMSE (m3 m-3)", (0.0, 0.06))):
         rows = table4[table4["metric"] == metric].set_index("network")
         values = rows[["CCI", "RF", "MLR", "SVR", "XG", "BMA"]].to_numpy()
         assert ((values > bound[0]) & (values < bound[1])).all(), rows
@@ -1253,7 +827,7 @@ def test_imerg_julian_calendar_granules_read_on_their_own_days(tmp_path):
 
 def test_imerg_missing_variable_names_what_the_groups_hold(tmp_path):
     write_imerg_hhr(str(tmp_path), pd.Timestamp(DAYS[0]), 1.0)
-    with pytest.raises(readers.ReadError, match=r"group 'Grid' \['precipitation'\]"):
+    with pytest.raises(readers.ReadError, match=r"group 'Grid' \[[^]]*'precipitation'"):
         readers.read_imerg(tmp_path, FINE, variable="precipitationCal")
 
 
@@ -1284,37 +858,11 @@ def test_ismn_keeps_unchecked_values_and_says_when_flags_empty_a_station(tmp_pat
     assert int(kept["sm"].count()) == 2
 
 
-def write_era5_grib(folder, days, lon, lat, name="era5land_swvl1.grib"):
-    """ERA5-Land swvl1 as the Climate Data Store delivers GRIB by default: GRIB1 messages from ECMWF
-    (centre ecmf, paramId 39, shortName swvl1, m**3 m**-3, level depthBelowLandLayer 0-7 cm), one per
-    hour, on a regular lat/lon grid scanned north to south; the values of :func:`write_era5`."""
-    eccodes = pytest.importorskip("eccodes")
-    times = pd.date_range(days[0], days[-1] + pd.Timedelta(hours=23), freq="h")
-    path = os.path.join(folder, name)
-    la, lo = np.meshgrid(lat, lon, indexing="ij")
-    with open(path, "wb") as f:
-        for t in times:
-            gid = eccodes.codes_grib_new_from_samples("regular_ll_sfc_grib1")
-            d = (t.normalize() - times[0].normalize()).days
-            sm = 0.20 + 0.01 * d + 0.002 * (t.hour - 11.5) + 0.01 * (la - 38) + 0.0 * lo
-            for key, value in (("centre", "ecmf"), ("paramId", 39), ("typeOfLevel", "depthBelowLandLayer"),
-                               ("topLevel", 0), ("bottomLevel", 7), ("dataDate", int(f"{t:%Y%m%d}")),
-                               ("dataTime", t.hour * 100), ("stepRange", "0"), ("Ni", lon.size),
-                               ("Nj", lat.size), ("latitudeOfFirstGridPointInDegrees", float(lat[0])),
-                               ("longitudeOfFirstGridPointInDegrees", float(lon[0])),
-                               ("latitudeOfLastGridPointInDegrees", float(lat[-1])),
-                               ("longitudeOfLastGridPointInDegrees", float(lon[-1])),
-                               ("iDirectionIncrementInDegrees", 0.1), ("jDirectionIncrementInDegrees", 0.1),
-                               ("bitsPerValue", 16)):
-                eccodes.codes_set(gid, key, value)
-            eccodes.codes_set_values(gid, sm.ravel())
-            eccodes.codes_write(gid, f)
-            eccodes.codes_release(gid)
-    return path
 
 
 def test_era5_land_grib_as_the_cds_delivers_it(tmp_path):
     pytest.importorskip("cfgrib")
+    pytest.importorskip("eccodes")
     lon = np.round(np.arange(99.5, 101.51, 0.1), 1)
     lat = np.round(np.arange(39.5, 37.45, -0.1), 1)
     grib = write_era5_grib(str(tmp_path), DAYS[:2], lon, lat)
@@ -1328,6 +876,17 @@ def test_era5_land_grib_as_the_cds_delivers_it(tmp_path):
     assert from_grib.sizes == from_nc.sizes and from_grib.sizes["time"] == 2
     np.testing.assert_allclose(from_grib.values, from_nc.values, atol=2e-5)  # 16-bit GRIB packing
     assert not list(tmp_path.glob("*.idx"))  # nothing written beside the user's archive
+    # a folder of GRIB months beside NetCDF ones (eccodes' centres differ from NetCDF's by ~1e-13
+    # degree): one grid, and smkit ingest's folder search finds both
+    mix = tmp_path / "mix"
+    mix.mkdir()
+    write_era5_grib(str(mix), DAYS[:2], lon, lat, name="era5land_a.grib")
+    write_era5(str(mix), DAYS[2:4], lon, lat, name="era5land_b.nc")
+    both = readers.read_era5_land(mix, bbox)["sm"].load()
+    assert both.sizes["time"] == 4
+    np.testing.assert_allclose(both.isel(time=slice(0, 2)).values, from_nc.values, atol=2e-5)
+    found = resolve_files("mix", str(tmp_path), registry.SOURCES["era5"][1], "sources.era5")
+    assert sorted(os.path.basename(f) for f in found) == ["era5land_a.grib", "era5land_b.nc"]
 
 
 def test_files_of_other_formats_are_named_not_called_corrupt(tmp_path):
@@ -1339,3 +898,28 @@ def test_files_of_other_formats_are_named_not_called_corrupt(tmp_path):
     junk.write_bytes(b"<html>quota exceeded</html>")
     with pytest.raises(ReadError, match="starts like no format smkit reads"):
         readers.read_era5_land(junk)
+
+
+def test_srtm_hgt_tiles_read_as_the_geotiffs(tmp_path):
+    """NASA's unzipped ``N38E100.SRTMGL3.hgt`` (raw big-endian int16) gives the USGS GeoTIFF's dem."""
+    (tmp_path / "hgt").mkdir()
+    (tmp_path / "tif").mkdir()
+    write_srtm_hgt(str(tmp_path / "hgt"), 38, 100)
+    write_srtm(str(tmp_path / "tif"), 38, 100)
+    hgt = readers.read_srtm(tmp_path / "hgt", FINE)["dem"].load()
+    tif = readers.read_srtm(tmp_path / "tif", FINE)["dem"].load()
+    la, lo = mesh(hgt)
+    np.testing.assert_allclose(hgt.values, f_dem(la, lo), atol=0.05)
+    np.testing.assert_allclose(hgt.values, tif.values, atol=0.05)
+
+
+def test_srtm_cells_on_the_seam_of_two_tiles_are_means_of_both(tmp_path):
+    """Tiles share their edge row of 90 m cells (centred on the degree line, half a pixel beyond
+    it): the grid cells just above the seam are means over both tiles, not the lower tile's
+    sliver (which would be 1.5 m low on a 300 m/degree slope)."""
+    write_srtm(str(tmp_path), 38, 100)
+    write_srtm_hgt(str(tmp_path), 39, 100)  # the upper tile as .hgt: formats mix in one folder
+    grid = Grid(100.0, 101.0, 38.5, 39.5, 0.01)
+    dem = readers.read_srtm(tmp_path, grid)["dem"].load()
+    la, lo = mesh(dem)
+    np.testing.assert_allclose(dem.values, f_dem(la, lo), atol=0.3)
