@@ -65,7 +65,45 @@ from smkit.core.vocabulary import SM_UNITS
 if TYPE_CHECKING:
     from smkit.core.grid import Grid
 
-__all__ = ["Explorer", "explorer"]
+__all__ = ["DatePlayer", "Explorer", "explorer"]
+
+#: Run in the page once the explorer is drawn. Panel's player sets its slider's value before its
+#: ``min``/``max``, so a browser clamps it to the range input's default 0-100 (the slider sat at
+#: index 100 while the label said 470), and a value set from Python moves the slider but not the
+#: label: set min, max, then value again, now and on every re-render, and redraw the label with
+#: every value.
+SLIDER_SYNC_JS = """
+for (const view of Bokeh.index.find_all(player)) {
+  const proto = Object.getPrototypeOf(view)
+  if (!proto.__smkit_slider_sync) {
+    const render = proto.render
+    const update_value = proto.update_value
+    proto.render = function () { render.call(this); this.update_value() }
+    proto.update_value = function () { update_value.call(this); this.update_title_and_value() }
+    proto.__smkit_slider_sync = true
+  }
+  view.update_value()
+}
+"""
+
+
+class DatePlayer(pn.widgets.DiscretePlayer):
+    """A :class:`panel.widgets.DiscretePlayer` whose slider shows the day its label names.
+
+    Panel's player builds its range input with the value before the bounds, and
+    a browser clamps a value beyond 100 to 100; each document holding the player
+    runs :data:`SLIDER_SYNC_JS` once drawn (Bokeh's ``document_ready``), which
+    puts the slider where the value is, and makes a value set from Python (or
+    a notebook cell) redraw the label as well as the slider.
+    """
+
+    def _get_model(self, doc, root=None, parent=None, comm=None):
+        from bokeh.models import CustomJS
+
+        model = super()._get_model(doc, root, parent, comm)
+        if doc is not None:
+            doc.js_on_event("document_ready", CustomJS(args={"player": model}, code=SLIDER_SYNC_JS))
+        return model
 
 
 class Explorer(pn.viewable.Viewer):
@@ -420,7 +458,7 @@ class Explorer(pn.viewable.Viewer):
     def _build_widgets(self):
         """The widgets, each bound to a parameter, and the info pane."""
         w = pn.widgets
-        self.date_player = w.DiscretePlayer.from_param(
+        self.date_player = DatePlayer.from_param(
             self.param.date,
             name="Date",
             interval=400,

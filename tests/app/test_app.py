@@ -429,3 +429,20 @@ def test_time_series_lines_have_distinct_colours_and_a_unit():
             assert colours == {lab: ref[lab] for lab in colours}
         dim = next(iter(curves.data.values())).vdims[0]
         assert dim.unit == "m3 m-3" and "m3 m-3" in dim.pprint_label
+
+
+def test_date_player_starts_where_its_label_is(tiny):
+    """The slider sat at index 100 while the label said 470: the page resets it once drawn."""
+    from bokeh.document import Document
+
+    from smkit.app.explorer import SLIDER_SYNC_JS, DatePlayer
+
+    ex = explorer(interpolation_baselines(tiny.coarse, tiny.truth), coarse=tiny.coarse).explorer
+    dates = ex.param["date"].objects
+    assert isinstance(ex.date_player, DatePlayer)
+    doc = Document()
+    model = ex.date_player.get_root(doc)
+    assert model.value == dates.index(ex.date) == 470 and model.end == len(dates) - 1
+    assert model.options[model.value] == ex.date
+    cbs = doc.callbacks._js_event_callbacks["document_ready"]
+    assert any(cb.code == SLIDER_SYNC_JS and cb.args["player"] is model for cb in cbs)

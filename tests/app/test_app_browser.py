@@ -126,15 +126,17 @@ def _changed_fraction(a: Path, b: Path) -> float:
 class _App:
     """A served explorer and a Chromium page on it."""
 
-    def __init__(self, scenario, tag: str):
+    def __init__(self, scenario, tag: str, viewport=(1480, 1000), **serve_kwargs):
         from playwright.sync_api import sync_playwright
 
         from smkit.app import serve
 
         self.tag, self.sessions, self.port = tag, [], _free_port()
+        self.viewport = {"width": viewport[0], "height": viewport[1]}
         t0 = time.perf_counter()
         self.server = serve(
-            scenario, port=self.port, threaded=True, on_session=self.sessions.append, progress=False
+            scenario, port=self.port, threaded=True, on_session=self.sessions.append, progress=False,
+            **serve_kwargs,
         )
         self._pw = self.browser = None
         try:
@@ -148,7 +150,7 @@ class _App:
 
     def _open_page(self):
         self.browser = self._pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        self.page = self.browser.new_page(viewport={"width": 1480, "height": 1000})
+        self.page = self.browser.new_page(viewport=self.viewport, accept_downloads=True)
         self.external = []
         self.page.on(
             "request",
@@ -290,3 +292,50 @@ def test_explorer_in_chromium_demo():
     finally:
         app.close()
     assert result["date_change_median_s"] < LATENCY_BUDGET_S
+
+
+# --------------------------------------------------------------------------- one served app, many checks
+@pytest.fixture(scope="module")
+def long_app(tiny):
+    """The tiny scenario's baselines over all its 548 days: the default day is index 470."""
+    _require_browser()
+    app = _App(tiny, "tiny-long", quick="baselines")
+    yield app
+    app.close()
+
+
+def _slider_state(page) -> dict:
+    """The date player's range input (value, max) and its label, read in the page (shadow DOM)."""
+    slider = page.locator(".smkit-date input[type=range]").first
+    return {
+        "slider": int(slider.input_value()),
+        "max": int(slider.get_attribute("max") or slider.evaluate("s => s.max")),
+        "label": page.locator(".smkit-date .pn-player-value").first.text_content().strip(),
+    }
+
+
+def test_date_slider_label_and_map_agree(long_app):
+    app, ex, page = long_app, long_app.ex, long_app.page
+    dates = ex.param["date"].objects
+    assert dates.index(ex.date) > 100  # beyond the range input's default maximum
+
+    def check():
+        st = _slider_state(page)
+        assert st["max"] == len(dates) - 1
+        assert dates[st["slider"]] == st["label"] == ex.date, st
+        np.testing.assert_array_equal(ex.current_map()[0], ex.layers[ex.product].day(ex.date))
+
+    check()  # at start
+    app.act(lambda: page.locator(".smkit-date button.next").first.click())
+    check()
+    app.act(lambda: page.locator(".smkit-date input[type=range]").first.evaluate(
+        "s => { s.value = '200'; s.dispatchEvent(new Event('input'));"
+        " s.dispatchEvent(new Event('change')); }"))
+    assert ex.date == dates[200]
+    check()
+    ex.date = dates[400]  # from Python
+    deadline = time.monotonic() + 30
+    while _slider_state(page)["slider"] != 400 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    check()
+    assert not app.errors, app.errors
