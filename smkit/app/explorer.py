@@ -145,6 +145,9 @@ class Explorer(pn.viewable.Viewer):
         default="R",
         doc="Metric of the selected product against each station.",
     )
+    lines = param.ListSelector(
+        default=[], doc="Lines drawn in the time series: layer labels and 'Station' (default all)."
+    )
     _refresh = param.Event(doc="Redraw the map (colour range edited while locked).")
 
     def __init__(
@@ -165,12 +168,13 @@ class Explorer(pn.viewable.Viewer):
         self.data = data
         self.layers, self.grid, self.times = data.layers, data.grid, data.times
         self.title, self.description = title, description
-        initial = {k: params.pop(k) for k in ("date", "product", "reference") if k in params}
+        initial = {k: params.pop(k) for k in ("date", "product", "reference", "lines") if k in params}
         super().__init__(**params)
         self._select_initial(initial)
         data.add_stations(stations)
         data.add_outlines(zones, outline)
         self.stations, self.zone_path, self.outline = data.stations, data.zone_path, data.outline
+        self._select_lines(initial.get("lines"))
         self._clim_kind = None
         self._auto_clim = False  # True while the map sets the colour range itself
         self._selected: dict | None = None
@@ -190,6 +194,15 @@ class Explorer(pn.viewable.Viewer):
             if default_ref == self.product and len(labels) > 1:
                 default_ref = next(lab for lab in labels if lab != self.product)
             self.reference = initial.get("reference", default_ref)
+
+    def _select_lines(self, lines) -> None:
+        """The line picker's choices (every layer, and the station when there are stations)."""
+        choices = list(self.layers)
+        if self.stations is not None and len(self.stations):
+            choices.append(views.STATION_LINE)
+        self.param.lines.objects = choices
+        with param.parameterized.discard_events(self):
+            self.lines = list(choices if lines is None else lines)
 
     # ------------------------------------------------------------------ data
     def current_map(self) -> tuple[np.ndarray, Grid, str]:
@@ -347,7 +360,7 @@ class Explorer(pn.viewable.Viewer):
                 where = f"Station {name} ({where})"
         if hasattr(self, "series_title"):
             self.series_title.object = f"**Time series:** {where}"
-        return views.time_series(self.times, list(self.layers), series, station)
+        return views.time_series(self.times, list(self.layers), series, station, shown=self.lines)
 
     def _date_line(self, **_):
         return views.date_line(self.date)
@@ -420,7 +433,9 @@ class Explorer(pn.viewable.Viewer):
             self, ["date", "product", "difference", "reference", "lock_colour", "_refresh"]
         )
         self._hist = hv.DynamicMap(self._hist_view, streams=[hist_state, self._range])
-        self._series_dmap = hv.DynamicMap(self._series_view, streams=[self._tap])
+        self._series_dmap = hv.DynamicMap(
+            self._series_view, streams=[self._tap, hv.streams.Params(self, ["lines"])]
+        )
         self._vline = hv.DynamicMap(self._date_line, streams=[hv.streams.Params(self, ["date"])])
 
     def _build_panes(self):
@@ -498,6 +513,9 @@ class Explorer(pn.viewable.Viewer):
         self.metric_select = w.RadioButtonGroup.from_param(
             self.param.station_metric, name="Station metric", width=260
         )
+        self.lines_picker = w.CheckBoxGroup.from_param(
+            self.param.lines, name="Lines", inline=True, css_classes=["smkit-lines"], width=440
+        )
         self.info = pn.pane.Markdown("", width=260, css_classes=["smkit-info"])
 
     def controls(self) -> pn.Column:
@@ -523,7 +541,10 @@ class Explorer(pn.viewable.Viewer):
 
     def plots(self) -> pn.Row:
         """The map, and beside it the histogram and the time series."""
-        return pn.Row(self.map_pane, pn.Column(self.hist_pane, self.series_title, self.series_pane))
+        return pn.Row(
+            self.map_pane,
+            pn.Column(self.hist_pane, self.series_title, self.lines_picker, self.series_pane),
+        )
 
     def __panel__(self) -> pn.Row:
         """Controls and plots side by side (inline in JupyterLab)."""

@@ -26,6 +26,7 @@ __all__ = [
     "MAX_PIXELS",
     "SERIES_PALETTE",
     "SM_CMAP",
+    "STATION_LINE",
     "auto_clim",
     "date_line",
     "decimation",
@@ -225,11 +226,16 @@ def series_colour(k: int) -> str:
     return SERIES_PALETTE[k % len(SERIES_PALETTE)]
 
 
+#: The name of the station's series in the line picker (:func:`time_series`'s ``shown``).
+STATION_LINE = "Station"
+
+
 def time_series(
     times: pd.DatetimeIndex,
     labels: list[str],
     series: pd.DataFrame | None = None,
     station: np.ndarray | None = None,
+    shown: list[str] | None = None,
 ) -> hv.Overlay:
     """The time series of every layer at a pixel, and of a station, on ``times``.
 
@@ -244,12 +250,18 @@ def time_series(
         One column per layer (:meth:`smkit.app.Explorer.pixel_series`).
     station : numpy.ndarray, optional
         The station's soil moisture on ``times`` (m3 m-3), drawn as points.
+    shown : list of str, optional
+        The lines to draw: layer labels and :data:`STATION_LINE` (default
+        all). A line keeps its colour -- the one of its place in ``labels`` --
+        whichever others are drawn.
     """
     ylab = hv.Dimension("sm", label=sm_label(False), unit=SM_UNITS)
     colour = {lab: series_colour(k) for k, lab in enumerate(labels)}
+    keep = None if shown is None else set(shown)
     if series is None:
         empty = (times, np.full(len(times), np.nan))
-        curves = {lab: hv.Curve(empty, "time", ylab).opts(color=colour[lab]) for lab in labels}
+        curves = {lab: hv.Curve(empty, "time", ylab).opts(color=colour[lab]) for lab in labels
+                  if keep is None or lab in keep}
         points = hv.Scatter(empty, "time", ylab, label="station")
     else:
         extra = [c for c in series.columns if c not in colour]
@@ -257,13 +269,15 @@ def time_series(
         curves = {
             lab: hv.Curve((series.index, series[lab].values), "time", ylab).opts(color=colour[lab])
             for lab in series.columns
+            if keep is None or lab in keep
         }
         if station is not None:
             ok = np.isfinite(station)
             points = hv.Scatter((times[ok], station[ok]), "time", ylab, label="station")
         else:
             points = hv.Scatter((times[:1], [np.nan]), "time", ylab, label="station")
-    ov = hv.NdOverlay(curves, kdims="product", sort=False) * points.opts(color="black", size=5)
+    points = points.opts(color="black", size=5, visible=keep is None or STATION_LINE in keep)
+    ov = hv.NdOverlay(curves, kdims="product", sort=False) * points
     return ov.opts(hv.opts.Curve(line_width=1.4, tools=["hover"], framewise=True))
 
 

@@ -446,3 +446,41 @@ def test_date_player_starts_where_its_label_is(tiny):
     assert model.options[model.value] == ex.date
     cbs = doc.callbacks._js_event_callbacks["document_ready"]
     assert any(cb.code == SLIDER_SYNC_JS and cb.args["player"] is model for cb in cbs)
+
+
+def _legend(plot) -> list[str]:
+    from bokeh.models import Legend
+
+    (legend,) = plot.state.select({"type": Legend})
+    return [it.label.value for it in legend.items if any(r.visible for r in it.renderers)]
+
+
+def test_line_picker_chooses_the_lines_and_keeps_their_colours(full):
+    from smkit.app.views import SERIES_PALETTE, STATION_LINE
+
+    labels = list(full.layers)
+    assert full.param["lines"].objects == labels + [STATION_LINE]
+    assert full.lines == labels + [STATION_LINE]  # all by default
+    assert full.lines_picker.value == full.lines
+    plot = _render(full._series_dmap)
+    s = full.stations.iloc[3]
+    full._tap.event(x=s["lon"], y=s["lat"])
+    assert _legend(plot) == labels + ["station"]
+
+    def colours():
+        ov = full._series_dmap[()]
+        return {str(k): hv.Store.lookup_options("bokeh", c, "style").kwargs["color"]
+                for k, c in ov.get(0).items()}
+
+    everything = colours()
+    assert everything == {lab: SERIES_PALETTE[k] for k, lab in enumerate(labels)}
+    full.lines_picker.value = ["Truth", "ERA5"]  # through the widget
+    assert full.lines == ["Truth", "ERA5"]
+    assert colours() == {"Truth": everything["Truth"], "ERA5": everything["ERA5"]}
+    assert _legend(plot) == ["Truth", "ERA5"]  # the station is hidden too
+    full.lines = ["MLR", STATION_LINE]
+    assert _legend(plot) == ["MLR", "station"]
+    full.lines = []
+    assert _legend(plot) == []
+    ex = explorer(full.data.layers["MLR"].data.expand_dims(model=["mlr"]).to_dataset(name="sm")).explorer
+    assert ex.param["lines"].objects == ["MLR"]  # no stations: no station line

@@ -339,3 +339,29 @@ def test_date_slider_label_and_map_agree(long_app):
         time.sleep(0.1)
     check()
     assert not app.errors, app.errors
+
+
+def _wait(cond, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting in the page")
+        time.sleep(0.1)
+
+
+def _click_map(page, fx=0.4, fy=0.5):
+    box = page.locator(".smkit-map canvas").first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+    page.locator(".smkit-series-title").filter(has_text="°N").first.wait_for(timeout=60_000)
+
+
+def test_line_picker_in_the_page(long_app):
+    ex, page = long_app.ex, long_app.page
+    _click_map(page)
+    assert "Truth" in ex.lines
+    page.locator(".smkit-lines").first.get_by_label("Truth", exact=True).uncheck()
+    _wait(lambda: "Truth" not in ex.lines)
+    assert ex.lines == [lab for lab in ex.param["lines"].objects if lab != "Truth"]
+    page.locator(".smkit-lines").first.get_by_label("Truth", exact=True).check()
+    _wait(lambda: "Truth" in ex.lines)
+    assert not long_app.errors, long_app.errors
