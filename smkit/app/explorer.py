@@ -131,6 +131,10 @@ class Explorer(pn.viewable.Viewer):
     product = param.Selector(doc="Product shown.")
     difference = param.Boolean(False, doc="Show the product minus the reference product.")
     reference = param.Selector(doc="Product subtracted in difference mode.")
+    date_b = param.Selector(doc="Second day (YYYY-MM-DD) of the date comparison.")
+    compare_dates = param.Boolean(
+        False, doc="Show the selected product on date B minus on the date (turns difference off)."
+    )
     clim = param.Range(views.DEFAULT_CLIM, doc="Colour range (m3 m-3).")
     lock_colour = param.Boolean(
         True,
@@ -168,7 +172,9 @@ class Explorer(pn.viewable.Viewer):
         self.data = data
         self.layers, self.grid, self.times = data.layers, data.grid, data.times
         self.title, self.description = title, description
-        initial = {k: params.pop(k) for k in ("date", "product", "reference", "lines") if k in params}
+        initial = {
+            k: params.pop(k) for k in ("date", "product", "reference", "lines", "date_b") if k in params
+        }
         super().__init__(**params)
         self._select_initial(initial)
         data.add_stations(stations)
@@ -184,11 +190,14 @@ class Explorer(pn.viewable.Viewer):
     def _select_initial(self, initial: dict) -> None:
         """The selectors' choices, and the day, product and reference shown first."""
         labels = list(self.layers)
-        self.param.date.objects = [str(t.date()) for t in self.times]
+        self.param.date.objects = self.param.date_b.objects = [str(t.date()) for t in self.times]
         self.param.product.objects = labels
         self.param.reference.objects = labels
         with param.parameterized.discard_events(self):
             self.date = str(initial.get("date", default_date(self.times)))
+            dates = self.param.date.objects
+            week_on = dates[min(dates.index(self.date) + 7, len(dates) - 1)]
+            self.date_b = str(initial.get("date_b", week_on))
             self.product = initial.get("product", self.data.first_product)
             default_ref = COARSE_LABEL if COARSE_LABEL in self.layers else labels[0]
             if default_ref == self.product and len(labels) > 1:
@@ -205,17 +214,35 @@ class Explorer(pn.viewable.Viewer):
             self.lines = list(choices if lines is None else lines)
 
     # ------------------------------------------------------------------ data
+    @property
+    def shows_difference(self) -> bool:
+        """The map is a difference (of products, or of two dates): diverging, symmetric colours."""
+        return bool(self.difference or self.compare_dates)
+
+    @param.depends("difference", watch=True)
+    def _difference_ends_comparison(self):
+        if self.difference:
+            self.compare_dates = False
+
+    @param.depends("compare_dates", watch=True)
+    def _comparison_ends_difference(self):
+        if self.compare_dates:
+            self.difference = False
+
     def current_map(self) -> tuple[np.ndarray, Grid, str]:
         """The map on display: values, their grid and a title.
 
         Returns
         -------
         (numpy.ndarray, Grid, str)
-            In difference mode, the selected product minus the reference, both
-            on the product's fine grid by nearest parent cell (m3 m-3); else
-            the selected product's day on its own grid.
+            Comparing dates, the selected product on :attr:`date_b` minus on
+            :attr:`date`, on its own grid (m3 m-3); in difference mode, the
+            selected product minus the reference, both on the product's fine
+            grid by nearest parent cell (m3 m-3); else the selected product's
+            day on its own grid.
         """
-        return self.data.map(self.product, self.date, self.difference, self.reference)
+        date_b = self.date_b if self.compare_dates else None
+        return self.data.map(self.product, self.date, self.difference, self.reference, date_b)
 
     def station_metrics(self, label: str | None = None) -> pd.DataFrame:
         """R, MAE and N of a product against every station, over the explorer's days.
@@ -248,11 +275,11 @@ class Explorer(pn.viewable.Viewer):
 
     # ------------------------------------------------------------------ colour and extent
     def _colour_range(self, arr: np.ndarray) -> tuple[float, float]:
-        kind = "diff" if self.difference else "abs"
+        kind = "dates" if self.compare_dates else "diff" if self.difference else "abs"
         if self.lock_colour and kind == self._clim_kind:
             lo, hi = self.clim
             return (float(lo), float(hi)) if hi > lo else (float(lo), float(lo) + 1e-3)
-        lo, hi = views.auto_clim(arr, self.difference)
+        lo, hi = views.auto_clim(arr, self.shows_difference)
         self._clim_kind = kind
         self._auto_clim = True
         try:
@@ -281,6 +308,7 @@ class Explorer(pn.viewable.Viewer):
             self.date,
             self.difference,
             self.reference,
+            self.date_b if self.compare_dates else None,
             self.lock_colour,
             tuple(self.clim) if self.lock_colour else None,
         )
@@ -295,14 +323,14 @@ class Explorer(pn.viewable.Viewer):
             "grid": g,
             "title": title,
             "clim": (lo, hi),
-            "cmap": views.DIFF_CMAP if self.difference else views.SM_CMAP,
+            "cmap": views.DIFF_CMAP if self.shows_difference else views.SM_CMAP,
             "extent": (g.lon0, g.lon1, g.lat0, g.lat1),
         }
         return self._frame
 
     # ------------------------------------------------------------------ plots (stream callbacks)
     def _image_view(self, **_):
-        return views.map_image(self.frame(), self.difference)
+        return views.map_image(self.frame(), self.shows_difference)
 
     def _apply_frame(self, plot, element):
         """Bokeh hook run after each render of the map: colour range, title and extent."""
@@ -315,7 +343,7 @@ class Explorer(pn.viewable.Viewer):
             cm.update(low=lo, high=hi)
         for key, handle in plot.handles.items():
             if key.endswith("colorbar"):  # the bar is built once: its title follows the mode
-                handle.title = f"{views.sm_label(self.difference)} [{views.SM_UNITS}]"
+                handle.title = f"{views.sm_label(self.shows_difference)} [{views.SM_UNITS}]"
         fig = plot.state
         fig.title.text = f["title"]
         if not self.lock_extent:
@@ -342,7 +370,7 @@ class Explorer(pn.viewable.Viewer):
         return views.marker(self.select_point(x, y))
 
     def _hist_view(self, x_range=None, y_range=None, **_):
-        return views.histogram(self.frame(), self.difference, x_range, y_range)
+        return views.histogram(self.frame(), self.shows_difference, x_range, y_range)
 
     def _series_view(self, x=None, y=None, **_):
         sel = self.select_point(x, y)
@@ -401,6 +429,8 @@ class Explorer(pn.viewable.Viewer):
                 "product",
                 "difference",
                 "reference",
+                "date_b",
+                "compare_dates",
                 "lock_colour",
                 "lock_extent",
                 "_refresh",
@@ -430,7 +460,9 @@ class Explorer(pn.viewable.Viewer):
     def _build_side_plots(self):
         """The histogram of the visible map and the time series of the clicked point."""
         hist_state = hv.streams.Params(
-            self, ["date", "product", "difference", "reference", "lock_colour", "_refresh"]
+            self,
+            ["date", "product", "difference", "reference", "date_b", "compare_dates", "lock_colour",
+             "_refresh"],
         )
         self._hist = hv.DynamicMap(self._hist_view, streams=[hist_state, self._range])
         self._series_dmap = hv.DynamicMap(
@@ -494,6 +526,14 @@ class Explorer(pn.viewable.Viewer):
             css_classes=["smkit-reference"],
             width=260,
         )
+        self.date_b_select = w.Select.from_param(
+            self.param.date_b, name="Date B", css_classes=["smkit-date-b"], width=260
+        )
+        self.compare_toggle = w.Checkbox.from_param(
+            self.param.compare_dates,
+            name="Compare dates: date B minus the date",
+            css_classes=["smkit-compare"],
+        )
         self.clim_slider = w.EditableRangeSlider.from_param(
             self.param.clim,
             name=f"Colour range ({SM_UNITS})",
@@ -525,6 +565,8 @@ class Explorer(pn.viewable.Viewer):
             self.product_select,
             self.difference_toggle,
             self.reference_select,
+            self.compare_toggle,
+            self.date_b_select,
             self.clim_slider,
             self.lock_colour_toggle,
             self.lock_extent_toggle,

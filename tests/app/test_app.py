@@ -484,3 +484,36 @@ def test_line_picker_chooses_the_lines_and_keeps_their_colours(full):
     assert _legend(plot) == []
     ex = explorer(full.data.layers["MLR"].data.expand_dims(model=["mlr"]).to_dataset(name="sm")).explorer
     assert ex.param["lines"].objects == ["MLR"]  # no stations: no station line
+
+
+def test_compare_dates_shows_date_b_minus_date(full, product):
+    from bokeh.models import ColorBar
+
+    from smkit.app.views import auto_clim
+
+    plot = _render(full._map)
+    hist = _render(full._hist)
+    assert full.param["date_b"].objects == full.param["date"].objects
+    full.product, full.date = "XG", "2009-07-01"
+    full.difference = True
+    full.date_b = "2009-07-04"
+    full.compare_dates = True
+    assert not full.difference  # one difference at a time
+    xg = product["sm"].sel({"model": "xgb"})
+    want = (xg.sel(time="2009-07-04") - xg.sel(time="2009-07-01")).values
+    np.testing.assert_allclose(_shown(plot), want, atol=1e-7, equal_nan=True)
+    assert plot.state.title.text == "XG, 2009-07-04 − 2009-07-01"
+    lo, hi = full.clim  # diverging and symmetric, scaled to the date difference
+    assert lo == -hi > -1 and full.frame()["cmap"] == "RdBu"
+    assert (lo, hi) == auto_clim(want, True)
+    cm = _image(plot).glyph.color_mapper
+    bars = [b for b in plot.state.select({"type": ColorBar}) if b.color_mapper is cm]
+    assert bars and all(b.title == "Soil moisture difference [m3 m-3]" for b in bars)
+    assert full._hist[()].kdims[0].label == "Soil moisture difference"
+    full.product = "CCI"  # the coarse retrieval on its own grid
+    c = full.layers["CCI"]
+    np.testing.assert_allclose(_shown(plot), c.day("2009-07-04") - c.day("2009-07-01"), equal_nan=True)
+    full.difference = True
+    assert not full.compare_dates
+    assert plot.state.title.text.startswith("CCI − ")
+    assert hist is not None

@@ -365,3 +365,33 @@ def test_line_picker_in_the_page(long_app):
     page.locator(".smkit-lines").first.get_by_label("Truth", exact=True).check()
     _wait(lambda: "Truth" in ex.lines)
     assert not long_app.errors, long_app.errors
+
+
+MAP_BAR = """() => {
+  for (const m of window.Bokeh.documents[0].all_models)
+    if (m.type === "ColorBar" && m.title && m.title.startsWith("Soil moisture"))
+      return {title: m.title, low: m.color_mapper.low, high: m.color_mapper.high,
+              palette: m.color_mapper.palette.length};
+  return null;
+}"""
+
+
+def test_compare_two_dates_in_the_page(long_app):
+    app, ex, page = long_app, long_app.ex, long_app.page
+    dates = ex.param["date"].objects
+    app.act(lambda: page.locator(".smkit-compare input").first.check())
+    assert ex.compare_dates and not ex.difference
+    target = dates[dates.index(ex.date) + 20]
+    app.act(lambda: page.locator(".smkit-date-b select").first.select_option(label=target))
+    assert ex.date_b == target
+    layer = ex.layers[ex.product]
+    np.testing.assert_allclose(ex.current_map()[0], layer.day(target) - layer.day(ex.date),
+                               equal_nan=True)
+    _wait(lambda: (page.evaluate(MAP_BAR) or {}).get("title", "").startswith("Soil moisture diff"))
+    bar = page.evaluate(MAP_BAR)
+    assert bar["title"] == "Soil moisture difference [m3 m-3]"
+    assert bar["low"] == -bar["high"] < 0
+    app.shot("compare-dates")
+    app.act(lambda: page.locator(".smkit-compare input").first.uncheck())
+    _wait(lambda: page.evaluate(MAP_BAR)["title"] == "Soil moisture [m3 m-3]")
+    assert not app.errors, app.errors
