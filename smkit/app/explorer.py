@@ -50,6 +50,8 @@ Usage::
 
 from __future__ import annotations
 
+import io
+from functools import partial
 from typing import TYPE_CHECKING
 
 import holoviews as hv
@@ -58,7 +60,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from smkit.app import views
+from smkit.app import downloads, views
 from smkit.app.data import COARSE_LABEL, STATION_METRICS, ExplorerData, default_date
 from smkit.core.vocabulary import SM_UNITS
 
@@ -273,6 +275,54 @@ class Explorer(pn.viewable.Viewer):
         """Resolve a click (see :meth:`smkit.app.data.ExplorerData.select_point`)."""
         return self.data.select_point(lon, lat)
 
+    # ------------------------------------------------------------------ downloads
+    def map_export(self, fmt: str = "geotiff") -> tuple[str, io.BytesIO]:
+        """The map on display as a file: its download name and bytes.
+
+        Parameters
+        ----------
+        fmt : {"geotiff", "netcdf"}
+            A Cloud-Optimised GeoTIFF or a CF NetCDF4 file, written by
+            :mod:`smkit.workflow.export` (:func:`smkit.app.downloads.map_file`)
+            -- the product, day and mode shown (a difference of products or of
+            dates is exported as that difference, m3 m-3).
+        """
+        arr, g, _ = self.current_map()
+        which = {
+            "reference": self.reference if self.difference and not self.compare_dates else None,
+            "date_b": self.date_b if self.compare_dates else None,
+        }
+        ds = downloads.map_dataset(arr, g, self.product, self.date, **which)
+        name = downloads.map_filename(self.product, self.date, fmt=fmt, **which)
+        return name, downloads.map_file(ds, fmt)
+
+    def series_export(self) -> tuple[str, io.BytesIO]:
+        """The clicked point's series (every layer, and its station) as CSV: name and bytes.
+
+        Raises
+        ------
+        ValueError
+            If no point has been clicked.
+        """
+        sel = self._selected
+        if sel is None:
+            raise ValueError("no point selected: click a pixel or a station on the map first")
+        series = self.pixel_series(sel["pixel_lat"], sel["pixel_lon"])
+        name = obs = None
+        if sel["station"] is not None:
+            name = str(self.stations["name"].values[sel["station"]])
+            obs = self.data.station_obs[sel["station"]]
+        text = downloads.series_csv(series, sel["pixel_lat"], sel["pixel_lon"], station=name,
+                                    station_values=obs)
+        fname = downloads.series_filename(sel["pixel_lat"], sel["pixel_lon"], name)
+        return fname, io.BytesIO(text.encode("utf-8"))
+
+    def _download(self, widget, make):
+        """A FileDownload callback: name the file, then hand over its bytes."""
+        name, data = make()
+        widget.filename = name
+        return data
+
     # ------------------------------------------------------------------ colour and extent
     def _colour_range(self, arr: np.ndarray) -> tuple[float, float]:
         kind = "dates" if self.compare_dates else "diff" if self.difference else "abs"
@@ -388,6 +438,8 @@ class Explorer(pn.viewable.Viewer):
                 where = f"Station {name} ({where})"
         if hasattr(self, "series_title"):
             self.series_title.object = f"**Time series:** {where}"
+        if hasattr(self, "series_download"):
+            self.series_download.disabled = sel is None
         return views.time_series(self.times, list(self.layers), series, station, shown=self.lines)
 
     def _date_line(self, **_):
@@ -557,6 +609,23 @@ class Explorer(pn.viewable.Viewer):
             self.param.lines, name="Lines", inline=True, css_classes=["smkit-lines"], width=440
         )
         self.info = pn.pane.Markdown("", width=260, css_classes=["smkit-info"])
+        self.map_downloads = {}
+        for fmt, what in (("geotiff", "GeoTIFF"), ("netcdf", "NetCDF")):
+            button = w.FileDownload(
+                label=f"Map as {what}", filename=f"smkit_map{downloads.MAP_FORMATS[fmt]}",
+                css_classes=[f"smkit-download-{fmt}"], width=125, color="primary",
+                variant="outline",
+            )
+            button.callback = partial(self._download, button, partial(self.map_export, fmt))
+            self.map_downloads[fmt] = button
+        self.series_download = w.FileDownload(
+            label="Series of the point as CSV", filename="smkit_series.csv",
+            css_classes=["smkit-download-csv"], width=260, disabled=True, color="primary",
+            variant="outline",
+        )
+        self.series_download.callback = partial(
+            self._download, self.series_download, self.series_export
+        )
 
     def controls(self) -> pn.Column:
         """The widgets, in a column."""
@@ -578,7 +647,13 @@ class Explorer(pn.viewable.Viewer):
                 ),
                 self.metric_select,
             ]
-        items.append(self.info)
+        items += [
+            pn.pane.Markdown("Export the map shown, or the clicked point's series",
+                             margin=(10, 10, 0, 10)),
+            pn.Row(*self.map_downloads.values(), width=290),
+            self.series_download,
+            self.info,
+        ]
         return pn.Column(*items, width=290)
 
     def plots(self) -> pn.Row:

@@ -517,3 +517,51 @@ def test_compare_dates_shows_date_b_minus_date(full, product):
     assert not full.compare_dates
     assert plot.state.title.text.startswith("CCI − ")
     assert hist is not None
+
+
+def test_export_the_map_shown_and_the_point_series(full, product, tmp_path):
+    import io
+
+    import rioxarray
+
+    full.product, full.date, full.difference, full.compare_dates = "XG", "2009-07-02", False, False
+    name, data = full.map_export("geotiff")
+    assert name == "smkit_XG_2009-07-02.tif"
+    (tmp_path / name).write_bytes(data.getvalue())
+    tif = rioxarray.open_rasterio(tmp_path / name)
+    assert str(tif.rio.crs) == "EPSG:4326"
+    want = product["sm"].sel({"model": "xgb"}).sel(time="2009-07-02").values
+    np.testing.assert_allclose(tif.values[0, ::-1], want, equal_nan=True)  # north-up on disk
+    full.reference, full.difference = "CCI", True
+    name, data = full.map_export("netcdf")
+    assert name == "smkit_XG-minus-CCI_2009-07-02.nc"
+    (tmp_path / name).write_bytes(data.getvalue())
+    with xr.open_dataset(tmp_path / name) as nc:
+        np.testing.assert_allclose(nc["sm"].values[0, 0], full.current_map()[0], equal_nan=True)
+        assert nc["sm"].attrs["units"] == "m3 m-3" and "minus CCI" in nc["sm"].attrs["long_name"]
+        assert list(nc["model"].values) == ["xgb-minus-cci"]
+    full.date_b, full.compare_dates = "2009-07-04", True
+    name, data = full.map_export("netcdf")
+    assert name == "smkit_XG_2009-07-04-minus-2009-07-02.nc"
+    with pytest.raises(ValueError, match="click a pixel"):
+        full._selected = None
+        full.series_export()
+    _render(full._series_dmap)
+    s = full.stations.iloc[3]
+    full._tap.event(x=s["lon"], y=s["lat"])
+    name, data = full.series_export()
+    assert name.startswith(f"smkit_series_{s['name']}_") and name.endswith(".csv")
+    text = data.getvalue().decode()
+    header = [line for line in text.splitlines() if line.startswith("#")]
+    sel = full._selected
+    assert any("m3 m-3" in line for line in header)
+    assert any(f"lat {sel['pixel_lat']:.4f} N, lon {sel['pixel_lon']:.4f} E" in line for line in header)
+    csv = pd.read_csv(io.StringIO(text), comment="#", index_col="date", parse_dates=True)
+    assert list(csv.columns) == list(full.layers) + [s["name"]]
+    series = full.pixel_series(sel["pixel_lat"], sel["pixel_lon"])
+    np.testing.assert_allclose(csv[list(full.layers)].values, series.values, rtol=1e-4, equal_nan=True)
+    # the buttons: the CSV one waits for a click; each names its file when pressed
+    assert not full.series_download.disabled
+    got = full.map_downloads["geotiff"].callback()
+    assert full.map_downloads["geotiff"].filename == "smkit_XG_2009-07-04-minus-2009-07-02.tif"
+    assert got.getvalue()[:4] in (b"II*\x00", b"MM\x00*")

@@ -349,15 +349,18 @@ def _wait(cond, timeout=30.0):
         time.sleep(0.1)
 
 
-def _click_map(page, fx=0.4, fy=0.5):
-    box = page.locator(".smkit-map canvas").first.bounding_box()
-    page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
-    page.locator(".smkit-series-title").filter(has_text="°N").first.wait_for(timeout=60_000)
+def _click_map(app, fx=0.4, fy=0.5):
+    """Click the map at a fraction of its canvas; wait until the server has the new point."""
+    before = app.ex._selected
+    box = app.page.locator(".smkit-map canvas").first.bounding_box()
+    app.page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+    _wait(lambda: app.ex._selected is not None and app.ex._selected != before, 60)
+    app.page.locator(".smkit-series-title").filter(has_text="°N").first.wait_for(timeout=60_000)
 
 
 def test_line_picker_in_the_page(long_app):
     ex, page = long_app.ex, long_app.page
-    _click_map(page)
+    _click_map(long_app)
     assert "Truth" in ex.lines
     page.locator(".smkit-lines").first.get_by_label("Truth", exact=True).uncheck()
     _wait(lambda: "Truth" not in ex.lines)
@@ -394,4 +397,49 @@ def test_compare_two_dates_in_the_page(long_app):
     app.shot("compare-dates")
     app.act(lambda: page.locator(".smkit-compare input").first.uncheck())
     _wait(lambda: page.evaluate(MAP_BAR)["title"] == "Soil moisture [m3 m-3]")
+    assert not app.errors, app.errors
+
+
+def test_downloads_in_the_page(long_app, tmp_path):
+    import io
+
+    import pandas as pd
+    import xarray as xr
+
+    app, ex, page = long_app, long_app.ex, long_app.page
+    if ex.compare_dates:
+        app.act(lambda: page.locator(".smkit-compare input").first.uncheck())
+    with page.expect_download(timeout=60_000) as info:
+        page.locator(".smkit-download-netcdf button, .smkit-download-netcdf a").first.click()
+    dl = info.value
+    assert dl.suggested_filename == f"smkit_{ex.product}_{ex.date}.nc"
+    path = tmp_path / dl.suggested_filename
+    dl.save_as(path)
+    with xr.open_dataset(path) as nc:
+        np.testing.assert_allclose(nc["sm"].values[0, 0], ex.current_map()[0], equal_nan=True)
+        assert nc["sm"].attrs["units"] == "m3 m-3"
+
+    with page.expect_download(timeout=60_000) as info:
+        page.locator(".smkit-download-geotiff button, .smkit-download-geotiff a").first.click()
+    dl = info.value
+    assert dl.suggested_filename.endswith(".tif")
+    path = tmp_path / dl.suggested_filename
+    dl.save_as(path)
+    assert path.read_bytes()[:4] in (b"II*\x00", b"MM\x00*")
+
+    _click_map(app, 0.3, 0.6)
+    sel = ex._selected
+    _wait(lambda: not ex.series_download.disabled)
+    time.sleep(0.5)
+    with page.expect_download(timeout=60_000) as info:
+        page.locator(".smkit-download-csv button, .smkit-download-csv a").first.click()
+    dl = info.value
+    path = tmp_path / dl.suggested_filename
+    dl.save_as(path)
+    text = path.read_text()
+    assert "m3 m-3" in text.splitlines()[0] + text.splitlines()[1] + text.splitlines()[2]
+    assert f"lat {sel['pixel_lat']:.4f} N, lon {sel['pixel_lon']:.4f} E" in text
+    csv = pd.read_csv(io.StringIO(text), comment="#", index_col="date")
+    assert list(csv.columns)[: len(ex.layers)] == list(ex.layers)
+    assert len(csv) == len(ex.times)
     assert not app.errors, app.errors
