@@ -113,7 +113,7 @@ class Explorer(pn.viewable.Viewer):
 
     Parameters
     ----------
-    product, coarse, stations, truth, references, zones, outline, title, description
+    product, coarse, stations, truth, references, zones, outline, title, description, report_url
         As for :func:`explorer`.
 
     Attributes
@@ -168,12 +168,13 @@ class Explorer(pn.viewable.Viewer):
         outline=None,
         title="smkit map explorer",
         description="",
+        report_url=None,
         **params,
     ):
         data = ExplorerData(product, coarse=coarse, truth=truth, references=references)
         self.data = data
         self.layers, self.grid, self.times = data.layers, data.grid, data.times
-        self.title, self.description = title, description
+        self.title, self.description, self.report_url = title, description, report_url
         initial = {
             k: params.pop(k) for k in ("date", "product", "reference", "lines", "date_b") if k in params
         }
@@ -402,7 +403,7 @@ class Explorer(pn.viewable.Viewer):
             fig.y_range.update(start=y0, end=y1)
 
     def _static_view(self) -> hv.Overlay:
-        return views.outlines(self.grid, self.zone_path, self.outline)
+        return views.outlines(self.grid, self.zone_path, self.outline) * views.scale_bar(self.grid)
 
     def _stations_view(self, **_):
         metric = self.station_metric
@@ -609,6 +610,10 @@ class Explorer(pn.viewable.Viewer):
             self.param.lines, name="Lines", inline=True, css_classes=["smkit-lines"], width=440
         )
         self.info = pn.pane.Markdown("", width=260, css_classes=["smkit-info"])
+        self.report_link = pn.pane.Markdown(
+            f"[Report of the demo run]({self.report_url})" if self.report_url else "",
+            width=260, css_classes=["smkit-report"], visible=bool(self.report_url),
+        )
         self.map_downloads = {}
         for fmt, what in (("geotiff", "GeoTIFF"), ("netcdf", "NetCDF")):
             button = w.FileDownload(
@@ -653,6 +658,7 @@ class Explorer(pn.viewable.Viewer):
             pn.Row(*self.map_downloads.values(), width=290),
             self.series_download,
             self.info,
+            self.report_link,
         ]
         return pn.Column(*items, width=290)
 
@@ -684,7 +690,8 @@ class Explorer(pn.viewable.Viewer):
 
 
 def explorer(product, *, coarse=None, stations=None, truth=None, references=None, zones=None, outline=None,
-             title: str = "smkit map explorer", description: str = "", template: bool = False):
+             title: str = "smkit map explorer", description: str = "", report_url: str | None = None,
+             template: bool = False):
     """An interactive map explorer of a soil-moisture product.
 
     Parameters
@@ -712,6 +719,10 @@ def explorer(product, *, coarse=None, stations=None, truth=None, references=None
         the data); the domain box is always drawn.
     title, description : str
         Page title and a line describing the product.
+    report_url : str, optional
+        Where the report of the demo run is (a link under the controls; none
+        without it). :func:`smkit.app.serve` serves ``reports/demo`` and links
+        its ``index.html`` (else ``README.md``).
     template : bool, default False
         Return a :class:`panel.template.BootstrapTemplate` (for a server)
         instead of a row that also displays inline in JupyterLab.
@@ -739,7 +750,7 @@ def explorer(product, *, coarse=None, stations=None, truth=None, references=None
     ['CCI', 'NEAREST', 'BILINEAR', 'Truth']
     """
     ex = Explorer(product, coarse=coarse, stations=stations, truth=truth, references=references, zones=zones,
-                  outline=outline, title=title, description=description)
+                  outline=outline, title=title, description=description, report_url=report_url)
     layout = ex.template() if template else ex.__panel__()
     layout.explorer = ex
     return layout

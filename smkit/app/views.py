@@ -34,6 +34,8 @@ __all__ = [
     "map_image",
     "marker",
     "outlines",
+    "scale_bar",
+    "scale_bar_length",
     "series_colour",
     "sm_label",
     "station_points",
@@ -128,6 +130,58 @@ def outlines(g: Grid, zone_path: np.ndarray, outline: list[np.ndarray]) -> hv.Ov
     if outline:
         layers.append(hv.Path(outline, kdims=[_X, _Y]).opts(color="black", line_width=1))
     return hv.Overlay(layers)
+
+
+#: Kilometres in one degree of longitude at the equator (WGS84 semi-major axis).
+KM_PER_DEG_LON = 111.32
+
+
+def scale_bar_length(g: Grid, fraction: float = 0.25) -> tuple[float, float, float]:
+    """A round length for a scale bar about ``fraction`` of the map's width wide.
+
+    Parameters
+    ----------
+    g : Grid
+        The map's grid (degrees).
+    fraction : float
+        Wanted length as a fraction of the map's width.
+
+    Returns
+    -------
+    (km, degrees, lat) : (float, float, float)
+        The length (1, 2 or 5 times a power of ten, km), the degrees of
+        longitude it spans at the map's middle latitude ``lat`` (degrees north),
+        where one degree of longitude is ``111.32 cos(lat)`` km.
+
+    Examples
+    --------
+    >>> from smkit.core.grid import Grid
+    >>> km, deg, lat = scale_bar_length(Grid(lon0=99.5, lon1=101.5, lat0=37.5, lat1=39.5, res=0.025))
+    >>> km, round(deg, 4), lat  # 2 degrees are 174 km wide at 38.5 N
+    (20.0, 0.2296, 38.5)
+    """
+    lat = (g.lat0 + g.lat1) / 2
+    per_deg = KM_PER_DEG_LON * np.cos(np.radians(lat))
+    want = max((g.lon1 - g.lon0) * per_deg * fraction, 1e-6)
+    exp = np.floor(np.log10(want))
+    km = max(m * 10**exp for m in (1, 2, 5) if m * 10**exp <= want)
+    return float(km), float(km / per_deg), float(lat)
+
+
+def scale_bar(g: Grid) -> hv.Overlay:
+    """A scale bar in the lower left of the map: a line of :func:`scale_bar_length` and its length in km."""
+    km, deg, _ = scale_bar_length(g)
+    w, h = g.lon1 - g.lon0, g.lat1 - g.lat0
+    x0, y0 = g.lon0 + 0.05 * w, g.lat0 + 0.05 * h
+    ticks = [np.array([[x, y0 - 0.012 * h], [x, y0 + 0.012 * h]]) for x in (x0, x0 + deg)]
+    line = hv.Path([np.array([[x0, y0], [x0 + deg, y0]]), *ticks], kdims=[_X, _Y]).opts(
+        color="black", line_width=3
+    )
+    label = f"{km:g} km"
+    text = hv.Text(x0 + deg / 2, y0 + 0.025 * h, label, kdims=[_X, _Y]).opts(
+        text_color="black", text_font_size="10pt", text_baseline="bottom", text_align="center"
+    )
+    return hv.Overlay([line, text])
 
 
 def station_points(scores: pd.DataFrame, metric: str, hooks: list) -> hv.Points:

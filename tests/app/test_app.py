@@ -400,7 +400,7 @@ def test_cached_product_offers_the_bma_stored_beside_it(tmp_path, product):
 def test_domain_box_zones_and_outline_are_drawn(product, zones):
     ring = np.array([[99.8, 37.8], [101.0, 37.8], [101.0, 39.0], [99.8, 37.8]])
     ex = explorer(product, zones=zones, outline=ring).explorer
-    paths = ex._static_view().values()
+    paths = ex._static_view().values()[:3]  # then the scale bar
     box, zone_lines, outline = (np.asarray(p.split()[0].array()) for p in paths)
     assert box[:, 0].min() == 99.5 and box[:, 0].max() == 101.5  # the domain edges
     np.testing.assert_array_equal(zone_lines, ex.zone_path)
@@ -565,3 +565,41 @@ def test_export_the_map_shown_and_the_point_series(full, product, tmp_path):
     got = full.map_downloads["geotiff"].callback()
     assert full.map_downloads["geotiff"].filename == "smkit_XG_2009-07-04-minus-2009-07-02.tif"
     assert got.getvalue()[:4] in (b"II*\x00", b"MM\x00*")
+
+
+def test_scale_bar_is_km_at_the_map_latitude(full):
+    from smkit.app.views import scale_bar, scale_bar_length
+
+    g = full.grid
+    km, deg, lat = scale_bar_length(g)
+    assert lat == pytest.approx((g.lat0 + g.lat1) / 2)
+    assert deg * 111.32 * np.cos(np.radians(lat)) == pytest.approx(km)
+    width_km = (g.lon1 - g.lon0) * 111.32 * np.cos(np.radians(lat))
+    assert km in (1, 2, 5, 10, 20, 50, 100) and width_km / 10 < km <= width_km / 4
+    line, text = scale_bar(g)
+    x = line.split()[0].dimension_values(0)
+    assert x.max() - x.min() == pytest.approx(deg) and g.lon0 < x.min() < x.max() < g.lon1
+    assert text.text == f"{km:g} km"
+    static = full._static_view()  # drawn on the map
+    assert any(isinstance(el, hv.Text) and el.text == text.text for el in static.values())
+    # farther north a degree is shorter: the same length spans more degrees
+    from smkit.core.grid import Grid
+
+    north = Grid(lon0=g.lon0, lon1=g.lon1, lat0=g.lat0 + 30, lat1=g.lat1 + 30, res=g.res)
+    k2, d2, _ = scale_bar_length(north)
+    assert d2 * 111.32 * np.cos(np.radians(lat + 30)) == pytest.approx(k2)
+
+
+def test_report_link(tmp_path, product):
+    from smkit.app.serve import REPORT_DIR, report_file
+
+    assert report_file(tmp_path) is None
+    (tmp_path / "README.md").write_text("# report\n")
+    assert report_file(tmp_path) == tmp_path / "README.md"
+    (tmp_path / "index.html").write_text("<h1>report</h1>")
+    assert report_file(tmp_path) == tmp_path / "index.html"  # the HTML page first
+    assert REPORT_DIR.parts[-2:] == ("reports", "demo")
+    ex = explorer(product, report_url="./report/index.html").explorer
+    assert ex.report_link.visible
+    assert ex.report_link.object == "[Report of the demo run](./report/index.html)"
+    assert not explorer(product).explorer.report_link.visible

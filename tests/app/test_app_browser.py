@@ -443,3 +443,27 @@ def test_downloads_in_the_page(long_app, tmp_path):
     assert list(csv.columns)[: len(ex.layers)] == list(ex.layers)
     assert len(csv) == len(ex.times)
     assert not app.errors, app.errors
+
+
+def test_scale_bar_and_report_link_in_the_page(long_app):
+    from smkit.app.serve import report_file
+    from smkit.app.views import scale_bar_length
+
+    app, ex, page = long_app, long_app.ex, long_app.page
+    km = scale_bar_length(ex.grid)[0]
+    texts = page.evaluate("""() => {
+      const out = [];
+      for (const m of window.Bokeh.documents[0].all_models)
+        if (m.type === "GlyphRenderer" && m.glyph.type === "Text" && m.visible)
+          out.push(...(m.data_source.data.text || []));
+      return out;
+    }""")
+    assert f"{km:g} km" in texts
+    report = report_file()
+    if report is None:
+        pytest.skip("no reports/demo in this checkout")
+    link = page.locator(".smkit-report a").first
+    href = link.get_attribute("href")
+    assert href.endswith(report.name)
+    resp = page.request.get(f"http://127.0.0.1:{app.port}/" + href.lstrip("./"))
+    assert resp.status == 200 and resp.body() == report.read_bytes()
