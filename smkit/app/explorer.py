@@ -564,6 +564,7 @@ class Explorer(pn.viewable.Viewer):
             interval=400,
             loop_policy="once",
             show_loop_controls=False,
+            scale_buttons=0.85,  # nine buttons in the 260 px of the controls (none cut off)
             css_classes=["smkit-date"],
             width=260,
         )
@@ -662,16 +663,24 @@ class Explorer(pn.viewable.Viewer):
         ]
         return pn.Column(*items, width=290)
 
-    def plots(self) -> pn.Row:
-        """The map, and beside it the histogram and the time series."""
-        return pn.Row(
-            self.map_pane,
-            pn.Column(self.hist_pane, self.series_title, self.lines_picker, self.series_pane),
-        )
+    def _plot_items(self) -> list:
+        """The map, and the column of the histogram and the time series."""
+        side = pn.Column(self.hist_pane, self.series_title, self.lines_picker, self.series_pane)
+        return [self.map_pane, side]
 
-    def __panel__(self) -> pn.Row:
-        """Controls and plots side by side (inline in JupyterLab)."""
-        return pn.Row(self.controls(), self.plots())
+    def plots(self) -> pn.FlexBox:
+        """The map, and beside it (below it on a narrow screen) the histogram and the time series."""
+        return pn.FlexBox(*self._plot_items(), flex_wrap="wrap", sizing_mode="stretch_width",
+                          css_classes=["smkit-plots"])
+
+    def __panel__(self) -> pn.FlexBox:
+        """Controls and plots side by side, wrapping to fit the width (inline in JupyterLab).
+
+        On a 1280 px wide screen the histogram and the time series go below
+        the controls and the map rather than past the right edge.
+        """
+        return pn.FlexBox(self.controls(), *self._plot_items(), flex_wrap="wrap",
+                          sizing_mode="stretch_width", css_classes=["smkit-explorer"])
 
     def template(self) -> pn.template.BootstrapTemplate:
         """The explorer in a page template (sidebar of controls, plots in the main area).
@@ -725,11 +734,12 @@ def explorer(product, *, coarse=None, stations=None, truth=None, references=None
         its ``index.html`` (else ``README.md``).
     template : bool, default False
         Return a :class:`panel.template.BootstrapTemplate` (for a server)
-        instead of a row that also displays inline in JupyterLab.
+        instead of a wrapping row (a :class:`panel.FlexBox`) that also
+        displays inline in JupyterLab.
 
     Returns
     -------
-    panel.Row or panel.template.BootstrapTemplate
+    panel.FlexBox or panel.template.BootstrapTemplate
         The layout; its :class:`Explorer` (state and data access) is the
         ``explorer`` attribute of the returned object.
 

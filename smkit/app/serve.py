@@ -216,7 +216,7 @@ def open_explorer(scenario: str | Path | Scenario = "tiny", *, product: str | Pa
 
     Returns
     -------
-    panel.Row or panel.template.BootstrapTemplate
+    panel.FlexBox or panel.template.BootstrapTemplate
         :func:`explorer`'s layout; it links the demo report (:func:`report_file`)
         by its path relative to the working directory (the notebook's folder).
     """

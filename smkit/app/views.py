@@ -237,7 +237,8 @@ def histogram(frame: dict, difference: bool, x_range=None, y_range=None) -> hv.H
     """Histogram of the part of a frame's map inside ``x_range``/``y_range`` (lon/lat; default all).
 
     Forty bins over the frame's colour range; values beyond it are not
-    binned (the end bins would mislead) but counted in the title.
+    binned (the end bins would mislead) but counted on the title's second
+    line (the title fits the plot's 440 px).
     """
     arr, g = frame["values"], frame["grid"]
     lo, hi = frame["clim"]
@@ -252,8 +253,8 @@ def histogram(frame: dict, difference: bool, x_range=None, y_range=None) -> hv.H
     zname = "difference" if difference else "sm"
     dim = hv.Dimension(zname, label=sm_label(difference), unit=SM_UNITS)
     mean = f", mean {vals.mean():.3f}" if vals.size else ""
-    if below or above:
-        mean += f"; outside the colour range: {below} below, {above} above"
+    if below or above:  # a second line: one line would be cut at the plot's width
+        mean += f"\noutside the colour range: {below} below, {above} above"
     return hv.Histogram((edges, counts), kdims=[dim], vdims=["pixels"]).opts(
         framewise=True,
         title=f"Visible map: {vals.size} pixels{mean}",

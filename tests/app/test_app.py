@@ -62,7 +62,7 @@ def _shown(plot) -> np.ndarray:
 
 def test_minimal_layout(product):
     layout = explorer(product)
-    assert isinstance(layout, pn.Row)
+    assert isinstance(layout, pn.FlexBox)  # wraps on a narrow screen
     ex = layout.explorer
     assert isinstance(ex, Explorer)
     assert ex.param["product"].objects == ["MLR", "XG"]
@@ -603,3 +603,17 @@ def test_report_link(tmp_path, product):
     assert ex.report_link.visible
     assert ex.report_link.object == "[Report of the demo run](./report/index.html)"
     assert not explorer(product).explorer.report_link.visible
+
+
+def test_layout_wraps_and_histogram_title_fits(full):
+    """At 1280 px the plots wrap below instead of running off; the title's count is a second line."""
+    row = full.__panel__()
+    assert isinstance(row, pn.FlexBox) and row.flex_wrap == "wrap"
+    assert row.sizing_mode == "stretch_width"
+    assert isinstance(full.plots(), pn.FlexBox) and full.plots().flex_wrap == "wrap"
+    full.product, full.date, full.lock_colour = "Truth", "2009-07-02", True
+    full.clim = (0.15, 0.2)  # some pixels outside
+    title = full._hist[()].opts.get().kwargs["title"]
+    first, second = title.split("\n")
+    assert first.startswith("Visible map:") and second.startswith("outside the colour range:")
+    assert max(len(first), len(second)) <= 56  # about 7.5 px a character: within the 440 px plot

@@ -123,12 +123,28 @@ def _changed_fraction(a: Path, b: Path) -> float:
     return float((np.abs(x[:h, :w] - y[:h, :w]).max(axis=-1) > 12).mean())
 
 
+_PLAYWRIGHT = []  # one Playwright per test session: its sync API allows one at a time per thread
+
+
+def _playwright():
+    from playwright.sync_api import sync_playwright
+
+    if not _PLAYWRIGHT:
+        _PLAYWRIGHT.append(sync_playwright().start())
+    return _PLAYWRIGHT[0]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_playwright():
+    yield
+    while _PLAYWRIGHT:
+        _PLAYWRIGHT.pop().stop()
+
+
 class _App:
     """A served explorer and a Chromium page on it."""
 
     def __init__(self, scenario, tag: str, viewport=(1480, 1000), **serve_kwargs):
-        from playwright.sync_api import sync_playwright
-
         from smkit.app import serve
 
         self.tag, self.sessions, self.port = tag, [], _free_port()
@@ -142,7 +158,7 @@ class _App:
         try:
             _wait_port(self.port)
             self.startup_s = time.perf_counter() - t0
-            self._pw = sync_playwright().start()
+            self._pw = _playwright()
             self._open_page()
         except BaseException:
             self.close()
@@ -199,8 +215,6 @@ class _App:
     def close(self):
         if self.browser is not None:
             self.browser.close()
-        if self._pw is not None:
-            self._pw.stop()
         self.server.stop()
 
 
@@ -467,3 +481,63 @@ def test_scale_bar_and_report_link_in_the_page(long_app):
     assert href.endswith(report.name)
     resp = page.request.get(f"http://127.0.0.1:{app.port}/" + href.lstrip("./"))
     assert resp.status == 200 and resp.body() == report.read_bytes()
+
+
+# Every element of the page, in shadow roots too, that reaches past the viewport's left or right edge.
+OVERFLOW = """(limit) => {
+  const out = [];
+  const walk = (root) => {
+    for (const el of root.querySelectorAll("*")) {
+      const r = el.getBoundingClientRect();
+      const style = getComputedStyle(el);
+      if (r.width > 0 && r.height > 0 && (r.right > limit + 0.5 || r.left < -0.5) && style.visibility !== "hidden")
+        out.push({tag: el.tagName, cls: String(el.className).slice(0, 60), left: Math.round(r.left),
+                  right: Math.round(r.right)});
+      if (el.shadowRoot) walk(el.shadowRoot);
+    }
+  };
+  walk(document);
+  return {scrollWidth: document.documentElement.scrollWidth, over: out.slice(0, 20)};
+}"""
+
+# The histogram's title: its text, its width in its font and the width of its figure (px).
+HIST_TITLE = """() => {
+  for (const m of window.Bokeh.documents[0].all_models) {
+    if (m.type !== "Figure" || !m.title || !String(m.title.text).startsWith("Visible map")) continue;
+    const t = m.title;
+    const ctx = document.createElement("canvas").getContext("2d");
+    ctx.font = `${t.text_font_style} ${t.text_font_size} ${t.text_font}`;
+    const lines = String(t.text).split("\\n");
+    return {text: t.text, text_width: Math.max(...lines.map(l => ctx.measureText(l).width)),
+            width: m.width, inner_width: m.inner_width, visible: m.visible};
+  }
+  return null;
+}"""
+
+
+@pytest.mark.parametrize("inline", [False, True], ids=["page", "notebook-layout"])
+def test_layout_fits_1280_pixels(tiny, inline):
+    """At 1280 x 800 nothing reaches past the left or right edge; the histogram's title is whole."""
+    _require_browser()
+    tag = "tiny-1280-" + ("inline" if inline else "page")
+    app = _App(tiny, tag, viewport=(1280, 800), quick="baselines", inline=inline)
+    try:
+        page = app.page
+        _click_map(app)  # the series and its legend are drawn too
+        time.sleep(0.5)
+        app.shot("layout", full=True)
+        res = page.evaluate(OVERFLOW, 1280)
+        assert res["scrollWidth"] <= 1280, res
+        assert not res["over"], res
+        hist = page.locator(".smkit-hist").first
+        assert hist.is_visible()
+        box = hist.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 1280
+        title = page.evaluate(HIST_TITLE)
+        assert title is not None and title["visible"], title
+        assert title["text_width"] <= title["width"] - 10, title  # drawn whole, not cut
+        legend = page.locator(".smkit-series").first.bounding_box()
+        assert legend["x"] + legend["width"] <= 1280
+        assert not app.errors, app.errors
+    finally:
+        app.close()
