@@ -26,7 +26,16 @@
 * a click on the map (a HoloViews ``Tap`` stream) shows the time series of
   every product at that pixel, and of the station when the click falls on a
   station marker;
-* a histogram of the visible part of the map.
+* a histogram of the visible part of the map;
+* a comparison of two dates: the selected product on date B minus on the
+  date, in diverging symmetric colours;
+* a line picker of the time series (each line keeps its colour), a scale bar
+  (km at the map's latitude), downloads of the map shown (GeoTIFF, NetCDF,
+  through :mod:`smkit.workflow.export`) and of the clicked point's series
+  (CSV; :mod:`smkit.app.downloads`), and a link to the demo run's report.
+
+The layout wraps (a :class:`panel.FlexBox`) so that it fits a 1280 px wide
+screen, served or inline.
 
 Everything is drawn offline: no map tiles, no downloaded coastlines; the
 domain box (and an optional outline given as coordinates) marks the region.
