@@ -557,7 +557,7 @@ class Explorer(pn.viewable.Viewer):
         )
         series = (self._series_dmap * self._vline).opts(
             hv.opts.Overlay(
-                framewise=True, legend_position="right", frame_width=290, frame_height=230
+                framewise=True, legend_position="right", frame_width=260, frame_height=230
             )
         )
         self.series_pane = pn.pane.HoloViews(
