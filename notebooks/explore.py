@@ -12,8 +12,9 @@
 #
 # Browse the downscaled soil moisture day by day: play through the days, switch between the
 # coarse retrieval (CCI), the learners (RF, MLR, SVR, XG, BMA), the 1-km truth, ERA5 and Noah,
-# show one minus another, click a pixel or a station for its time series. Everything is drawn
-# offline. The same app runs in a browser tab with `smkit serve --scenario demo`.
+# show one minus another or one day minus another, click a pixel or a station for its time series
+# (pick the lines drawn), download the map shown (GeoTIFF, NetCDF) or the point's series (CSV).
+# Everything is drawn offline. The same app runs in a browser tab with `smkit serve --scenario demo`.
 #
 # The product shown is the full one `smkit reproduce` left in the cache, if any; otherwise a
 # quick MLR product of three summer months is computed once (seconds for `tiny`, about 15 s for

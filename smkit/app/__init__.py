@@ -1,7 +1,8 @@
 """The map explorer (Panel).
 
 :mod:`~smkit.app.data` holds what the explorer shows (its layers, days and
-stations), :mod:`~smkit.app.views` draws it, :mod:`~smkit.app.explorer` holds
+stations), :mod:`~smkit.app.views` draws it, :mod:`~smkit.app.downloads` turns
+the map shown and a point's series into files, :mod:`~smkit.app.explorer` holds
 the state, widgets and layout (:func:`explorer`, :class:`Explorer`) and
 :mod:`~smkit.app.serve` opens a scenario's data through
 :mod:`smkit.workflow.explorer_data` and serves the app (:func:`load`,

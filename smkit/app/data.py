@@ -308,7 +308,7 @@ class ExplorerData:
         self.station_obs = None
         self.zone_path = np.empty((0, 2))
         self.outline: list[np.ndarray] = []
-        self._maps: OrderedDict = OrderedDict()  # (product, date, difference, reference) -> array
+        self._maps: OrderedDict = OrderedDict()  # (product, date, difference, reference, date_b) -> map
         self._metrics: dict[str, pd.DataFrame] = {}  # product -> station metrics
         self._series: OrderedDict = OrderedDict()  # (label, lat, lon) -> series
 
@@ -341,17 +341,22 @@ class ExplorerData:
                 for o in (outline if isinstance(outline, list) else [outline])
             ]
 
-    def map(self, product: str, date: str, difference: bool, reference: str):
+    def map(self, product: str, date: str, difference: bool, reference: str,
+            date_b: str | None = None):
         """The map of a state: values, their grid and a title (see :meth:`Explorer.current_map`).
 
-        The last eight maps are kept.
+        With ``date_b``, the product's map of ``date_b`` minus that of ``date``
+        on the product's own grid (m3 m-3; ``difference`` and ``reference`` are
+        then not used). The last eight maps are kept.
         """
-        key = (product, date, difference, reference)
+        key = (product, date, difference, reference, date_b)
         if key in self._maps:
             self._maps.move_to_end(key)
             return self._maps[key]
         layer = self.layers[product]
-        if difference:
+        if date_b is not None:
+            out = (layer.day(date_b) - layer.day(date), layer.grid, f"{product}, {date_b} − {date}")
+        elif difference:
             ref = self.layers[reference]
             a = layer.on_grid(layer.day(date), self.grid)
             b = ref.on_grid(ref.day(date), self.grid)

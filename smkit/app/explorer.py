@@ -26,7 +26,16 @@
 * a click on the map (a HoloViews ``Tap`` stream) shows the time series of
   every product at that pixel, and of the station when the click falls on a
   station marker;
-* a histogram of the visible part of the map.
+* a histogram of the visible part of the map;
+* a comparison of two dates: the selected product on date B minus on the
+  date, in diverging symmetric colours;
+* a line picker of the time series (each line keeps its colour), a scale bar
+  (km at the map's latitude), downloads of the map shown (GeoTIFF, NetCDF,
+  through :mod:`smkit.workflow.export`) and of the clicked point's series
+  (CSV; :mod:`smkit.app.downloads`), and a link to the demo run's report.
+
+The layout wraps (a :class:`panel.FlexBox`) so that it fits a 1280 px wide
+screen, served or inline.
 
 Everything is drawn offline: no map tiles, no downloaded coastlines; the
 domain box (and an optional outline given as coordinates) marks the region.
@@ -50,6 +59,8 @@ Usage::
 
 from __future__ import annotations
 
+import io
+from functools import partial
 from typing import TYPE_CHECKING
 
 import holoviews as hv
@@ -58,14 +69,52 @@ import pandas as pd
 import panel as pn
 import param
 
-from smkit.app import views
+from smkit.app import downloads, views
 from smkit.app.data import COARSE_LABEL, STATION_METRICS, ExplorerData, default_date
 from smkit.core.vocabulary import SM_UNITS
 
 if TYPE_CHECKING:
     from smkit.core.grid import Grid
 
-__all__ = ["Explorer", "explorer"]
+__all__ = ["DatePlayer", "Explorer", "explorer"]
+
+#: Run in the page once the explorer is drawn. Panel's player sets its slider's value before its
+#: ``min``/``max``, so a browser clamps it to the range input's default 0-100 (the slider sat at
+#: index 100 while the label said 470), and a value set from Python moves the slider but not the
+#: label: set min, max, then value again, now and on every re-render, and redraw the label with
+#: every value.
+SLIDER_SYNC_JS = """
+for (const view of Bokeh.index.find_all(player)) {
+  const proto = Object.getPrototypeOf(view)
+  if (!proto.__smkit_slider_sync) {
+    const render = proto.render
+    const update_value = proto.update_value
+    proto.render = function () { render.call(this); this.update_value() }
+    proto.update_value = function () { update_value.call(this); this.update_title_and_value() }
+    proto.__smkit_slider_sync = true
+  }
+  view.update_value()
+}
+"""
+
+
+class DatePlayer(pn.widgets.DiscretePlayer):
+    """A :class:`panel.widgets.DiscretePlayer` whose slider shows the day its label names.
+
+    Panel's player builds its range input with the value before the bounds, and
+    a browser clamps a value beyond 100 to 100; each document holding the player
+    runs :data:`SLIDER_SYNC_JS` once drawn (Bokeh's ``document_ready``), which
+    puts the slider where the value is, and makes a value set from Python (or
+    a notebook cell) redraw the label as well as the slider.
+    """
+
+    def _get_model(self, doc, root=None, parent=None, comm=None):
+        from bokeh.models import CustomJS
+
+        model = super()._get_model(doc, root, parent, comm)
+        if doc is not None:
+            doc.js_on_event("document_ready", CustomJS(args={"player": model}, code=SLIDER_SYNC_JS))
+        return model
 
 
 class Explorer(pn.viewable.Viewer):
@@ -73,7 +122,7 @@ class Explorer(pn.viewable.Viewer):
 
     Parameters
     ----------
-    product, coarse, stations, truth, references, zones, outline, title, description
+    product, coarse, stations, truth, references, zones, outline, title, description, report_url
         As for :func:`explorer`.
 
     Attributes
@@ -93,6 +142,10 @@ class Explorer(pn.viewable.Viewer):
     product = param.Selector(doc="Product shown.")
     difference = param.Boolean(False, doc="Show the product minus the reference product.")
     reference = param.Selector(doc="Product subtracted in difference mode.")
+    date_b = param.Selector(doc="Second day (YYYY-MM-DD) of the date comparison.")
+    compare_dates = param.Boolean(
+        False, doc="Show the selected product on date B minus on the date (turns difference off)."
+    )
     clim = param.Range(views.DEFAULT_CLIM, doc="Colour range (m3 m-3).")
     lock_colour = param.Boolean(
         True,
@@ -106,6 +159,9 @@ class Explorer(pn.viewable.Viewer):
         objects=list(STATION_METRICS),
         default="R",
         doc="Metric of the selected product against each station.",
+    )
+    lines = param.ListSelector(
+        default=[], doc="Lines drawn in the time series: layer labels and 'Station' (default all)."
     )
     _refresh = param.Event(doc="Redraw the map (colour range edited while locked).")
 
@@ -121,18 +177,22 @@ class Explorer(pn.viewable.Viewer):
         outline=None,
         title="smkit map explorer",
         description="",
+        report_url=None,
         **params,
     ):
         data = ExplorerData(product, coarse=coarse, truth=truth, references=references)
         self.data = data
         self.layers, self.grid, self.times = data.layers, data.grid, data.times
-        self.title, self.description = title, description
-        initial = {k: params.pop(k) for k in ("date", "product", "reference") if k in params}
+        self.title, self.description, self.report_url = title, description, report_url
+        initial = {
+            k: params.pop(k) for k in ("date", "product", "reference", "lines", "date_b") if k in params
+        }
         super().__init__(**params)
         self._select_initial(initial)
         data.add_stations(stations)
         data.add_outlines(zones, outline)
         self.stations, self.zone_path, self.outline = data.stations, data.zone_path, data.outline
+        self._select_lines(initial.get("lines"))
         self._clim_kind = None
         self._auto_clim = False  # True while the map sets the colour range itself
         self._selected: dict | None = None
@@ -142,29 +202,59 @@ class Explorer(pn.viewable.Viewer):
     def _select_initial(self, initial: dict) -> None:
         """The selectors' choices, and the day, product and reference shown first."""
         labels = list(self.layers)
-        self.param.date.objects = [str(t.date()) for t in self.times]
+        self.param.date.objects = self.param.date_b.objects = [str(t.date()) for t in self.times]
         self.param.product.objects = labels
         self.param.reference.objects = labels
         with param.parameterized.discard_events(self):
             self.date = str(initial.get("date", default_date(self.times)))
+            dates = self.param.date.objects
+            week_on = dates[min(dates.index(self.date) + 7, len(dates) - 1)]
+            self.date_b = str(initial.get("date_b", week_on))
             self.product = initial.get("product", self.data.first_product)
             default_ref = COARSE_LABEL if COARSE_LABEL in self.layers else labels[0]
             if default_ref == self.product and len(labels) > 1:
                 default_ref = next(lab for lab in labels if lab != self.product)
             self.reference = initial.get("reference", default_ref)
 
+    def _select_lines(self, lines) -> None:
+        """The line picker's choices (every layer, and the station when there are stations)."""
+        choices = list(self.layers)
+        if self.stations is not None and len(self.stations):
+            choices.append(views.STATION_LINE)
+        self.param.lines.objects = choices
+        with param.parameterized.discard_events(self):
+            self.lines = list(choices if lines is None else lines)
+
     # ------------------------------------------------------------------ data
+    @property
+    def shows_difference(self) -> bool:
+        """The map is a difference (of products, or of two dates): diverging, symmetric colours."""
+        return bool(self.difference or self.compare_dates)
+
+    @param.depends("difference", watch=True)
+    def _difference_ends_comparison(self):
+        if self.difference:
+            self.compare_dates = False
+
+    @param.depends("compare_dates", watch=True)
+    def _comparison_ends_difference(self):
+        if self.compare_dates:
+            self.difference = False
+
     def current_map(self) -> tuple[np.ndarray, Grid, str]:
         """The map on display: values, their grid and a title.
 
         Returns
         -------
         (numpy.ndarray, Grid, str)
-            In difference mode, the selected product minus the reference, both
-            on the product's fine grid by nearest parent cell (m3 m-3); else
-            the selected product's day on its own grid.
+            Comparing dates, the selected product on :attr:`date_b` minus on
+            :attr:`date`, on its own grid (m3 m-3); in difference mode, the
+            selected product minus the reference, both on the product's fine
+            grid by nearest parent cell (m3 m-3); else the selected product's
+            day on its own grid.
         """
-        return self.data.map(self.product, self.date, self.difference, self.reference)
+        date_b = self.date_b if self.compare_dates else None
+        return self.data.map(self.product, self.date, self.difference, self.reference, date_b)
 
     def station_metrics(self, label: str | None = None) -> pd.DataFrame:
         """R, MAE and N of a product against every station, over the explorer's days.
@@ -195,13 +285,61 @@ class Explorer(pn.viewable.Viewer):
         """Resolve a click (see :meth:`smkit.app.data.ExplorerData.select_point`)."""
         return self.data.select_point(lon, lat)
 
+    # ------------------------------------------------------------------ downloads
+    def map_export(self, fmt: str = "geotiff") -> tuple[str, io.BytesIO]:
+        """The map on display as a file: its download name and bytes.
+
+        Parameters
+        ----------
+        fmt : {"geotiff", "netcdf"}
+            A Cloud-Optimised GeoTIFF or a CF NetCDF4 file, written by
+            :mod:`smkit.workflow.export` (:func:`smkit.app.downloads.map_file`)
+            -- the product, day and mode shown (a difference of products or of
+            dates is exported as that difference, m3 m-3).
+        """
+        arr, g, _ = self.current_map()
+        which = {
+            "reference": self.reference if self.difference and not self.compare_dates else None,
+            "date_b": self.date_b if self.compare_dates else None,
+        }
+        ds = downloads.map_dataset(arr, g, self.product, self.date, **which)
+        name = downloads.map_filename(self.product, self.date, fmt=fmt, **which)
+        return name, downloads.map_file(ds, fmt)
+
+    def series_export(self) -> tuple[str, io.BytesIO]:
+        """The clicked point's series (every layer, and its station) as CSV: name and bytes.
+
+        Raises
+        ------
+        ValueError
+            If no point has been clicked.
+        """
+        sel = self._selected
+        if sel is None:
+            raise ValueError("no point selected: click a pixel or a station on the map first")
+        series = self.pixel_series(sel["pixel_lat"], sel["pixel_lon"])
+        name = obs = None
+        if sel["station"] is not None:
+            name = str(self.stations["name"].values[sel["station"]])
+            obs = self.data.station_obs[sel["station"]]
+        text = downloads.series_csv(series, sel["pixel_lat"], sel["pixel_lon"], station=name,
+                                    station_values=obs)
+        fname = downloads.series_filename(sel["pixel_lat"], sel["pixel_lon"], name)
+        return fname, io.BytesIO(text.encode("utf-8"))
+
+    def _download(self, widget, make):
+        """A FileDownload callback: name the file, then hand over its bytes."""
+        name, data = make()
+        widget.filename = name
+        return data
+
     # ------------------------------------------------------------------ colour and extent
     def _colour_range(self, arr: np.ndarray) -> tuple[float, float]:
-        kind = "diff" if self.difference else "abs"
+        kind = "dates" if self.compare_dates else "diff" if self.difference else "abs"
         if self.lock_colour and kind == self._clim_kind:
             lo, hi = self.clim
             return (float(lo), float(hi)) if hi > lo else (float(lo), float(lo) + 1e-3)
-        lo, hi = views.auto_clim(arr, self.difference)
+        lo, hi = views.auto_clim(arr, self.shows_difference)
         self._clim_kind = kind
         self._auto_clim = True
         try:
@@ -230,6 +368,7 @@ class Explorer(pn.viewable.Viewer):
             self.date,
             self.difference,
             self.reference,
+            self.date_b if self.compare_dates else None,
             self.lock_colour,
             tuple(self.clim) if self.lock_colour else None,
         )
@@ -244,14 +383,14 @@ class Explorer(pn.viewable.Viewer):
             "grid": g,
             "title": title,
             "clim": (lo, hi),
-            "cmap": views.DIFF_CMAP if self.difference else views.SM_CMAP,
+            "cmap": views.DIFF_CMAP if self.shows_difference else views.SM_CMAP,
             "extent": (g.lon0, g.lon1, g.lat0, g.lat1),
         }
         return self._frame
 
     # ------------------------------------------------------------------ plots (stream callbacks)
     def _image_view(self, **_):
-        return views.map_image(self.frame(), self.difference)
+        return views.map_image(self.frame(), self.shows_difference)
 
     def _apply_frame(self, plot, element):
         """Bokeh hook run after each render of the map: colour range, title and extent."""
@@ -264,7 +403,7 @@ class Explorer(pn.viewable.Viewer):
             cm.update(low=lo, high=hi)
         for key, handle in plot.handles.items():
             if key.endswith("colorbar"):  # the bar is built once: its title follows the mode
-                handle.title = f"{views.sm_label(self.difference)} [{views.SM_UNITS}]"
+                handle.title = f"{views.sm_label(self.shows_difference)} [{views.SM_UNITS}]"
         fig = plot.state
         fig.title.text = f["title"]
         if not self.lock_extent:
@@ -273,7 +412,7 @@ class Explorer(pn.viewable.Viewer):
             fig.y_range.update(start=y0, end=y1)
 
     def _static_view(self) -> hv.Overlay:
-        return views.outlines(self.grid, self.zone_path, self.outline)
+        return views.outlines(self.grid, self.zone_path, self.outline) * views.scale_bar(self.grid)
 
     def _stations_view(self, **_):
         metric = self.station_metric
@@ -291,7 +430,7 @@ class Explorer(pn.viewable.Viewer):
         return views.marker(self.select_point(x, y))
 
     def _hist_view(self, x_range=None, y_range=None, **_):
-        return views.histogram(self.frame(), self.difference, x_range, y_range)
+        return views.histogram(self.frame(), self.shows_difference, x_range, y_range)
 
     def _series_view(self, x=None, y=None, **_):
         sel = self.select_point(x, y)
@@ -309,7 +448,9 @@ class Explorer(pn.viewable.Viewer):
                 where = f"Station {name} ({where})"
         if hasattr(self, "series_title"):
             self.series_title.object = f"**Time series:** {where}"
-        return views.time_series(self.times, list(self.layers), series, station)
+        if hasattr(self, "series_download"):
+            self.series_download.disabled = sel is None
+        return views.time_series(self.times, list(self.layers), series, station, shown=self.lines)
 
     def _date_line(self, **_):
         return views.date_line(self.date)
@@ -350,6 +491,8 @@ class Explorer(pn.viewable.Viewer):
                 "product",
                 "difference",
                 "reference",
+                "date_b",
+                "compare_dates",
                 "lock_colour",
                 "lock_extent",
                 "_refresh",
@@ -379,10 +522,14 @@ class Explorer(pn.viewable.Viewer):
     def _build_side_plots(self):
         """The histogram of the visible map and the time series of the clicked point."""
         hist_state = hv.streams.Params(
-            self, ["date", "product", "difference", "reference", "lock_colour", "_refresh"]
+            self,
+            ["date", "product", "difference", "reference", "date_b", "compare_dates", "lock_colour",
+             "_refresh"],
         )
         self._hist = hv.DynamicMap(self._hist_view, streams=[hist_state, self._range])
-        self._series_dmap = hv.DynamicMap(self._series_view, streams=[self._tap])
+        self._series_dmap = hv.DynamicMap(
+            self._series_view, streams=[self._tap, hv.streams.Params(self, ["lines"])]
+        )
         self._vline = hv.DynamicMap(self._date_line, streams=[hv.streams.Params(self, ["date"])])
 
     def _build_panes(self):
@@ -410,7 +557,7 @@ class Explorer(pn.viewable.Viewer):
         )
         series = (self._series_dmap * self._vline).opts(
             hv.opts.Overlay(
-                framewise=True, legend_position="right", frame_width=290, frame_height=230
+                framewise=True, legend_position="right", frame_width=260, frame_height=230
             )
         )
         self.series_pane = pn.pane.HoloViews(
@@ -420,12 +567,13 @@ class Explorer(pn.viewable.Viewer):
     def _build_widgets(self):
         """The widgets, each bound to a parameter, and the info pane."""
         w = pn.widgets
-        self.date_player = w.DiscretePlayer.from_param(
+        self.date_player = DatePlayer.from_param(
             self.param.date,
             name="Date",
             interval=400,
             loop_policy="once",
             show_loop_controls=False,
+            scale_buttons=0.85,  # nine buttons in the 260 px of the controls (none cut off)
             css_classes=["smkit-date"],
             width=260,
         )
@@ -440,6 +588,14 @@ class Explorer(pn.viewable.Viewer):
             name="Reference product",
             css_classes=["smkit-reference"],
             width=260,
+        )
+        self.date_b_select = w.Select.from_param(
+            self.param.date_b, name="Date B", css_classes=["smkit-date-b"], width=260
+        )
+        self.compare_toggle = w.Checkbox.from_param(
+            self.param.compare_dates,
+            name="Compare dates: date B minus the date",
+            css_classes=["smkit-compare"],
         )
         self.clim_slider = w.EditableRangeSlider.from_param(
             self.param.clim,
@@ -460,7 +616,31 @@ class Explorer(pn.viewable.Viewer):
         self.metric_select = w.RadioButtonGroup.from_param(
             self.param.station_metric, name="Station metric", width=260
         )
+        self.lines_picker = w.CheckBoxGroup.from_param(
+            self.param.lines, name="Lines", inline=True, css_classes=["smkit-lines"], width=440
+        )
         self.info = pn.pane.Markdown("", width=260, css_classes=["smkit-info"])
+        self.report_link = pn.pane.Markdown(
+            f"[Report of the demo run]({self.report_url})" if self.report_url else "",
+            width=260, css_classes=["smkit-report"], visible=bool(self.report_url),
+        )
+        self.map_downloads = {}
+        for fmt, what in (("geotiff", "GeoTIFF"), ("netcdf", "NetCDF")):
+            button = w.FileDownload(
+                label=f"Map as {what}", filename=f"smkit_map{downloads.MAP_FORMATS[fmt]}",
+                css_classes=[f"smkit-download-{fmt}"], width=125, color="primary",
+                variant="outline",
+            )
+            button.callback = partial(self._download, button, partial(self.map_export, fmt))
+            self.map_downloads[fmt] = button
+        self.series_download = w.FileDownload(
+            label="Series of the point as CSV", filename="smkit_series.csv",
+            css_classes=["smkit-download-csv"], width=260, disabled=True, color="primary",
+            variant="outline",
+        )
+        self.series_download.callback = partial(
+            self._download, self.series_download, self.series_export
+        )
 
     def controls(self) -> pn.Column:
         """The widgets, in a column."""
@@ -469,6 +649,8 @@ class Explorer(pn.viewable.Viewer):
             self.product_select,
             self.difference_toggle,
             self.reference_select,
+            self.compare_toggle,
+            self.date_b_select,
             self.clim_slider,
             self.lock_colour_toggle,
             self.lock_extent_toggle,
@@ -480,16 +662,34 @@ class Explorer(pn.viewable.Viewer):
                 ),
                 self.metric_select,
             ]
-        items.append(self.info)
+        items += [
+            pn.pane.Markdown("Export the map shown, or the clicked point's series",
+                             margin=(10, 10, 0, 10)),
+            pn.Row(*self.map_downloads.values(), width=290),
+            self.series_download,
+            self.info,
+            self.report_link,
+        ]
         return pn.Column(*items, width=290)
 
-    def plots(self) -> pn.Row:
-        """The map, and beside it the histogram and the time series."""
-        return pn.Row(self.map_pane, pn.Column(self.hist_pane, self.series_title, self.series_pane))
+    def _plot_items(self) -> list:
+        """The map, and the column of the histogram and the time series."""
+        side = pn.Column(self.hist_pane, self.series_title, self.lines_picker, self.series_pane)
+        return [self.map_pane, side]
 
-    def __panel__(self) -> pn.Row:
-        """Controls and plots side by side (inline in JupyterLab)."""
-        return pn.Row(self.controls(), self.plots())
+    def plots(self) -> pn.FlexBox:
+        """The map, and beside it (below it on a narrow screen) the histogram and the time series."""
+        return pn.FlexBox(*self._plot_items(), flex_wrap="wrap", sizing_mode="stretch_width",
+                          css_classes=["smkit-plots"])
+
+    def __panel__(self) -> pn.FlexBox:
+        """Controls and plots side by side, wrapping to fit the width (inline in JupyterLab).
+
+        On a 1280 px wide screen the histogram and the time series go below
+        the controls and the map rather than past the right edge.
+        """
+        return pn.FlexBox(self.controls(), *self._plot_items(), flex_wrap="wrap",
+                          sizing_mode="stretch_width", css_classes=["smkit-explorer"])
 
     def template(self) -> pn.template.BootstrapTemplate:
         """The explorer in a page template (sidebar of controls, plots in the main area).
@@ -508,7 +708,8 @@ class Explorer(pn.viewable.Viewer):
 
 
 def explorer(product, *, coarse=None, stations=None, truth=None, references=None, zones=None, outline=None,
-             title: str = "smkit map explorer", description: str = "", template: bool = False):
+             title: str = "smkit map explorer", description: str = "", report_url: str | None = None,
+             template: bool = False):
     """An interactive map explorer of a soil-moisture product.
 
     Parameters
@@ -536,13 +737,18 @@ def explorer(product, *, coarse=None, stations=None, truth=None, references=None
         the data); the domain box is always drawn.
     title, description : str
         Page title and a line describing the product.
+    report_url : str, optional
+        Where the report of the demo run is (a link under the controls; none
+        without it). :func:`smkit.app.serve` serves ``reports/demo`` and links
+        its ``index.html`` (else ``README.md``).
     template : bool, default False
         Return a :class:`panel.template.BootstrapTemplate` (for a server)
-        instead of a row that also displays inline in JupyterLab.
+        instead of a wrapping row (a :class:`panel.FlexBox`) that also
+        displays inline in JupyterLab.
 
     Returns
     -------
-    panel.Row or panel.template.BootstrapTemplate
+    panel.FlexBox or panel.template.BootstrapTemplate
         The layout; its :class:`Explorer` (state and data access) is the
         ``explorer`` attribute of the returned object.
 
@@ -563,7 +769,7 @@ def explorer(product, *, coarse=None, stations=None, truth=None, references=None
     ['CCI', 'NEAREST', 'BILINEAR', 'Truth']
     """
     ex = Explorer(product, coarse=coarse, stations=stations, truth=truth, references=references, zones=zones,
-                  outline=outline, title=title, description=description)
+                  outline=outline, title=title, description=description, report_url=report_url)
     layout = ex.template() if template else ex.__panel__()
     layout.explorer = ex
     return layout

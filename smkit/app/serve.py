@@ -16,6 +16,7 @@ starts a Panel/Bokeh server on 127.0.0.1; the app reads no path typed into it.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,7 +40,25 @@ from smkit.workflow.explorer_data import (
 if TYPE_CHECKING:
     from smkit.core.scenario import Scenario
 
-__all__ = ["AppData", "load", "open_explorer", "prepare", "serve"]
+__all__ = ["REPORT_DIR", "AppData", "load", "open_explorer", "prepare", "report_file", "serve"]
+
+#: The report of the demo run (``smkit reproduce``), beside the package in a source checkout.
+REPORT_DIR = Path(__file__).resolve().parents[2] / "reports" / "demo"
+
+
+def report_file(folder: str | Path = REPORT_DIR) -> Path | None:
+    """The page of the demo run's report: its ``index.html``, else its ``README.md``; None without both.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The report's folder (default :data:`REPORT_DIR`).
+    """
+    for name in ("index.html", "README.md"):
+        if (Path(folder) / name).is_file():
+            return Path(folder) / name
+    return None
+
 
 #: Held while a browser session's app is built (see :func:`serve`).
 _BUILD_LOCK = threading.Lock()
@@ -202,22 +221,27 @@ def open_explorer(scenario: str | Path | Scenario = "tiny", *, product: str | Pa
 
     Returns
     -------
-    panel.Row or panel.template.BootstrapTemplate
-        :func:`explorer`'s layout.
+    panel.FlexBox or panel.template.BootstrapTemplate
+        :func:`explorer`'s layout; it links the demo report (:func:`report_file`)
+        by its path relative to the working directory (the notebook's folder).
     """
     data = load(scenario, product=product, seed=seed, cache_dir=cache_dir, quick=quick, zones=zones)
-    return explorer(data.product, template=template, **data.kwargs())
+    report = report_file()
+    url = None if report is None else Path(os.path.relpath(report, Path.cwd())).as_posix()
+    return explorer(data.product, template=template, report_url=url, **data.kwargs())
 
 
 def serve(scenario: str | Path | Scenario = "demo", *, product: str | Path | None = None, port: int = 5006,
           address: str = "127.0.0.1", show: bool = False, seed: int = 0, cache_dir: str | Path | None = None,
           quick: str = "mlr", zones: int | None = 7, threaded: bool = False,
-          on_session: Callable[[Explorer], None] | None = None, progress: bool = True, **kwargs):
+          on_session: Callable[[Explorer], None] | None = None, progress: bool = True,
+          inline: bool = False, **kwargs):
     """Serve the map explorer of a scenario with Panel's (Bokeh's) server.
 
     The data are opened once (:func:`load`) and shared by every browser
     session. Paths come only from the arguments: the app has no field that
-    reads a file.
+    reads a file. The demo run's report (:func:`report_file`), when there is
+    one, is served under ``/report/`` and linked from the controls.
 
     Parameters
     ----------
@@ -239,6 +263,9 @@ def serve(scenario: str | Path | Scenario = "demo", *, product: str | Path | Non
         read the server-side state).
     progress : bool
         Progress bars while building data.
+    inline : bool, default False
+        Serve the layout a notebook shows (controls and plots in a row)
+        instead of the page template (tests check it fits a narrow screen).
     **kwargs
         Passed on to :func:`panel.serve`.
 
@@ -249,15 +276,21 @@ def serve(scenario: str | Path | Scenario = "demo", *, product: str | Path | Non
     data = load(scenario, product=product, seed=seed, cache_dir=cache_dir, quick=quick, zones=zones,
                 progress=progress, cli=True)
 
+    report = report_file()
+    report_url = None
+    if report is not None:  # served beside the app: a page cannot open file:// links
+        kwargs["static_dirs"] = {**kwargs.get("static_dirs", {}), "report": str(report.parent)}
+        report_url = f"./report/{report.name}"
+
     def page():
         # one session built at a time: HoloViews' and Panel's registries are module-level dicts, and
         # sessions built side by side (a burst of page loads) failed with "dictionary changed size
         # during iteration" and got a page without the app
         with _BUILD_LOCK:
-            ex = Explorer(data.product, **data.kwargs())
+            ex = Explorer(data.product, report_url=report_url, **data.kwargs())
             if on_session is not None:
                 on_session(ex)
-            return ex.template()
+            return ex if inline else ex.template()
 
     origins = [f"{address}:{port}"]
     if address in ("127.0.0.1", "localhost"):

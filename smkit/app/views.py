@@ -26,6 +26,7 @@ __all__ = [
     "MAX_PIXELS",
     "SERIES_PALETTE",
     "SM_CMAP",
+    "STATION_LINE",
     "auto_clim",
     "date_line",
     "decimation",
@@ -33,6 +34,8 @@ __all__ = [
     "map_image",
     "marker",
     "outlines",
+    "scale_bar",
+    "scale_bar_length",
     "series_colour",
     "sm_label",
     "station_points",
@@ -129,6 +132,58 @@ def outlines(g: Grid, zone_path: np.ndarray, outline: list[np.ndarray]) -> hv.Ov
     return hv.Overlay(layers)
 
 
+#: Kilometres in one degree of longitude at the equator (WGS84 semi-major axis).
+KM_PER_DEG_LON = 111.32
+
+
+def scale_bar_length(g: Grid, fraction: float = 0.25) -> tuple[float, float, float]:
+    """A round length for a scale bar about ``fraction`` of the map's width wide.
+
+    Parameters
+    ----------
+    g : Grid
+        The map's grid (degrees).
+    fraction : float
+        Wanted length as a fraction of the map's width.
+
+    Returns
+    -------
+    (km, degrees, lat) : (float, float, float)
+        The length (1, 2 or 5 times a power of ten, km), the degrees of
+        longitude it spans at the map's middle latitude ``lat`` (degrees north),
+        where one degree of longitude is ``111.32 cos(lat)`` km.
+
+    Examples
+    --------
+    >>> from smkit.core.grid import Grid
+    >>> km, deg, lat = scale_bar_length(Grid(lon0=99.5, lon1=101.5, lat0=37.5, lat1=39.5, res=0.025))
+    >>> km, round(deg, 4), lat  # 2 degrees are 174 km wide at 38.5 N
+    (20.0, 0.2296, 38.5)
+    """
+    lat = (g.lat0 + g.lat1) / 2
+    per_deg = KM_PER_DEG_LON * np.cos(np.radians(lat))
+    want = max((g.lon1 - g.lon0) * per_deg * fraction, 1e-6)
+    exp = np.floor(np.log10(want))
+    km = max(m * 10**exp for m in (1, 2, 5) if m * 10**exp <= want)
+    return float(km), float(km / per_deg), float(lat)
+
+
+def scale_bar(g: Grid) -> hv.Overlay:
+    """A scale bar in the lower left of the map: a line of :func:`scale_bar_length` and its length in km."""
+    km, deg, _ = scale_bar_length(g)
+    w, h = g.lon1 - g.lon0, g.lat1 - g.lat0
+    x0, y0 = g.lon0 + 0.05 * w, g.lat0 + 0.05 * h
+    ticks = [np.array([[x, y0 - 0.012 * h], [x, y0 + 0.012 * h]]) for x in (x0, x0 + deg)]
+    line = hv.Path([np.array([[x0, y0], [x0 + deg, y0]]), *ticks], kdims=[_X, _Y]).opts(
+        color="black", line_width=3
+    )
+    label = f"{km:g} km"
+    text = hv.Text(x0 + deg / 2, y0 + 0.025 * h, label, kdims=[_X, _Y]).opts(
+        text_color="black", text_font_size="10pt", text_baseline="bottom", text_align="center"
+    )
+    return hv.Overlay([line, text])
+
+
 def station_points(scores: pd.DataFrame, metric: str, hooks: list) -> hv.Points:
     """Station markers coloured by a metric of :data:`smkit.app.STATION_METRICS`.
 
@@ -182,7 +237,8 @@ def histogram(frame: dict, difference: bool, x_range=None, y_range=None) -> hv.H
     """Histogram of the part of a frame's map inside ``x_range``/``y_range`` (lon/lat; default all).
 
     Forty bins over the frame's colour range; values beyond it are not
-    binned (the end bins would mislead) but counted in the title.
+    binned (the end bins would mislead) but counted on the title's second
+    line (the title fits the plot's 440 px).
     """
     arr, g = frame["values"], frame["grid"]
     lo, hi = frame["clim"]
@@ -197,8 +253,8 @@ def histogram(frame: dict, difference: bool, x_range=None, y_range=None) -> hv.H
     zname = "difference" if difference else "sm"
     dim = hv.Dimension(zname, label=sm_label(difference), unit=SM_UNITS)
     mean = f", mean {vals.mean():.3f}" if vals.size else ""
-    if below or above:
-        mean += f"; outside the colour range: {below} below, {above} above"
+    if below or above:  # a second line: one line would be cut at the plot's width
+        mean += f"\noutside the colour range: {below} below, {above} above"
     return hv.Histogram((edges, counts), kdims=[dim], vdims=["pixels"]).opts(
         framewise=True,
         title=f"Visible map: {vals.size} pixels{mean}",
@@ -225,11 +281,16 @@ def series_colour(k: int) -> str:
     return SERIES_PALETTE[k % len(SERIES_PALETTE)]
 
 
+#: The name of the station's series in the line picker (:func:`time_series`'s ``shown``).
+STATION_LINE = "Station"
+
+
 def time_series(
     times: pd.DatetimeIndex,
     labels: list[str],
     series: pd.DataFrame | None = None,
     station: np.ndarray | None = None,
+    shown: list[str] | None = None,
 ) -> hv.Overlay:
     """The time series of every layer at a pixel, and of a station, on ``times``.
 
@@ -244,12 +305,18 @@ def time_series(
         One column per layer (:meth:`smkit.app.Explorer.pixel_series`).
     station : numpy.ndarray, optional
         The station's soil moisture on ``times`` (m3 m-3), drawn as points.
+    shown : list of str, optional
+        The lines to draw: layer labels and :data:`STATION_LINE` (default
+        all). A line keeps its colour -- the one of its place in ``labels`` --
+        whichever others are drawn.
     """
     ylab = hv.Dimension("sm", label=sm_label(False), unit=SM_UNITS)
     colour = {lab: series_colour(k) for k, lab in enumerate(labels)}
+    keep = None if shown is None else set(shown)
     if series is None:
         empty = (times, np.full(len(times), np.nan))
-        curves = {lab: hv.Curve(empty, "time", ylab).opts(color=colour[lab]) for lab in labels}
+        curves = {lab: hv.Curve(empty, "time", ylab).opts(color=colour[lab]) for lab in labels
+                  if keep is None or lab in keep}
         points = hv.Scatter(empty, "time", ylab, label="station")
     else:
         extra = [c for c in series.columns if c not in colour]
@@ -257,13 +324,15 @@ def time_series(
         curves = {
             lab: hv.Curve((series.index, series[lab].values), "time", ylab).opts(color=colour[lab])
             for lab in series.columns
+            if keep is None or lab in keep
         }
         if station is not None:
             ok = np.isfinite(station)
             points = hv.Scatter((times[ok], station[ok]), "time", ylab, label="station")
         else:
             points = hv.Scatter((times[:1], [np.nan]), "time", ylab, label="station")
-    ov = hv.NdOverlay(curves, kdims="product", sort=False) * points.opts(color="black", size=5)
+    points = points.opts(color="black", size=5, visible=keep is None or STATION_LINE in keep)
+    ov = hv.NdOverlay(curves, kdims="product", sort=False) * points
     return ov.opts(hv.opts.Curve(line_width=1.4, tools=["hover"], framewise=True))
 
 

@@ -62,7 +62,7 @@ def _shown(plot) -> np.ndarray:
 
 def test_minimal_layout(product):
     layout = explorer(product)
-    assert isinstance(layout, pn.Row)
+    assert isinstance(layout, pn.FlexBox)  # wraps on a narrow screen
     ex = layout.explorer
     assert isinstance(ex, Explorer)
     assert ex.param["product"].objects == ["MLR", "XG"]
@@ -400,7 +400,7 @@ def test_cached_product_offers_the_bma_stored_beside_it(tmp_path, product):
 def test_domain_box_zones_and_outline_are_drawn(product, zones):
     ring = np.array([[99.8, 37.8], [101.0, 37.8], [101.0, 39.0], [99.8, 37.8]])
     ex = explorer(product, zones=zones, outline=ring).explorer
-    paths = ex._static_view().values()
+    paths = ex._static_view().values()[:3]  # then the scale bar
     box, zone_lines, outline = (np.asarray(p.split()[0].array()) for p in paths)
     assert box[:, 0].min() == 99.5 and box[:, 0].max() == 101.5  # the domain edges
     np.testing.assert_array_equal(zone_lines, ex.zone_path)
@@ -429,3 +429,191 @@ def test_time_series_lines_have_distinct_colours_and_a_unit():
             assert colours == {lab: ref[lab] for lab in colours}
         dim = next(iter(curves.data.values())).vdims[0]
         assert dim.unit == "m3 m-3" and "m3 m-3" in dim.pprint_label
+
+
+def test_date_player_starts_where_its_label_is(tiny):
+    """The slider sat at index 100 while the label said 470: the page resets it once drawn."""
+    from bokeh.document import Document
+
+    from smkit.app.explorer import SLIDER_SYNC_JS, DatePlayer
+
+    ex = explorer(interpolation_baselines(tiny.coarse, tiny.truth), coarse=tiny.coarse).explorer
+    dates = ex.param["date"].objects
+    assert isinstance(ex.date_player, DatePlayer)
+    doc = Document()
+    model = ex.date_player.get_root(doc)
+    assert model.value == dates.index(ex.date) == 470 and model.end == len(dates) - 1
+    assert model.options[model.value] == ex.date
+    cbs = doc.callbacks._js_event_callbacks["document_ready"]
+    assert any(cb.code == SLIDER_SYNC_JS and cb.args["player"] is model for cb in cbs)
+
+
+def _legend(plot) -> list[str]:
+    from bokeh.models import Legend
+
+    (legend,) = plot.state.select({"type": Legend})
+    return [it.label.value for it in legend.items if any(r.visible for r in it.renderers)]
+
+
+def test_line_picker_chooses_the_lines_and_keeps_their_colours(full):
+    from smkit.app.views import SERIES_PALETTE, STATION_LINE
+
+    labels = list(full.layers)
+    assert full.param["lines"].objects == labels + [STATION_LINE]
+    assert full.lines == labels + [STATION_LINE]  # all by default
+    assert full.lines_picker.value == full.lines
+    plot = _render(full._series_dmap)
+    s = full.stations.iloc[3]
+    full._tap.event(x=s["lon"], y=s["lat"])
+    assert _legend(plot) == labels + ["station"]
+
+    def colours():
+        ov = full._series_dmap[()]
+        return {str(k): hv.Store.lookup_options("bokeh", c, "style").kwargs["color"]
+                for k, c in ov.get(0).items()}
+
+    everything = colours()
+    assert everything == {lab: SERIES_PALETTE[k] for k, lab in enumerate(labels)}
+    full.lines_picker.value = ["Truth", "ERA5"]  # through the widget
+    assert full.lines == ["Truth", "ERA5"]
+    assert colours() == {"Truth": everything["Truth"], "ERA5": everything["ERA5"]}
+    assert _legend(plot) == ["Truth", "ERA5"]  # the station is hidden too
+    full.lines = ["MLR", STATION_LINE]
+    assert _legend(plot) == ["MLR", "station"]
+    full.lines = []
+    assert _legend(plot) == []
+    ex = explorer(full.data.layers["MLR"].data.expand_dims(model=["mlr"]).to_dataset(name="sm")).explorer
+    assert ex.param["lines"].objects == ["MLR"]  # no stations: no station line
+
+
+def test_compare_dates_shows_date_b_minus_date(full, product):
+    from bokeh.models import ColorBar
+
+    from smkit.app.views import auto_clim
+
+    plot = _render(full._map)
+    hist = _render(full._hist)
+    assert full.param["date_b"].objects == full.param["date"].objects
+    full.product, full.date = "XG", "2009-07-01"
+    full.difference = True
+    full.date_b = "2009-07-04"
+    full.compare_dates = True
+    assert not full.difference  # one difference at a time
+    xg = product["sm"].sel({"model": "xgb"})
+    want = (xg.sel(time="2009-07-04") - xg.sel(time="2009-07-01")).values
+    np.testing.assert_allclose(_shown(plot), want, atol=1e-7, equal_nan=True)
+    assert plot.state.title.text == "XG, 2009-07-04 − 2009-07-01"
+    lo, hi = full.clim  # diverging and symmetric, scaled to the date difference
+    assert lo == -hi > -1 and full.frame()["cmap"] == "RdBu"
+    assert (lo, hi) == auto_clim(want, True)
+    cm = _image(plot).glyph.color_mapper
+    bars = [b for b in plot.state.select({"type": ColorBar}) if b.color_mapper is cm]
+    assert bars and all(b.title == "Soil moisture difference [m3 m-3]" for b in bars)
+    assert full._hist[()].kdims[0].label == "Soil moisture difference"
+    full.product = "CCI"  # the coarse retrieval on its own grid
+    c = full.layers["CCI"]
+    np.testing.assert_allclose(_shown(plot), c.day("2009-07-04") - c.day("2009-07-01"), equal_nan=True)
+    full.difference = True
+    assert not full.compare_dates
+    assert plot.state.title.text.startswith("CCI − ")
+    assert hist is not None
+
+
+def test_export_the_map_shown_and_the_point_series(full, product, tmp_path):
+    import io
+
+    import rioxarray
+
+    full.product, full.date, full.difference, full.compare_dates = "XG", "2009-07-02", False, False
+    name, data = full.map_export("geotiff")
+    assert name == "smkit_XG_2009-07-02.tif"
+    (tmp_path / name).write_bytes(data.getvalue())
+    tif = rioxarray.open_rasterio(tmp_path / name)
+    assert str(tif.rio.crs) == "EPSG:4326"
+    want = product["sm"].sel({"model": "xgb"}).sel(time="2009-07-02").values
+    np.testing.assert_allclose(tif.values[0, ::-1], want, equal_nan=True)  # north-up on disk
+    full.reference, full.difference = "CCI", True
+    name, data = full.map_export("netcdf")
+    assert name == "smkit_XG-minus-CCI_2009-07-02.nc"
+    (tmp_path / name).write_bytes(data.getvalue())
+    with xr.open_dataset(tmp_path / name) as nc:
+        np.testing.assert_allclose(nc["sm"].values[0, 0], full.current_map()[0], equal_nan=True)
+        assert nc["sm"].attrs["units"] == "m3 m-3" and "minus CCI" in nc["sm"].attrs["long_name"]
+        assert list(nc["model"].values) == ["xgb-minus-cci"]
+    full.date_b, full.compare_dates = "2009-07-04", True
+    name, data = full.map_export("netcdf")
+    assert name == "smkit_XG_2009-07-04-minus-2009-07-02.nc"
+    with pytest.raises(ValueError, match="click a pixel"):
+        full._selected = None
+        full.series_export()
+    _render(full._series_dmap)
+    s = full.stations.iloc[3]
+    full._tap.event(x=s["lon"], y=s["lat"])
+    name, data = full.series_export()
+    assert name.startswith(f"smkit_series_{s['name']}_") and name.endswith(".csv")
+    text = data.getvalue().decode()
+    header = [line for line in text.splitlines() if line.startswith("#")]
+    sel = full._selected
+    assert any("m3 m-3" in line for line in header)
+    assert any(f"lat {sel['pixel_lat']:.4f} N, lon {sel['pixel_lon']:.4f} E" in line for line in header)
+    csv = pd.read_csv(io.StringIO(text), comment="#", index_col="date", parse_dates=True)
+    assert list(csv.columns) == list(full.layers) + [s["name"]]
+    series = full.pixel_series(sel["pixel_lat"], sel["pixel_lon"])
+    np.testing.assert_allclose(csv[list(full.layers)].values, series.values, rtol=1e-4, equal_nan=True)
+    # the buttons: the CSV one waits for a click; each names its file when pressed
+    assert not full.series_download.disabled
+    got = full.map_downloads["geotiff"].callback()
+    assert full.map_downloads["geotiff"].filename == "smkit_XG_2009-07-04-minus-2009-07-02.tif"
+    assert got.getvalue()[:4] in (b"II*\x00", b"MM\x00*")
+
+
+def test_scale_bar_is_km_at_the_map_latitude(full):
+    from smkit.app.views import scale_bar, scale_bar_length
+
+    g = full.grid
+    km, deg, lat = scale_bar_length(g)
+    assert lat == pytest.approx((g.lat0 + g.lat1) / 2)
+    assert deg * 111.32 * np.cos(np.radians(lat)) == pytest.approx(km)
+    width_km = (g.lon1 - g.lon0) * 111.32 * np.cos(np.radians(lat))
+    assert km in (1, 2, 5, 10, 20, 50, 100) and width_km / 10 < km <= width_km / 4
+    line, text = scale_bar(g)
+    x = line.split()[0].dimension_values(0)
+    assert x.max() - x.min() == pytest.approx(deg) and g.lon0 < x.min() < x.max() < g.lon1
+    assert text.text == f"{km:g} km"
+    static = full._static_view()  # drawn on the map
+    assert any(isinstance(el, hv.Text) and el.text == text.text for el in static.values())
+    # farther north a degree is shorter: the same length spans more degrees
+    from smkit.core.grid import Grid
+
+    north = Grid(lon0=g.lon0, lon1=g.lon1, lat0=g.lat0 + 30, lat1=g.lat1 + 30, res=g.res)
+    k2, d2, _ = scale_bar_length(north)
+    assert d2 * 111.32 * np.cos(np.radians(lat + 30)) == pytest.approx(k2)
+
+
+def test_report_link(tmp_path, product):
+    from smkit.app.serve import REPORT_DIR, report_file
+
+    assert report_file(tmp_path) is None
+    (tmp_path / "README.md").write_text("# report\n")
+    assert report_file(tmp_path) == tmp_path / "README.md"
+    (tmp_path / "index.html").write_text("<h1>report</h1>")
+    assert report_file(tmp_path) == tmp_path / "index.html"  # the HTML page first
+    assert REPORT_DIR.parts[-2:] == ("reports", "demo")
+    ex = explorer(product, report_url="./report/index.html").explorer
+    assert ex.report_link.visible
+    assert ex.report_link.object == "[Report of the demo run](./report/index.html)"
+    assert not explorer(product).explorer.report_link.visible
+
+
+def test_layout_wraps_and_histogram_title_fits(full):
+    """At 1280 px the plots wrap below instead of running off; the title's count is a second line."""
+    row = full.__panel__()
+    assert isinstance(row, pn.FlexBox) and row.flex_wrap == "wrap"
+    assert row.sizing_mode == "stretch_width"
+    assert isinstance(full.plots(), pn.FlexBox) and full.plots().flex_wrap == "wrap"
+    full.product, full.date, full.lock_colour = "Truth", "2009-07-02", True
+    full.clim = (0.15, 0.2)  # some pixels outside
+    title = full._hist[()].opts.get().kwargs["title"]
+    first, second = title.split("\n")
+    assert first.startswith("Visible map:") and second.startswith("outside the colour range:")
+    assert max(len(first), len(second)) <= 56  # about 7.5 px a character: within the 440 px plot

@@ -123,24 +123,42 @@ def _changed_fraction(a: Path, b: Path) -> float:
     return float((np.abs(x[:h, :w] - y[:h, :w]).max(axis=-1) > 12).mean())
 
 
+_PLAYWRIGHT = []  # one Playwright per test session: its sync API allows one at a time per thread
+
+
+def _playwright():
+    from playwright.sync_api import sync_playwright
+
+    if not _PLAYWRIGHT:
+        _PLAYWRIGHT.append(sync_playwright().start())
+    return _PLAYWRIGHT[0]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_playwright():
+    yield
+    while _PLAYWRIGHT:
+        _PLAYWRIGHT.pop().stop()
+
+
 class _App:
     """A served explorer and a Chromium page on it."""
 
-    def __init__(self, scenario, tag: str):
-        from playwright.sync_api import sync_playwright
-
+    def __init__(self, scenario, tag: str, viewport=(1480, 1000), **serve_kwargs):
         from smkit.app import serve
 
         self.tag, self.sessions, self.port = tag, [], _free_port()
+        self.viewport = {"width": viewport[0], "height": viewport[1]}
         t0 = time.perf_counter()
         self.server = serve(
-            scenario, port=self.port, threaded=True, on_session=self.sessions.append, progress=False
+            scenario, port=self.port, threaded=True, on_session=self.sessions.append, progress=False,
+            **serve_kwargs,
         )
         self._pw = self.browser = None
         try:
             _wait_port(self.port)
             self.startup_s = time.perf_counter() - t0
-            self._pw = sync_playwright().start()
+            self._pw = _playwright()
             self._open_page()
         except BaseException:
             self.close()
@@ -148,7 +166,7 @@ class _App:
 
     def _open_page(self):
         self.browser = self._pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        self.page = self.browser.new_page(viewport={"width": 1480, "height": 1000})
+        self.page = self.browser.new_page(viewport=self.viewport, accept_downloads=True)
         self.external = []
         self.page.on(
             "request",
@@ -197,8 +215,6 @@ class _App:
     def close(self):
         if self.browser is not None:
             self.browser.close()
-        if self._pw is not None:
-            self._pw.stop()
         self.server.stop()
 
 
@@ -290,3 +306,238 @@ def test_explorer_in_chromium_demo():
     finally:
         app.close()
     assert result["date_change_median_s"] < LATENCY_BUDGET_S
+
+
+# --------------------------------------------------------------------------- one served app, many checks
+@pytest.fixture(scope="module")
+def long_app(tiny):
+    """The tiny scenario's baselines over all its 548 days: the default day is index 470."""
+    _require_browser()
+    app = _App(tiny, "tiny-long", quick="baselines")
+    yield app
+    app.close()
+
+
+def _slider_state(page) -> dict:
+    """The date player's range input (value, max) and its label, read in the page (shadow DOM)."""
+    slider = page.locator(".smkit-date input[type=range]").first
+    return {
+        "slider": int(slider.input_value()),
+        "max": int(slider.get_attribute("max") or slider.evaluate("s => s.max")),
+        "label": page.locator(".smkit-date .pn-player-value").first.text_content().strip(),
+    }
+
+
+def test_date_slider_label_and_map_agree(long_app):
+    app, ex, page = long_app, long_app.ex, long_app.page
+    dates = ex.param["date"].objects
+    assert dates.index(ex.date) > 100  # beyond the range input's default maximum
+
+    def check():
+        st = _slider_state(page)
+        assert st["max"] == len(dates) - 1
+        assert dates[st["slider"]] == st["label"] == ex.date, st
+        np.testing.assert_array_equal(ex.current_map()[0], ex.layers[ex.product].day(ex.date))
+
+    check()  # at start
+    app.act(lambda: page.locator(".smkit-date button.next").first.click())
+    check()
+    app.act(lambda: page.locator(".smkit-date input[type=range]").first.evaluate(
+        "s => { s.value = '200'; s.dispatchEvent(new Event('input'));"
+        " s.dispatchEvent(new Event('change')); }"))
+    assert ex.date == dates[200]
+    check()
+    ex.date = dates[400]  # from Python
+    deadline = time.monotonic() + 30
+    while _slider_state(page)["slider"] != 400 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    check()
+    assert not app.errors, app.errors
+
+
+def _wait(cond, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting in the page")
+        time.sleep(0.1)
+
+
+def _click_map(app, fx=0.4, fy=0.5):
+    """Click the map at a fraction of its canvas; wait until the server has the new point."""
+    before = app.ex._selected
+    box = app.page.locator(".smkit-map canvas").first.bounding_box()
+    app.page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+    _wait(lambda: app.ex._selected is not None and app.ex._selected != before, 60)
+    app.page.locator(".smkit-series-title").filter(has_text="°N").first.wait_for(timeout=60_000)
+
+
+def test_line_picker_in_the_page(long_app):
+    ex, page = long_app.ex, long_app.page
+    _click_map(long_app)
+    assert "Truth" in ex.lines
+    page.locator(".smkit-lines").first.get_by_label("Truth", exact=True).uncheck()
+    _wait(lambda: "Truth" not in ex.lines)
+    assert ex.lines == [lab for lab in ex.param["lines"].objects if lab != "Truth"]
+    page.locator(".smkit-lines").first.get_by_label("Truth", exact=True).check()
+    _wait(lambda: "Truth" in ex.lines)
+    assert not long_app.errors, long_app.errors
+
+
+MAP_BAR = """() => {
+  for (const m of window.Bokeh.documents[0].all_models)
+    if (m.type === "ColorBar" && m.title && m.title.startsWith("Soil moisture"))
+      return {title: m.title, low: m.color_mapper.low, high: m.color_mapper.high,
+              palette: m.color_mapper.palette.length};
+  return null;
+}"""
+
+
+def test_compare_two_dates_in_the_page(long_app):
+    app, ex, page = long_app, long_app.ex, long_app.page
+    dates = ex.param["date"].objects
+    app.act(lambda: page.locator(".smkit-compare input").first.check())
+    assert ex.compare_dates and not ex.difference
+    target = dates[dates.index(ex.date) + 20]
+    app.act(lambda: page.locator(".smkit-date-b select").first.select_option(label=target))
+    assert ex.date_b == target
+    layer = ex.layers[ex.product]
+    np.testing.assert_allclose(ex.current_map()[0], layer.day(target) - layer.day(ex.date),
+                               equal_nan=True)
+    _wait(lambda: (page.evaluate(MAP_BAR) or {}).get("title", "").startswith("Soil moisture diff"))
+    bar = page.evaluate(MAP_BAR)
+    assert bar["title"] == "Soil moisture difference [m3 m-3]"
+    assert bar["low"] == -bar["high"] < 0
+    app.shot("compare-dates")
+    app.act(lambda: page.locator(".smkit-compare input").first.uncheck())
+    _wait(lambda: page.evaluate(MAP_BAR)["title"] == "Soil moisture [m3 m-3]")
+    assert not app.errors, app.errors
+
+
+def test_downloads_in_the_page(long_app, tmp_path):
+    import io
+
+    import pandas as pd
+    import xarray as xr
+
+    app, ex, page = long_app, long_app.ex, long_app.page
+    if ex.compare_dates:
+        app.act(lambda: page.locator(".smkit-compare input").first.uncheck())
+    with page.expect_download(timeout=60_000) as info:
+        page.locator(".smkit-download-netcdf button, .smkit-download-netcdf a").first.click()
+    dl = info.value
+    assert dl.suggested_filename == f"smkit_{ex.product}_{ex.date}.nc"
+    path = tmp_path / dl.suggested_filename
+    dl.save_as(path)
+    with xr.open_dataset(path) as nc:
+        np.testing.assert_allclose(nc["sm"].values[0, 0], ex.current_map()[0], equal_nan=True)
+        assert nc["sm"].attrs["units"] == "m3 m-3"
+
+    with page.expect_download(timeout=60_000) as info:
+        page.locator(".smkit-download-geotiff button, .smkit-download-geotiff a").first.click()
+    dl = info.value
+    assert dl.suggested_filename.endswith(".tif")
+    path = tmp_path / dl.suggested_filename
+    dl.save_as(path)
+    assert path.read_bytes()[:4] in (b"II*\x00", b"MM\x00*")
+
+    _click_map(app, 0.3, 0.6)
+    sel = ex._selected
+    _wait(lambda: not ex.series_download.disabled)
+    time.sleep(0.5)
+    with page.expect_download(timeout=60_000) as info:
+        page.locator(".smkit-download-csv button, .smkit-download-csv a").first.click()
+    dl = info.value
+    path = tmp_path / dl.suggested_filename
+    dl.save_as(path)
+    text = path.read_text()
+    assert "m3 m-3" in text.splitlines()[0] + text.splitlines()[1] + text.splitlines()[2]
+    assert f"lat {sel['pixel_lat']:.4f} N, lon {sel['pixel_lon']:.4f} E" in text
+    csv = pd.read_csv(io.StringIO(text), comment="#", index_col="date")
+    assert list(csv.columns)[: len(ex.layers)] == list(ex.layers)
+    assert len(csv) == len(ex.times)
+    assert not app.errors, app.errors
+
+
+def test_scale_bar_and_report_link_in_the_page(long_app):
+    from smkit.app.serve import report_file
+    from smkit.app.views import scale_bar_length
+
+    app, ex, page = long_app, long_app.ex, long_app.page
+    km = scale_bar_length(ex.grid)[0]
+    texts = page.evaluate("""() => {
+      const out = [];
+      for (const m of window.Bokeh.documents[0].all_models)
+        if (m.type === "GlyphRenderer" && m.glyph.type === "Text" && m.visible)
+          out.push(...(m.data_source.data.text || []));
+      return out;
+    }""")
+    assert f"{km:g} km" in texts
+    report = report_file()
+    if report is None:
+        pytest.skip("no reports/demo in this checkout")
+    link = page.locator(".smkit-report a").first
+    href = link.get_attribute("href")
+    assert href.endswith(report.name)
+    resp = page.request.get(f"http://127.0.0.1:{app.port}/" + href.lstrip("./"))
+    assert resp.status == 200 and resp.body() == report.read_bytes()
+
+
+# Every element of the page, in shadow roots too, that reaches past the viewport's left or right edge.
+OVERFLOW = """(limit) => {
+  const out = [];
+  const walk = (root) => {
+    for (const el of root.querySelectorAll("*")) {
+      const r = el.getBoundingClientRect();
+      const style = getComputedStyle(el);
+      if (r.width > 0 && r.height > 0 && (r.right > limit + 0.5 || r.left < -0.5) && style.visibility !== "hidden")
+        out.push({tag: el.tagName, cls: String(el.className).slice(0, 60), left: Math.round(r.left),
+                  right: Math.round(r.right)});
+      if (el.shadowRoot) walk(el.shadowRoot);
+    }
+  };
+  walk(document);
+  return {scrollWidth: document.documentElement.scrollWidth, over: out.slice(0, 20)};
+}"""
+
+# The histogram's title: its text, its width in its font and the width of its figure (px).
+HIST_TITLE = """() => {
+  for (const m of window.Bokeh.documents[0].all_models) {
+    if (m.type !== "Figure" || !m.title || !String(m.title.text).startsWith("Visible map")) continue;
+    const t = m.title;
+    const ctx = document.createElement("canvas").getContext("2d");
+    ctx.font = `${t.text_font_style} ${t.text_font_size} ${t.text_font}`;
+    const lines = String(t.text).split("\\n");
+    return {text: t.text, text_width: Math.max(...lines.map(l => ctx.measureText(l).width)),
+            width: m.width, inner_width: m.inner_width, visible: m.visible};
+  }
+  return null;
+}"""
+
+
+@pytest.mark.parametrize("inline", [False, True], ids=["page", "notebook-layout"])
+def test_layout_fits_1280_pixels(tiny, inline):
+    """At 1280 x 800 nothing reaches past the left or right edge; the histogram's title is whole."""
+    _require_browser()
+    tag = "tiny-1280-" + ("inline" if inline else "page")
+    app = _App(tiny, tag, viewport=(1280, 800), quick="baselines", inline=inline)
+    try:
+        page = app.page
+        _click_map(app)  # the series and its legend are drawn too
+        time.sleep(0.5)
+        app.shot("layout", full=True)
+        res = page.evaluate(OVERFLOW, 1280)
+        assert res["scrollWidth"] <= 1280, res
+        assert not res["over"], res
+        hist = page.locator(".smkit-hist").first
+        assert hist.is_visible()
+        box = hist.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 1280
+        title = page.evaluate(HIST_TITLE)
+        assert title is not None and title["visible"], title
+        assert title["text_width"] <= title["width"] - 10, title  # drawn whole, not cut
+        legend = page.locator(".smkit-series").first.bounding_box()
+        assert legend["x"] + legend["width"] <= 1280
+        assert not app.errors, app.errors
+    finally:
+        app.close()
