@@ -113,6 +113,8 @@ class Report:
         if unknown or not formats:
             raise ValueError(f"figure formats must be among png, pdf, svg; got {list(formats)}")
         paths = [self.out / "figures" / f"{self.name}_{name}.{fmt}" for fmt in formats]
+        if any(f in ("pdf", "svg") for f in formats):
+            _rasterize_dense(fig)
         for path in paths:
             try:
                 fig.savefig(path, dpi=dpi, bbox_inches="tight")
@@ -139,6 +141,27 @@ class Report:
         current.update(_plain(values))
         self._metrics.write_text(json.dumps(current, indent=2) + "\n")
         return values
+
+
+#: Elements above which a collection is drawn as an image inside a vector figure (maps, dense scatters).
+DENSE_ELEMENTS = 2000
+
+
+def _rasterize_dense(fig) -> None:
+    """Rasterize a figure's maps and dense point clouds in vector output (at the figure's dpi).
+
+    A 1-km map drawn as vectors is one path per pixel: the demo's map panel made an 82 MB PDF.
+    Axes, text, lines and sparse markers stay vectors.
+    """
+    from matplotlib.collections import Collection, QuadMesh
+    from matplotlib.image import AxesImage
+
+    for ax in getattr(fig, "axes", []):
+        for artist in [*ax.collections, *ax.images]:
+            dense = isinstance(artist, (QuadMesh, AxesImage)) or (
+                isinstance(artist, Collection) and len(artist.get_offsets()) > DENSE_ELEMENTS)
+            if dense:
+                artist.set_rasterized(True)
 
 
 def _plain(obj):

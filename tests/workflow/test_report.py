@@ -62,3 +62,15 @@ def test_figures_are_saved_for_a_paper_300_dpi_png_and_pdf(tmp_path):
     with pytest.raises(ValueError, match="among png, pdf, svg"):
         report.figure(fig, "bad", formats=("jpeg",))
     plt.close(fig)
+
+
+def test_maps_in_a_pdf_figure_are_rasterized_so_the_file_stays_small(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from smkit.workflow.report import Report
+
+    fig, ax = plt.subplots()
+    ax.pcolormesh(np.random.default_rng(0).random((300, 300)))
+    Report(tmp_path, "nb").figure(fig, "map", formats=("pdf",))
+    assert (tmp_path / "figures" / "nb_map.pdf").stat().st_size < 1_000_000
+    plt.close(fig)
