@@ -198,7 +198,7 @@ def _period(sc, start: str | None, end: str | None):
 
 @app.command("warmup")
 def warmup_cmd():
-    """Compile the numba kernels once (about 3 minutes the first time), so that the first real run is fast."""
+    """Compile the numba kernels once (one to three minutes the first time), so that the first real run is fast."""
     from smkit.workflow.warmup import warmup
 
     warmup(progress=True)

@@ -233,7 +233,7 @@ def downscale_variants(
         job = _ChunkJob(_sources(plan, base, union, zone_all), replace(base, covariates=union),
                         strategy.halo(base), targets, plan.days[0], threads)
         if progress and todo and base.backend == "fast" and not kernels_cached():
-            print("smkit: compiling the learners' kernels (first run on this machine: about 3 minutes, "
+            print("smkit: compiling the learners' kernels (first run on this machine: one to three minutes, "
                   "cached for later runs)", file=sys.stderr, flush=True)
         results = _run_chunks(job, todo, scheduler, workers, progress,
                               desc=f"downscaling ({base.strategy}, {base.backend})")

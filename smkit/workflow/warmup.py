@@ -2,7 +2,7 @@
 
 The learners, the window search, the blending, the aggregation, the sub-grid
 step and the BMA merge are numba kernels cached on disk (``cache=True``): the
-first run on a machine compiles them (about three minutes on two cores),
+first run on a machine compiles them (one to three minutes on two cores),
 every later process loads them in under a second. :func:`warmup` runs each
 of them once on a few days of the ``tiny`` world; ``make`` calls it at setup
 (``smkit warmup``).
@@ -45,7 +45,7 @@ def warmup(progress: bool = True) -> dict[str, float]:
 
     cached = kernels_cached()
     say("kernels are cached; loading them" if cached else
-        "compiling the kernels (first run on this machine: about 3 minutes on two cores, cached for later runs)")
+        "compiling the kernels (first run on this machine: one to three minutes on two cores, cached for later runs)")
     sc = make_scenario("tiny")
     sel = {"time": WARMUP_DAYS}
     coarse, fine = sc.coarse.sel(sel).load(), sc.fine.sel(sel).load()

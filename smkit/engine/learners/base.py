@@ -79,7 +79,7 @@ class Learner:
 def kernels_cached() -> bool:
     """Whether numba has already compiled and cached the learners' kernels on this machine.
 
-    The first run compiles them (about three minutes on two cores, once; later runs load the cache
+    The first run compiles them (one to three minutes on two cores, once; later runs load the cache
     in under a second); callers say so before starting instead of seeming to hang.
     """
     import os
