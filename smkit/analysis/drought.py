@@ -5,8 +5,14 @@ Index is at or below ``threshold`` (−2, moderate drought) in more than
 ``fraction`` (80 %) of the months of the period. Connected drought-prone
 pixels (8-connectivity, ``scipy.ndimage.label``) form regions, numbered by
 decreasing area, smaller ones than ``min_pixels`` dropped. For each region the
-mean daily series of the downscaled product, of the coarse retrieval and of the
-stations inside it are compared (Fig. 11).
+mean daily series of the downscaled product, of the coarse retrieval (and of its
+bilinear interpolation) are compared (Fig. 11) against the references there are:
+the 1-km truth on a synthetic scenario, and the stations inside the region. Real
+data have no truth, and drought-prone regions often hold no station; then
+:func:`regional_skill` returns no score rather than scoring the retrieval
+against the product, which would say nothing about which is better.
+
+Units: soil moisture, RMSE and bias in m3 m-3; R dimensionless.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import xarray as xr
 
 from smkit._compat import moved_names
 
-__all__ = ["drought_regions", "regional_series", "regional_skill"]
+__all__ = ["REFERENCES", "drought_regions", "regional_series", "regional_skill"]
 
 #: Figures that moved to :mod:`smkit.plot.drought` (the old name works, with a warning, until 0.3).
 __getattr__ = moved_names("smkit.analysis.drought", {
@@ -109,6 +115,7 @@ def _region_means(da: xr.DataArray, lab: np.ndarray, n: int, block_days: int) ->
 
 def regional_series(regions: xr.DataArray, *, product: xr.DataArray | None = None,
                     coarse: xr.DataArray | None = None, stations: xr.Dataset | None = None,
+                    truth: xr.DataArray | None = None, bilinear: xr.DataArray | None = None,
                     block_days: int = 64) -> xr.Dataset:
     """Daily mean soil moisture of each drought region from every source.
 
@@ -123,6 +130,13 @@ def regional_series(regions: xr.DataArray, *, product: xr.DataArray | None = Non
     stations : xarray.Dataset, optional
         Stations with volumetric ``sm`` (m3 m-3); the series is the mean of
         the observations of the stations inside the region on each day.
+    truth : xarray.DataArray, optional
+        The 1-km truth ``sm(time, lat, lon)`` (m3 m-3) of a synthetic scenario
+        (``Scenario.truth["sm"]``); real data have none.
+    bilinear : xarray.DataArray, optional
+        The retrieval interpolated bilinearly to the fine grid, ``sm(time, lat, lon)``
+        (m3 m-3), from :func:`smkit.validate.truth.interpolation_baselines`: the
+        baseline a downscaled product must beat.
     block_days : int, default 64
         Days read at a time (the maps are read once, whatever the number of regions).
 
@@ -130,21 +144,23 @@ def regional_series(regions: xr.DataArray, *, product: xr.DataArray | None = Non
     -------
     xarray.Dataset
         ``sm(region, source, time)`` (m3 m-3) with ``source`` among
-        "product", "cci", "stations", and ``n_pixels(region, source)``.
+        "product", "cci", "bilinear", "truth", "stations" (those given, in this
+        order), and ``n_pixels(source, region)`` (pixels, cells or stations inside).
     """
     sources, series, counts = [], [], []
     n = int(regions.max()) if regions.size else 0
     if n == 0:
         raise ValueError("no drought region: PDSI never stays below the threshold long enough")
     times = None
-    for name, da in (("product", product), ("cci", coarse)):
+    for name, da in (("product", product), ("cci", coarse), ("bilinear", bilinear), ("truth", truth)):
         if da is None:
             continue
         lab = _on_grid(regions, da["lat"].values, da["lon"].values)
         series.append(_region_means(da, lab, n, block_days))
         counts.append([int((lab == r).sum()) for r in range(1, n + 1)])
         sources.append(name)
-        times = series[-1]["time"]
+        t = pd.Index(series[-1]["time"].values)
+        times = t if times is None else times.union(t)  # the product may cover fewer days than the truth
     if stations is not None:
         lab = np.array([_on_grid(regions, [a], [b])[0, 0] for a, b in
                         zip(stations["lat"].values, stations["lon"].values, strict=True)])
@@ -161,7 +177,7 @@ def regional_series(regions: xr.DataArray, *, product: xr.DataArray | None = Non
         counts.append([int((lab == r).sum()) for r in range(1, n + 1)])
         sources.append("stations")
     if not series:
-        raise ValueError("give at least one of product, coarse, stations")
+        raise ValueError("give at least one of product, coarse, bilinear, truth, stations")
     series = [s.drop_vars([c for c in s.coords if c != "time"]) for s in series]
     sm = xr.concat(series, dim="source", join="outer").assign_coords(source=sources,
                                                                       region=np.arange(1, n + 1))
@@ -170,20 +186,115 @@ def regional_series(regions: xr.DataArray, *, product: xr.DataArray | None = Non
                        "n_pixels": (("source", "region"), np.array(counts))})
 
 
-def regional_skill(series: xr.Dataset, reference: str = "stations") -> pd.DataFrame:
-    """R, RMSE and bias of each source's regional series against ``reference`` (or the product)."""
+#: Sources that are references (scored against, never scored): the 1-km truth, then the stations.
+REFERENCES = ("truth", "stations")
+
+
+def _paired_gain(p: np.ndarray, b: np.ndarray, y: np.ndarray, block: int, n_boot: int, seed: int) -> dict:
+    """R and RMSE of ``p`` minus those of ``b`` against ``y`` (complete triples), with block-bootstrap bounds."""
+    from smkit.validate.metrics import r, rmse
+    from smkit.validate.skill import LEVEL, block_resamples
+
+    ok = np.isfinite(p) & np.isfinite(b) & np.isfinite(y)
+    p, b, y = p[ok], b[ok], y[ok]
+    out = {"dr": np.nan, "dr_lo": np.nan, "dr_hi": np.nan,
+           "drmse": np.nan, "drmse_lo": np.nan, "drmse_hi": np.nan}
+    if p.size < 3:
+        return out
+    out["dr"] = float(r(p, y) - r(b, y))
+    out["drmse"] = float(rmse(p, y) - rmse(b, y))
+    if p.size < 2 * block or n_boot < 10:  # too few blocks to resample
+        return out
+    idx = block_resamples(p.size, block, n_boot, seed=seed)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dr = r(p[idx], y[idx], axis=1) - r(b[idx], y[idx], axis=1)
+        drmse = rmse(p[idx], y[idx], axis=1) - rmse(b[idx], y[idx], axis=1)
+    q = [(1 - LEVEL) / 2, 1 - (1 - LEVEL) / 2]
+    for name, v in (("dr", dr), ("drmse", drmse)):
+        v = np.asarray(v, dtype=float)
+        v = v[np.isfinite(v)]
+        if v.size >= 10:
+            out[f"{name}_lo"], out[f"{name}_hi"] = (float(x) for x in np.quantile(v, q))
+    return out
+
+
+def regional_skill(series: xr.Dataset, reference: str | list[str] | None = None, *, product: str = "product",
+                   block_days: int = 30, n_boot: int = 500, seed: int = 0) -> pd.DataFrame:
+    """R, RMSE and bias of each source's regional series against each reference, and the product's gain.
+
+    Every source that is not a reference ("product", "cci", "bilinear") is
+    scored against every reference present, region by region, on the days
+    where the reference and all those sources have a value (so the scores
+    of the product and of the retrieval are paired). On a baseline's row
+    the product's gain over it is added: ``dr`` = R(product) - R(baseline)
+    and ``drmse`` = RMSE(product) - RMSE(baseline), each with a 90 %
+    moving-block bootstrap interval over days (blocks of ``block_days``,
+    the same blocks for both; :func:`smkit.validate.skill.block_resamples`).
+
+    Parameters
+    ----------
+    series : xarray.Dataset
+        From :func:`regional_series`.
+    reference : str or list of str, optional
+        The references. Default: those of :data:`REFERENCES` present ("truth"
+        on a synthetic scenario, "stations" when given); with neither the
+        table is empty, as nothing can tell which source is better. Naming
+        another source (e.g. "product") scores the rest against it.
+    product : str, default "product"
+        The source whose gain over the others is computed.
+    block_days : int, default 30
+        Bootstrap block length, days (soil moisture persists for weeks).
+    n_boot : int, default 500
+        Bootstrap resamples (below 10: no interval).
+    seed : int, default 0
+        Seed of the resamples.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index (region, reference, source); columns ``r`` (1), ``rmse`` and
+        ``bias`` (source - reference, m3 m-3), ``n`` (days), and ``dr``, ``dr_lo``,
+        ``dr_hi`` (1), ``drmse``, ``drmse_lo``, ``drmse_hi`` (m3 m-3): product minus
+        this source (NaN on the product's own rows). A region whose reference has
+        no data (e.g. no station inside) has NaN scores and ``n`` 0.
+
+    Raises
+    ------
+    ValueError
+        When a named reference is not a source of ``series``.
+    """
     from smkit.validate.metrics import all_metrics
 
     src = [str(s) for s in series["source"].values]
-    if reference not in src:
-        reference = "product"
+    if reference is None:
+        refs = [s for s in REFERENCES if s in src]
+    else:
+        refs = [reference] if isinstance(reference, str) else list(reference)
+        missing = [x for x in refs if x not in src]
+        if missing:
+            raise ValueError(f"reference {_quoted(missing)} is not among the series' sources {src}: "
+                             "give a source of regional_series (truth, stations, product, ...)")
+    scored = [s for s in src if s not in REFERENCES and s not in refs]
+    columns = ["r", "rmse", "bias", "n", "dr", "dr_lo", "dr_hi", "drmse", "drmse_lo", "drmse_hi"]
     rows = []
-    for r in series["region"].values:
-        ref = series["sm"].sel(region=r, source=reference).values
-        for s in src:
-            if s == reference:
-                continue
-            m = all_metrics(series["sm"].sel(region=r, source=s).values, ref)
-            rows.append({"region": int(r), "source": s, "reference": reference,
-                         **{k: m[k] for k in ("r", "rmse", "bias", "n")}})
-    return pd.DataFrame(rows).set_index(["region", "source"])
+    for reg in series["region"].values:
+        x = {s: np.asarray(series["sm"].sel(region=reg, source=s).values, dtype=float) for s in src}
+        for ref in refs:
+            common = np.isfinite(x[ref])
+            for s in scored:
+                common &= np.isfinite(x[s])
+            y = np.where(common, x[ref], np.nan)
+            for s in scored:
+                m = all_metrics(np.where(common, x[s], np.nan), y)
+                row = {"region": int(reg), "reference": ref, "source": s,
+                       **{k: float(m[k]) for k in ("r", "rmse", "bias")}, "n": int(common.sum())}
+                if s != product and product in scored:
+                    row.update(_paired_gain(x[product][common], x[s][common], x[ref][common],
+                                            block_days, n_boot, seed))
+                rows.append(row)
+    out = pd.DataFrame(rows, columns=["region", "reference", "source", *columns])
+    return out.set_index(["region", "reference", "source"])
+
+
+def _quoted(names: list[str]) -> str:
+    return ", ".join(repr(n) for n in names)

@@ -451,43 +451,107 @@ def model_intercomparison(summary: pd.DataFrame, product: str = "BMA") -> str:
 def drought(skill: pd.DataFrame | None, product: str = "product", reference: str = "cci") -> str:
     """Section 06: the product's regional series against the retrieval's, region by region.
 
+    Each region is judged against every reference it has: the 1-km truth (synthetic
+    scenarios) and the stations inside it. The verdict is on R, from the paired
+    block-bootstrap interval of R(product) - R(retrieval) when the table has one;
+    RMSE (m3 m-3) is given beside it, and a region where RMSE says otherwise is named.
+    Without any reference the section says so rather than scoring one source against another.
+
     Parameters
     ----------
     skill : pandas.DataFrame or None
-        :func:`smkit.analysis.drought.regional_skill`: index (region, source), columns ``reference``,
-        ``r`` (1), ``rmse`` (m3 m-3), ``n``. None when no region passes the thresholds.
+        :func:`smkit.analysis.drought.regional_skill`: index (region, reference, source), columns
+        ``r`` (1), ``rmse`` (m3 m-3), ``n`` and, on a baseline's rows, ``dr``, ``dr_lo``, ``dr_hi`` (1)
+        and ``drmse``, ``drmse_lo``, ``drmse_hi`` (m3 m-3), product minus baseline. The older
+        layout (index (region, source), a ``reference`` column) is read too. None when no region
+        passes the thresholds; empty when there is no reference.
     product, reference : str
-        Sources compared.
+        The product and the baseline it is judged against (the retrieval); a ``bilinear``
+        baseline, when the table has one, is reported too.
 
     Returns
     -------
     str
         Markdown.
+
+    Examples
+    --------
+    >>> idx = pd.MultiIndex.from_product([[1], ["truth"], ["product", "cci"]],
+    ...                                  names=["region", "reference", "source"])
+    >>> sk = pd.DataFrame({"r": [0.8, 0.6], "rmse": [0.02, 0.03], "n": [700, 700],
+    ...                    "dr": [np.nan, 0.2], "dr_lo": [np.nan, 0.1], "dr_hi": [np.nan, 0.3],
+    ...                    "drmse": [np.nan, -0.01], "drmse_lo": [np.nan, -0.012],
+    ...                    "drmse_hi": [np.nan, -0.008]}, index=idx)
+    >>> print(drought(sk))
+    **What this section shows.** Against the 1-km truth, the product's regional series beats CCI's at region 1 (R 0.80 vs 0.60, difference +0.20, 90 % interval +0.10 to +0.30; RMSE 0.020 vs 0.030 m3 m-3, difference -0.010, 90 % interval -0.012 to -0.008).
     """
-    if skill is None or skill.empty:
+    if skill is None:
         return "**What this section shows.** No drought-prone region passes the thresholds, so nothing is compared."
-    per, unscored = {}, []
-    against_product = False
-    for region in dict.fromkeys(skill.index.get_level_values(0)):
-        g = skill.loc[region]
-        if product not in g.index:  # the product is the reference: no stations in the regions
-            against_product = True
+    if skill.index.nlevels == 2 and "reference" in skill.columns:  # the layout of smkit 0.2
+        skill = skill.set_index("reference", append=True).reorder_levels([0, 2, 1])
+    no_reference = ("there is no 1-km truth (real data) and no station inside them, so this section "
+                    "cannot say whether the product's regional series is better than the retrieval's")
+    if skill.empty:
+        return f"**What this section shows.** No reference is available in the drought-prone regions: {no_reference}."
+    labels = {"truth": "the 1-km truth", "stations": "the stations", "product": "the product"}
+    names = {reference: f"{reference.upper()}'s", "bilinear": "the bilinear interpolation's"}
+    regions = list(dict.fromkeys(skill.index.get_level_values(0)))
+    refs = list(dict.fromkeys(skill.index.get_level_values(1)))
+    out, unscored = [], {}
+
+    def signed(v, digits):  # a difference, with one more digit when it would read as zero
+        return f"{v:+.{digits}f}" if abs(v) >= 0.5 * 10 ** -digits else f"{v:+.{digits + 1}f}"
+
+    for ref in refs:
+        for base in (reference, "bilinear"):
+            per, rmse_differs = {}, {}
+            for region in regions:
+                if (region, ref, product) not in skill.index or (region, ref, base) not in skill.index:
+                    continue
+                p, b = skill.loc[(region, ref, product)], skill.loc[(region, ref, base)]
+                if not _ok(p["r"], b["r"]):
+                    if base == reference:
+                        unscored.setdefault(ref, []).append(str(region))
+                    continue
+                dr, dr_lo, dr_hi = (b.get(c, np.nan) for c in ("dr", "dr_lo", "dr_hi"))
+                dr = dr if _ok(dr) else p["r"] - b["r"]
+                w = _word(dr, dr_lo, dr_hi)
+                fp, fb = _fmt(p["r"], b["r"])
+                text = f"region {region} (R {fp} vs {fb}, difference {signed(dr, 2)}"
+                text += f", 90 % interval {signed(dr_lo, 2)} to {signed(dr_hi, 2)}" if _ok(dr_lo, dr_hi) else ""
+                if _ok(p.get("rmse"), b.get("rmse")):
+                    d, d_lo, d_hi = (b.get(c, np.nan) for c in ("drmse", "drmse_lo", "drmse_hi"))
+                    d = d if _ok(d) else p["rmse"] - b["rmse"]
+                    fp, fb = _fmt(p["rmse"], b["rmse"], digits=3)
+                    text += f"; RMSE {fp} vs {fb} m3 m-3, difference {signed(d, 3)}"
+                    text += f", 90 % interval {signed(d_lo, 3)} to {signed(d_hi, 3)}" if _ok(d_lo, d_hi) else ""
+                    w_rmse = _word(d, d_lo, d_hi, higher_better=False)
+                    if w_rmse != w:
+                        rmse_differs.setdefault(w_rmse, []).append(f"region {region}")
+                per.setdefault(w, []).append(text + ")")
+            if not per:
+                continue
+            lead = (f"Against {labels.get(ref, ref)}, the product's regional series " if base == reference
+                    else f"Against {labels.get(ref, ref)}, it ")
+            out.append(lead + "; it ".join(f"{w} {names[base]} at {_join(v)}" for w, v in per.items()) + ".")
+            if rmse_differs:
+                out.append("By RMSE, though, it " + "; it ".join(
+                    f"{w} {names[base]} at {_join(v)}" for w, v in rmse_differs.items()) + ".")
+    scored_anywhere = {r for r in regions for ref in refs
+                       if str(r) not in unscored.get(ref, []) and (r, ref, product) in skill.index}
+    missing = [str(r) for r in regions if r not in scored_anywhere]
+    for ref, where in unscored.items():
+        where = [r for r in where if r not in missing]  # said once below
+        if not where:
             continue
-        if reference not in g.index or not _ok(g.loc[product, "r"], g.loc[reference, "r"]):
-            unscored.append(str(region))
-            continue
-        p, c = g.loc[product], g.loc[reference]
-        fp, fc = _fmt(p["r"], c["r"])
-        per.setdefault(_word(p["r"] - c["r"]), []).append(f"region {region} (R {fp} vs {fc})")
-    out = []
-    if per:
-        out.append("Against the stations, the product's regional series " + "; it ".join(
-            f"{w} {reference.upper()}'s at {_join(v)}" for w, v in per.items()) + ".")
-    if unscored:
-        out.append(f"Region(s) {_join(unscored)} have no station data in the regions' series: not scored.")
-    if against_product:
-        out.append("Without stations the retrieval is scored against the product, which says nothing about "
-                   "which is better.")
+        if ref == "stations":
+            out.append(f"No station data lie in region(s) {_join(where)}: not scored against the stations.")
+        else:
+            out.append(f"Region(s) {_join(where)} have no data of {labels.get(ref, ref)}: not scored against it.")
+    if missing and "product" not in refs:
+        out.append(f"No reference is available in region(s) {_join(missing)}: {no_reference}.")
+    if "product" in refs:
+        out.append("Scored against the product, the retrieval's numbers say nothing about which is better.")
     return "**What this section shows.** " + " ".join(out)
 
 

@@ -1,5 +1,7 @@
 """Each section's closing statement follows its numbers: swap the numbers and the verdict flips."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -145,11 +147,58 @@ def test_model_intercomparison():
 def test_drought_regions():
     skill = pd.DataFrame({"region": [1, 1, 2, 2], "source": ["product", "cci"] * 2, "reference": "stations",
                           "r": [0.8, 0.6, np.nan, np.nan]}).set_index(["region", "source"])
-    text = S.drought(skill)
-    assert "beats CCI's at region 1 (R 0.80 vs 0.60)" in text and "2 have no station data" in text
+    text = S.drought(skill)  # the layout of smkit 0.2: index (region, source), a reference column
+    assert "Against the stations, the product's regional series beats CCI's at region 1 (R 0.80 vs 0.60" in text
+    assert "No reference is available in region(s) 2" in text
     skill.loc[(1, "cci"), "r"] = 0.9
     assert "does not beat CCI's at region 1" in S.drought(skill)
     assert "No drought-prone region" in S.drought(None)
+
+
+def _regional(rows):
+    """regional_skill's table from (region, reference, source, r, rmse, dr, dr_lo, dr_hi) rows."""
+    df = pd.DataFrame(rows, columns=["region", "reference", "source", "r", "rmse", "dr", "dr_lo", "dr_hi"])
+    df["n"] = np.where(df["r"].notna(), 700, 0)
+    return df.set_index(["region", "reference", "source"])
+
+
+def test_drought_against_the_truth_names_the_winner_per_region():
+    nan = np.nan
+    skill = _regional([
+        (1, "truth", "product", 0.90, 0.010, nan, nan, nan), (1, "truth", "cci", 0.70, 0.030, 0.20, 0.12, 0.28),
+        (2, "truth", "product", 0.60, 0.040, nan, nan, nan), (2, "truth", "cci", 0.75, 0.030, -0.15, -0.25, -0.05),
+        (3, "truth", "product", 0.71, 0.020, nan, nan, nan), (3, "truth", "cci", 0.70, 0.021, 0.01, -0.05, 0.07),
+        (1, "stations", "product", 0.80, 0.050, nan, nan, nan), (1, "stations", "cci", 0.60, 0.060, 0.2, 0.1, 0.3),
+        (2, "stations", "product", nan, nan, nan, nan, nan), (2, "stations", "cci", nan, nan, nan, nan, nan),
+        (3, "stations", "product", nan, nan, nan, nan, nan), (3, "stations", "cci", nan, nan, nan, nan, nan),
+    ])
+    text = S.drought(skill)
+    assert ("Against the 1-km truth, the product's regional series beats CCI's at region 1 "
+            "(R 0.90 vs 0.70, difference +0.20, 90 % interval +0.12 to +0.28; RMSE 0.010 vs 0.030 m3 m-3") in text
+    assert "does not beat CCI's at region 2 (R 0.60 vs 0.75, difference -0.15" in text
+    assert "ties within the interval with CCI's at region 3" in text
+    assert "Against the stations, the product's regional series beats CCI's at region 1 (R 0.80 vs 0.60" in text
+    assert "No station data lie in region(s) 2 and 3: not scored against the stations." in text
+    assert "No reference is available" not in text and "scored against the product" not in text
+    # the product closer to the truth everywhere: the winning wording at every region, none of the losing
+    better = skill.copy()
+    cci = better.index.get_level_values("source") == "cci"
+    better.loc[cci, ["dr", "dr_lo", "dr_hi"]] = [0.2, 0.1, 0.3]
+    better.loc[~cci, "rmse"] = 0.005
+    text = S.drought(better)
+    assert re.search(r"truth, the product's regional series beats CCI's at region 1 \(.*\), region 2 \(.*\) "
+                     r"and region 3 \(", text)
+    assert "does not beat" not in text and "ties" not in text and "By RMSE" not in text
+    # ... and where RMSE disagrees with R, the statement says so
+    better.iloc[better.index.get_loc((2, "truth", "product")), better.columns.get_loc("rmse")] = 0.04
+    assert "By RMSE, though, it does not beat CCI's at region 2." in S.drought(better)
+
+
+def test_drought_without_any_reference_says_so():
+    empty = _regional([]).iloc[:0]
+    text = S.drought(empty)
+    assert "No reference is available" in text and "cannot say whether" in text
+    assert "beats" not in text
 
 
 def test_leave_one_out_direction():
