@@ -499,8 +499,11 @@ def drought(skill: pd.DataFrame | None, product: str = "product", reference: str
     refs = list(dict.fromkeys(skill.index.get_level_values(1)))
     out, unscored = [], {}
 
-    def signed(v, digits):  # a difference, with one more digit when it would read as zero
-        return f"{v:+.{digits}f}" if abs(v) >= 0.5 * 10 ** -digits else f"{v:+.{digits + 1}f}"
+    def signed(v, digits):  # a difference, with one more digit when it would read as zero, else 0
+        for d in (digits, digits + 1):
+            if abs(v) >= 0.5 * 10 ** -d:
+                return f"{v:+.{d}f}"
+        return f"{0:.{digits}f}"
 
     for ref in refs:
         for base in (reference, "bilinear"):
