@@ -522,6 +522,7 @@ def test_compare_dates_shows_date_b_minus_date(full, product):
 def test_export_the_map_shown_and_the_point_series(full, product, tmp_path):
     import io
 
+    import rasterio
     import rioxarray
 
     full.product, full.date, full.difference, full.compare_dates = "XG", "2009-07-02", False, False
@@ -532,7 +533,14 @@ def test_export_the_map_shown_and_the_point_series(full, product, tmp_path):
     assert str(tif.rio.crs) == "EPSG:4326"
     want = product["sm"].sel({"model": "xgb"}).sel(time="2009-07-02").values
     np.testing.assert_allclose(tif.values[0, ::-1], want, equal_nan=True)  # north-up on disk
+    assert tif.attrs["long_name"] == "volumetric soil moisture, XG, 2009-07-02, m3 m-3"
     full.reference, full.difference = "CCI", True
+    name, data = full.map_export("geotiff")  # the band says difference, as the NetCDF's long_name does
+    (tmp_path / name).write_bytes(data.getvalue())
+    with rasterio.open(tmp_path / name) as src:
+        want = "difference of volumetric soil moisture, XG minus CCI, 2009-07-02, m3 m-3"
+        assert src.descriptions[0] == want
+        assert src.tags()["units"] == "m3 m-3"
     name, data = full.map_export("netcdf")
     assert name == "smkit_XG-minus-CCI_2009-07-02.nc"
     (tmp_path / name).write_bytes(data.getvalue())
@@ -565,6 +573,10 @@ def test_export_the_map_shown_and_the_point_series(full, product, tmp_path):
     got = full.map_downloads["geotiff"].callback()
     assert full.map_downloads["geotiff"].filename == "smkit_XG_2009-07-04-minus-2009-07-02.tif"
     assert got.getvalue()[:4] in (b"II*\x00", b"MM\x00*")
+    (tmp_path / "dates.tif").write_bytes(got.getvalue())
+    with rasterio.open(tmp_path / "dates.tif") as src:
+        want = "difference of volumetric soil moisture, XG, 2009-07-04 minus 2009-07-02, m3 m-3"
+        assert src.descriptions[0] == want
 
 
 def test_scale_bar_is_km_at_the_map_latitude(full):
