@@ -613,8 +613,51 @@ def test_report_link(tmp_path, product):
     assert REPORT_DIR.parts[-2:] == ("reports", "demo")
     ex = explorer(product, report_url="./report/index.html").explorer
     assert ex.report_link.visible
-    assert ex.report_link.object == "[Report of the demo run](./report/index.html)"
+    # a new browser tab: the explorer (a notebook's output, a served session) stays as it is
+    assert ex.report_link.object == ('<a href="./report/index.html" target="_blank" rel="noopener">'
+                                     "Report of the demo run</a>")
     assert not explorer(product).explorer.report_link.visible
+
+
+def test_notebook_report_url_is_the_jupyter_servers(tmp_path, monkeypatch):
+    """In a notebook under a Jupyter server the report link is that server's URL; else a file path."""
+    import json
+    import os
+
+    from smkit.app.serve import jupyter_server, notebook_report_url
+
+    root = tmp_path / "root"
+    (root / "notebooks").mkdir(parents=True)
+    (root / "reports" / "demo").mkdir(parents=True)
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+    monkeypatch.chdir(root / "notebooks")
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    info = {"root_dir": str(root), "base_url": "/user/me/", "pid": os.getppid(), "url": "http://x/user/me/"}
+    (runtime / "jpserver-1.json").write_text(json.dumps(info))
+    assert jupyter_server() is None  # not a kernel a Jupyter server started (a script, papermill)
+    monkeypatch.setenv("JPY_SESSION_NAME", str(root / "notebooks" / "explore.py"))
+    assert jupyter_server() == info
+    info["pid"] = os.getpid()  # not the parent, but the one server holding the working directory
+    (runtime / "jpserver-1.json").write_text(json.dumps(info))
+    assert jupyter_server() == info
+    (runtime / "jpserver-2.json").write_text(json.dumps({**info, "base_url": "/"}))
+    assert jupyter_server() is None  # two such servers: which one is not known
+    (runtime / "jpserver-2.json").unlink()
+    (runtime / "jpserver-1.json").write_text(json.dumps({**info, "root_dir": str(tmp_path / "elsewhere")}))
+    assert jupyter_server() is None
+
+    page = root / "reports" / "demo" / "index.html"
+    assert notebook_report_url(page, info) == "/user/me/files/reports/demo/index.html"
+    assert notebook_report_url(page, {**info, "base_url": "/"}) == "/files/reports/demo/index.html"
+    readme = page.with_name("README.md")
+    assert notebook_report_url(readme, info) == "/user/me/lab/tree/reports/demo/README.md"
+    spaced = root / "my reports" / "index.html"
+    assert notebook_report_url(spaced, info) == "/user/me/files/my%20reports/index.html"
+    assert notebook_report_url(page, None) == "../reports/demo/index.html"  # relative to the notebook
+    assert notebook_report_url(page, {**info, "root_dir": str(tmp_path / "elsewhere")}) == (
+        "../reports/demo/index.html")  # outside the server's root: a file path
 
 
 def test_layout_wraps_and_histogram_title_fits(full):
