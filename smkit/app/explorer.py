@@ -59,6 +59,7 @@ Usage::
 
 from __future__ import annotations
 
+import html
 import io
 from functools import partial
 from typing import TYPE_CHECKING
@@ -620,8 +621,9 @@ class Explorer(pn.viewable.Viewer):
             self.param.lines, name="Lines", inline=True, css_classes=["smkit-lines"], width=440
         )
         self.info = pn.pane.Markdown("", width=260, css_classes=["smkit-info"])
+        link = f'<a href="{html.escape(self.report_url or "")}" target="_blank" rel="noopener">'
         self.report_link = pn.pane.Markdown(
-            f"[Report of the demo run]({self.report_url})" if self.report_url else "",
+            f"{link}Report of the demo run</a>" if self.report_url else "",
             width=260, css_classes=["smkit-report"], visible=bool(self.report_url),
         )
         self.map_downloads = {}
@@ -738,9 +740,10 @@ def explorer(product, *, coarse=None, stations=None, truth=None, references=None
     title, description : str
         Page title and a line describing the product.
     report_url : str, optional
-        Where the report of the demo run is (a link under the controls; none
-        without it). :func:`smkit.app.serve` serves ``reports/demo`` and links
-        its ``index.html`` (else ``README.md``).
+        Where the report of the demo run is (a link under the controls, opening
+        in a new browser tab so the explorer stays as it is; none without it).
+        :func:`smkit.app.serve` serves ``reports/demo`` and links its
+        ``index.html`` (else ``README.md``).
     template : bool, default False
         Return a :class:`panel.template.BootstrapTemplate` (for a server)
         instead of a wrapping row (a :class:`panel.FlexBox`) that also

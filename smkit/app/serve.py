@@ -16,12 +16,14 @@ starts a Panel/Bokeh server on 127.0.0.1; the app reads no path typed into it.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import panel as pn
 import xarray as xr
@@ -40,7 +42,8 @@ from smkit.workflow.explorer_data import (
 if TYPE_CHECKING:
     from smkit.core.scenario import Scenario
 
-__all__ = ["REPORT_DIR", "AppData", "load", "open_explorer", "prepare", "report_file", "serve"]
+__all__ = ["REPORT_DIR", "AppData", "jupyter_server", "load", "notebook_report_url", "open_explorer",
+           "prepare", "report_file", "serve"]
 
 #: The report of the demo run (``smkit reproduce``), beside the package in a source checkout.
 REPORT_DIR = Path(__file__).resolve().parents[2] / "reports" / "demo"
@@ -58,6 +61,109 @@ def report_file(folder: str | Path = REPORT_DIR) -> Path | None:
         if (Path(folder) / name).is_file():
             return Path(folder) / name
     return None
+
+
+def _alive(pid) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, TypeError, ValueError, OverflowError):
+        return False
+    return True
+
+
+def _inside(path: Path, root: str | Path | None) -> bool:
+    if not root:
+        return False
+    try:
+        path.resolve().relative_to(Path(root).expanduser().resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def jupyter_server() -> dict | None:
+    """The Jupyter server running this kernel, from its ``jpserver-*.json`` file; None outside one.
+
+    A kernel that a Jupyter server (JupyterLab, Notebook 7, JupyterHub)
+    started has ``JPY_SESSION_NAME`` set; its server is the one whose process
+    started it, else the one running server whose ``root_dir`` holds the
+    working directory. Nothing is contacted: the server files in
+    ``jupyter --runtime-dir`` are read.
+
+    Returns
+    -------
+    dict or None
+        The server file's fields (``root_dir``, ``base_url``, ``url``,
+        ``pid`` ...); None when no Jupyter server started this process
+        (a script, papermill, ``smkit serve``) or it cannot be told.
+    """
+    if "JPY_SESSION_NAME" not in os.environ:
+        return None
+    try:
+        from jupyter_core.paths import jupyter_runtime_dir
+    except ImportError:
+        return None
+    servers = []
+    for f in sorted(Path(jupyter_runtime_dir()).glob("jpserver-*.json")):
+        try:
+            info = json.loads(f.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(info, dict) and _alive(info.get("pid")):
+            servers.append(info)
+    parent = [s for s in servers if s.get("pid") == os.getppid()]
+    if parent:
+        return parent[0]
+    holding = [s for s in servers if _inside(Path.cwd(), s.get("root_dir"))]
+    return holding[0] if len(holding) == 1 else None
+
+
+def notebook_report_url(report: str | Path, server: dict | None = None, cwd: str | Path | None = None) -> str:
+    """Where the explorer in a notebook links the report: a Jupyter server's URL of it, else its path.
+
+    Under a Jupyter server whose root holds the report, an absolute URL path
+    on that server (its ``base_url`` kept, so JupyterHub's ``/user/NAME/``
+    too), which the link opens in a new browser tab, leaving the notebook and
+    its explorer as they are: the HTML page as the server's ``files/`` serves
+    it (a web page with its figures), any other page (``README.md``) in
+    JupyterLab (``lab/tree/``). A link relative to the notebook is resolved
+    by the browser against JupyterLab's own URL and reloaded JupyterLab in
+    its tab, which lost the explorer's output. Without a server (or with the
+    report outside its root): the path relative to ``cwd``.
+
+    Parameters
+    ----------
+    report : str or Path
+        The report's page (:func:`report_file`).
+    server : dict, optional
+        :func:`jupyter_server`'s answer (``root_dir``, ``base_url``).
+    cwd : str or Path, optional
+        The folder a relative path starts from (default: the working
+        directory, the notebook's folder in a kernel).
+
+    Returns
+    -------
+    str
+        A URL path (``/files/reports/demo/index.html``) or a relative file
+        path (``../reports/demo/index.html``).
+
+    Examples
+    --------
+    >>> server = {"root_dir": "/home/me/smkit", "base_url": "/user/me/"}
+    >>> notebook_report_url("/home/me/smkit/reports/demo/index.html", server)
+    '/user/me/files/reports/demo/index.html'
+    >>> notebook_report_url("/home/me/smkit/reports/demo/README.md", server)
+    '/user/me/lab/tree/reports/demo/README.md'
+    >>> notebook_report_url("/home/me/smkit/reports/demo/index.html", None, cwd="/home/me/smkit/notebooks")
+    '../reports/demo/index.html'
+    """
+    report = Path(report)
+    if server is not None and _inside(report, server.get("root_dir")):
+        rel = report.resolve().relative_to(Path(server["root_dir"]).expanduser().resolve()).as_posix()
+        base = "/" + str(server.get("base_url") or "/").strip("/")
+        route = "files" if report.suffix.lower() in (".html", ".htm") else "lab/tree"
+        return f"{base.rstrip('/')}/{route}/{quote(rel)}"
+    return Path(os.path.relpath(report, Path.cwd() if cwd is None else Path(cwd))).as_posix()
 
 
 #: Held while a browser session's app is built (see :func:`serve`).
@@ -223,11 +329,13 @@ def open_explorer(scenario: str | Path | Scenario = "tiny", *, product: str | Pa
     -------
     panel.FlexBox or panel.template.BootstrapTemplate
         :func:`explorer`'s layout; it links the demo report (:func:`report_file`)
-        by its path relative to the working directory (the notebook's folder).
+        by its URL on the Jupyter server running the notebook
+        (:func:`notebook_report_url`; it opens in a new browser tab), else by
+        its path relative to the working directory (the notebook's folder).
     """
     data = load(scenario, product=product, seed=seed, cache_dir=cache_dir, quick=quick, zones=zones)
     report = report_file()
-    url = None if report is None else Path(os.path.relpath(report, Path.cwd())).as_posix()
+    url = None if report is None else notebook_report_url(report, jupyter_server())
     return explorer(data.product, template=template, report_url=url, **data.kwargs())
 
 

@@ -30,10 +30,10 @@ import xarray as xr
 
 from smkit.core.cf import GRID_MAPPING, cf_product, now_iso
 from smkit.core.grid import Grid
-from smkit.core.vocabulary import MODEL_DESCRIPTIONS, SM_UNITS
+from smkit.core.vocabulary import MODEL_DESCRIPTIONS, SM_ATTRS, SM_UNITS
 from smkit.workflow.explorer_data import open_product, product_sm, with_stored_bma
 
-__all__ = ["GEOTIFF_NAME", "NETCDF_TILE", "export_geotiff", "export_netcdf", "select"]
+__all__ = ["GEOTIFF_NAME", "NETCDF_TILE", "band_description", "export_geotiff", "export_netcdf", "select"]
 
 #: File name of one GeoTIFF: model id and day.
 GEOTIFF_NAME = "sm_{model}_{day:%Y%m%d}.tif"
@@ -158,16 +158,59 @@ def export_netcdf(product: xr.Dataset | str | Path, path: str | Path, *, models=
     return path
 
 
+def band_description(attrs: dict, model: str, day: pd.Timestamp) -> tuple[str, str]:
+    """What a GeoTIFF band of one model's day is, from its variable's own ``long_name`` and ``units``.
+
+    A ``long_name`` that already names the day (the explorer's one-map
+    exports, :func:`smkit.app.downloads.map_dataset`, e.g. ``difference of
+    volumetric soil moisture, XG minus CCI, 2009-07-02``) describes the band
+    as it is; a product's ``long_name`` (``downscaled soil moisture``) gets the
+    model and the day appended. The units follow, unless it already ends with them.
+
+    Parameters
+    ----------
+    attrs : dict
+        The variable's attributes; without ``long_name`` or ``units``,
+        ``volumetric soil moisture`` in m3 m-3.
+    model : str
+        The model id (``rf``; described by ``MODEL_DESCRIPTIONS`` when known).
+    day : pandas.Timestamp
+        The map's day.
+
+    Returns
+    -------
+    description, units : str
+
+    Examples
+    --------
+    >>> day = pd.Timestamp("2009-07-02")
+    >>> band_description({"long_name": "downscaled soil moisture", "units": "m3 m-3"}, "rf", day)
+    ('downscaled soil moisture, rf (random forest), 2009-07-02, m3 m-3', 'm3 m-3')
+    >>> band_description({"long_name": "difference of volumetric soil moisture, XG minus CCI, 2009-07-02",
+    ...                   "units": "m3 m-3"}, "xgb-minus-cci", day)[0]
+    'difference of volumetric soil moisture, XG minus CCI, 2009-07-02, m3 m-3'
+    """
+    long_name = str(attrs.get("long_name") or SM_ATTRS["long_name"])
+    units = str(attrs.get("units") or SM_UNITS)
+    text = long_name
+    if f"{day:%Y-%m-%d}" not in long_name:
+        words = MODEL_DESCRIPTIONS.get(model)
+        text += f", {model} ({words})" if words else f", {model}"
+        text += f", {day:%Y-%m-%d}"
+    if not text.endswith(f", {units}"):
+        text += f", {units}"
+    return text, units
+
+
 def _geotiff(day_map: xr.DataArray, model: str, day: pd.Timestamp, path: Path) -> Path:
     """One north-up COG of a day's map (lat, lon) in EPSG:4326, NaN nodata, the band described."""
     import rioxarray  # noqa: F401  (registers .rio)
     from affine import Affine
 
-    words = MODEL_DESCRIPTIONS.get(model, model)
+    description, units = band_description(day_map.attrs, model, day)
     da = day_map.isel(lat=slice(None, None, -1)).astype(np.float32)  # north-up: first row at the top
     da = da.drop_vars([c for c in da.coords if c not in ("lat", "lon")])
-    da.attrs = {"long_name": f"soil moisture, {model} ({words}), {day:%Y-%m-%d}, {SM_UNITS}",
-                "units": SM_UNITS, "model": model, "date": f"{day:%Y-%m-%d}"}
+    da.attrs = {"long_name": description, "units": units, "model": model, "date": f"{day:%Y-%m-%d}"}
     grid = Grid.from_dataset(day_map)  # the exact edges and pixel size (coordinates carry rounding)
     da = da.rio.set_spatial_dims(x_dim="lon", y_dim="lat").rio.write_crs("EPSG:4326")
     da = da.rio.write_transform(Affine(grid.res, 0.0, grid.lon0, 0.0, -grid.res, grid.lat1))
@@ -181,10 +224,12 @@ def export_geotiff(product: xr.Dataset | str | Path, directory: str | Path, mode
     """Write one Cloud-Optimised GeoTIFF per model and day of a product.
 
     Each file, ``sm_{model}_{YYYYMMDD}.tif`` (:data:`GEOTIFF_NAME`), holds one
-    float32 band of soil moisture (m3 m-3), north up, in EPSG:4326 with the
-    product's pixel size, NaN as nodata, DEFLATE compressed, and a band
-    description naming the model, the day and the units. Existing files of the
-    same name are replaced.
+    float32 band (``sm``, m3 m-3), north up, in EPSG:4326 with the product's
+    pixel size, NaN as nodata, DEFLATE compressed. The band's description and
+    its ``long_name``/``units`` tags follow ``sm``'s own ``long_name`` and
+    ``units`` (:func:`band_description`): a product's soil moisture is named
+    with its model and day, a difference map exported by the explorer as that
+    difference. Existing files of the same name are replaced.
 
     Parameters
     ----------

@@ -522,6 +522,7 @@ def test_compare_dates_shows_date_b_minus_date(full, product):
 def test_export_the_map_shown_and_the_point_series(full, product, tmp_path):
     import io
 
+    import rasterio
     import rioxarray
 
     full.product, full.date, full.difference, full.compare_dates = "XG", "2009-07-02", False, False
@@ -532,7 +533,14 @@ def test_export_the_map_shown_and_the_point_series(full, product, tmp_path):
     assert str(tif.rio.crs) == "EPSG:4326"
     want = product["sm"].sel({"model": "xgb"}).sel(time="2009-07-02").values
     np.testing.assert_allclose(tif.values[0, ::-1], want, equal_nan=True)  # north-up on disk
+    assert tif.attrs["long_name"] == "volumetric soil moisture, XG, 2009-07-02, m3 m-3"
     full.reference, full.difference = "CCI", True
+    name, data = full.map_export("geotiff")  # the band says difference, as the NetCDF's long_name does
+    (tmp_path / name).write_bytes(data.getvalue())
+    with rasterio.open(tmp_path / name) as src:
+        want = "difference of volumetric soil moisture, XG minus CCI, 2009-07-02, m3 m-3"
+        assert src.descriptions[0] == want
+        assert src.tags()["units"] == "m3 m-3"
     name, data = full.map_export("netcdf")
     assert name == "smkit_XG-minus-CCI_2009-07-02.nc"
     (tmp_path / name).write_bytes(data.getvalue())
@@ -565,6 +573,10 @@ def test_export_the_map_shown_and_the_point_series(full, product, tmp_path):
     got = full.map_downloads["geotiff"].callback()
     assert full.map_downloads["geotiff"].filename == "smkit_XG_2009-07-04-minus-2009-07-02.tif"
     assert got.getvalue()[:4] in (b"II*\x00", b"MM\x00*")
+    (tmp_path / "dates.tif").write_bytes(got.getvalue())
+    with rasterio.open(tmp_path / "dates.tif") as src:
+        want = "difference of volumetric soil moisture, XG, 2009-07-04 minus 2009-07-02, m3 m-3"
+        assert src.descriptions[0] == want
 
 
 def test_scale_bar_is_km_at_the_map_latitude(full):
@@ -601,8 +613,51 @@ def test_report_link(tmp_path, product):
     assert REPORT_DIR.parts[-2:] == ("reports", "demo")
     ex = explorer(product, report_url="./report/index.html").explorer
     assert ex.report_link.visible
-    assert ex.report_link.object == "[Report of the demo run](./report/index.html)"
+    # a new browser tab: the explorer (a notebook's output, a served session) stays as it is
+    assert ex.report_link.object == ('<a href="./report/index.html" target="_blank" rel="noopener">'
+                                     "Report of the demo run</a>")
     assert not explorer(product).explorer.report_link.visible
+
+
+def test_notebook_report_url_is_the_jupyter_servers(tmp_path, monkeypatch):
+    """In a notebook under a Jupyter server the report link is that server's URL; else a file path."""
+    import json
+    import os
+
+    from smkit.app.serve import jupyter_server, notebook_report_url
+
+    root = tmp_path / "root"
+    (root / "notebooks").mkdir(parents=True)
+    (root / "reports" / "demo").mkdir(parents=True)
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+    monkeypatch.chdir(root / "notebooks")
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    info = {"root_dir": str(root), "base_url": "/user/me/", "pid": os.getppid(), "url": "http://x/user/me/"}
+    (runtime / "jpserver-1.json").write_text(json.dumps(info))
+    assert jupyter_server() is None  # not a kernel a Jupyter server started (a script, papermill)
+    monkeypatch.setenv("JPY_SESSION_NAME", str(root / "notebooks" / "explore.py"))
+    assert jupyter_server() == info
+    info["pid"] = os.getpid()  # not the parent, but the one server holding the working directory
+    (runtime / "jpserver-1.json").write_text(json.dumps(info))
+    assert jupyter_server() == info
+    (runtime / "jpserver-2.json").write_text(json.dumps({**info, "base_url": "/"}))
+    assert jupyter_server() is None  # two such servers: which one is not known
+    (runtime / "jpserver-2.json").unlink()
+    (runtime / "jpserver-1.json").write_text(json.dumps({**info, "root_dir": str(tmp_path / "elsewhere")}))
+    assert jupyter_server() is None
+
+    page = root / "reports" / "demo" / "index.html"
+    assert notebook_report_url(page, info) == "/user/me/files/reports/demo/index.html"
+    assert notebook_report_url(page, {**info, "base_url": "/"}) == "/files/reports/demo/index.html"
+    readme = page.with_name("README.md")
+    assert notebook_report_url(readme, info) == "/user/me/lab/tree/reports/demo/README.md"
+    spaced = root / "my reports" / "index.html"
+    assert notebook_report_url(spaced, info) == "/user/me/files/my%20reports/index.html"
+    assert notebook_report_url(page, None) == "../reports/demo/index.html"  # relative to the notebook
+    assert notebook_report_url(page, {**info, "root_dir": str(tmp_path / "elsewhere")}) == (
+        "../reports/demo/index.html")  # outside the server's root: a file path
 
 
 def test_layout_wraps_and_histogram_title_fits(full):

@@ -71,11 +71,48 @@ def test_geotiff_per_model_and_day(store, tmp_path):
         t = src.transform
         assert (t.a, t.e, t.b, t.d) == (0.025, -0.025, 0.0, 0.0)  # pixel size = the grid's resolution
         assert (t.c, t.f) == (99.5, 39.5)  # the top-left edge of the grid
-        assert src.descriptions[0] == "soil moisture, rf (random forest), 2009-07-02, m3 m-3"
+        # the product's own long_name ("downscaled soil moisture"), the model, the day and the units
+        assert src.descriptions[0] == "downscaled soil moisture, rf (random forest), 2009-07-02, m3 m-3"
         assert np.isnan(src.nodata) and src.tags()["units"] == "m3 m-3"
         values = src.read(1)
     expected = product["sm"].sel(model="rf", time="2009-07-02").values[::-1]  # north up
     np.testing.assert_array_equal(values, expected)
+
+
+def test_geotiff_band_says_what_the_map_is(tmp_path):
+    """The explorer's plain and difference maps: the band description and tags follow sm's attrs."""
+    from smkit.app.downloads import map_dataset, map_file
+    from smkit.core.grid import Grid
+
+    grid = Grid(lon0=100.0, lon1=100.5, lat0=38.0, lat1=38.25, res=0.025)
+    values = np.linspace(-0.1, 0.3, grid.nlat * grid.nlon, dtype=np.float32).reshape(grid.shape)
+    cases = {
+        "plain": (map_dataset(values, grid, "XG", "2009-07-02"),
+                  "volumetric soil moisture, XG, 2009-07-02, m3 m-3"),
+        "products": (map_dataset(values, grid, "XG", "2009-07-02", reference="CCI"),
+                     "difference of volumetric soil moisture, XG minus CCI, 2009-07-02, m3 m-3"),
+        "dates": (map_dataset(values, grid, "XG", "2009-07-02", date_b="2009-07-04"),
+                  "difference of volumetric soil moisture, XG, 2009-07-04 minus 2009-07-02, m3 m-3"),
+    }
+    for what, (ds, want) in cases.items():
+        path = tmp_path / f"{what}.tif"
+        path.write_bytes(map_file(ds, "geotiff").getvalue())
+        with rasterio.open(path) as src:
+            assert src.descriptions[0] == want, what
+            assert src.tags()["long_name"] == want and src.tags()["units"] == "m3 m-3", what
+            assert ("difference" in src.descriptions[0]) == (what != "plain"), what
+            np.testing.assert_array_equal(src.read(1), values[::-1])
+    # other units and no long_name: the attrs, or the defaults, not hard-coded wording
+    ds = cases["plain"][0]
+    ds["sm"].attrs = {"long_name": "soil moisture anomaly", "units": "1"}
+    (path,) = export_geotiff(ds, tmp_path / "anomaly")
+    with rasterio.open(path) as src:
+        assert src.descriptions[0] == "soil moisture anomaly, xgb (XGBoost), 2009-07-02, 1"
+        assert src.tags()["units"] == "1"
+    ds["sm"].attrs = {}
+    (path,) = export_geotiff(ds, tmp_path / "bare")
+    with rasterio.open(path) as src:
+        assert src.descriptions[0] == "volumetric soil moisture, xgb (XGBoost), 2009-07-02, m3 m-3"
 
 
 def test_select_says_what_the_product_has(store):

@@ -7,7 +7,9 @@ opens the jupytext ``.py`` as a notebook because ``make`` (and Binder's
 default-viewer setting.
 """
 
+import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -34,41 +36,53 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    if CHROMIUM is None:
-        pytest.skip("needs Debian's chromium (apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
-    assert OVERRIDES.exists(), f"{OVERRIDES} is missing: `make` installs it from binder/overrides.json"
-    home = tmp_path_factory.mktemp("lab")
+@contextlib.contextmanager
+def _jupyterlab(root: Path, home: Path, **env_extra):
+    """A JupyterLab on ``root`` with the user settings of a fresh account in ``home``; yields its URL."""
     port = _free_port()
     # as a user's JupyterLab: without the test session's MPLBACKEND=Agg, which would hide every inline figure
     env = {**{k: v for k, v in os.environ.items() if k != "MPLBACKEND"}, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
            "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-           "SMKIT_CACHE": str(home / "cache")}
+           "SMKIT_CACHE": str(home / "cache"), **env_extra}
     log = (home / "lab.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-         "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={ROOT}",
+         "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={root}",
          "--ServerApp.disable_check_xsrf=True", "--ServerApp.allow_root=True", "--LabApp.news_url=", "--LabApp.check_for_updates_class="
          "jupyterlab.NeverCheckForUpdate"],
         env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"{url}/api/status", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail(f"JupyterLab did not start: {(home / 'lab.log').read_text()[-2000:]}")
-    yield url
-    proc.terminate()
     try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{url}/api/status", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail(f"JupyterLab did not start: {(home / 'lab.log').read_text()[-2000:]}")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _needs_chromium():
+    if CHROMIUM is None:
+        pytest.skip("needs Debian's chromium (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
+    assert OVERRIDES.exists(), f"{OVERRIDES} is missing: `make` installs it from binder/overrides.json"
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    _needs_chromium()
+    with _jupyterlab(ROOT, tmp_path_factory.mktemp("lab")) as url:
+        yield url
 
 
 def test_double_click_opens_a_paper_notebook_as_a_notebook_and_it_runs(lab):
@@ -117,3 +131,87 @@ def test_double_click_opens_a_paper_notebook_as_a_notebook_and_it_runs(lab):
         time.sleep(3)
         browser.close()
     assert (ROOT / "notebooks" / NOTEBOOK).read_text() == source
+
+
+def _checkout_copy(dest: Path) -> tuple[Path, str]:
+    """The package, notebooks/explore.py and the demo report in ``dest``; the report page's heading.
+
+    The report is the checkout's (``reports/demo``) when it has one; its ``index.html`` is written here
+    when the checkout has none, so the test never skips for want of it.
+    """
+    from smkit.app.serve import REPORT_DIR, report_file
+
+    shutil.copytree(ROOT / "smkit", dest / "smkit", ignore=shutil.ignore_patterns("__pycache__"))
+    (dest / "notebooks").mkdir()
+    shutil.copy2(ROOT / "notebooks" / "explore.py", dest / "notebooks" / "explore.py")
+    report_dir = dest / "reports" / "demo"
+    if report_file() is not None:
+        shutil.copytree(REPORT_DIR, report_dir, ignore=shutil.ignore_patterns("*.pdf"))
+    report_dir.mkdir(parents=True, exist_ok=True)
+    if not (report_dir / "index.html").exists():  # the HTML page is what the explorer links first
+        (report_dir / "index.html").write_text("<html><body><h1>smkit report (test page)</h1></body></html>")
+    page = report_file(report_dir)
+    assert page is not None and page.suffix == ".html", page
+    heading = re.search(r"<h1[^>]*>(.*?)</h1>", page.read_text(encoding="utf-8"), re.S)
+    assert heading, f"{page} has no <h1>"
+    return page.relative_to(dest), re.sub(r"<[^>]+>", "", heading.group(1)).strip()
+
+
+@pytest.mark.slow
+def test_explorer_notebook_links_the_report_and_it_opens(tmp_path_factory):
+    """notebooks/explore.py run in JupyterLab: its report link opens the report in a new tab.
+
+    The explorer stays in the notebook's tab.
+
+    A link relative to the notebook's folder was resolved by the browser against JupyterLab's own URL
+    (``/lab/tree/notebooks/explore.py``): it reloaded JupyterLab in the notebook's tab, which opened the
+    report but lost the explorer's output.
+    """
+    from playwright.sync_api import sync_playwright
+
+    _needs_chromium()
+    root = tmp_path_factory.mktemp("checkout")
+    report, heading = _checkout_copy(root)
+    # the kernel imports the copy's smkit, whose report is the copy's reports/demo
+    with _jupyterlab(root, tmp_path_factory.mktemp("lab"), PYTHONPATH=str(root)) as lab, \
+            sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        page.goto(f"{lab}/lab/tree/notebooks/explore.py", timeout=120_000)
+        page.locator(".jp-NotebookPanel:visible").wait_for(timeout=120_000)
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=120_000)
+        page.locator(".jp-StatusBar-TextItem", has_text="| Idle").first.wait_for(timeout=120_000)
+        link = page.locator(".smkit-report a").first
+        deadline = time.time() + 600  # the tiny scenario and its quick MLR product: about 15 s
+        while time.time() < deadline:
+            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+            try:  # a first request may reach a kernel that is still connecting
+                link.wait_for(timeout=180_000)
+                break
+            except Exception:
+                outputs = page.locator(".jp-OutputArea-output").evaluate_all(
+                    "els => els.map(e => e.textContent)")
+                assert not [o for o in outputs if "Traceback" in o or "Error" in o[:200]], outputs[-3:]
+        else:
+            pytest.fail("the explorer did not show within 10 minutes")
+        notebook_url = page.url
+        with context.expect_page(timeout=60_000) as opened:
+            link.click()
+        tab = opened.value
+        tab.wait_for_load_state("load", timeout=60_000)
+        assert tab.url == f"{lab}/files/{report.as_posix()}"
+        assert tab.locator("h1").first.inner_text().strip() == heading
+        # its figures (paths relative to the page) load too
+        sizes = tab.locator("img").evaluate_all("els => els.map(e => e.complete ? e.naturalWidth : -1)")
+        assert all(w > 0 for w in sizes), sizes
+        # and the notebook, in its own tab, still shows the explorer
+        assert page.url == notebook_url and not page.is_closed()
+        assert page.locator(".smkit-report a").count() >= 1
+        assert page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output").count() >= 1
+        # the server's URL of the report (no page-relative path), opened in a new tab
+        link = page.locator(".smkit-report a").first
+        assert link.get_attribute("href") == f"/files/{report.as_posix()}"
+        assert link.get_attribute("target") == "_blank"
+        browser.close()
