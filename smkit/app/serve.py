@@ -396,6 +396,8 @@ def serve(scenario: str | Path | Scenario = "demo", *, product: str | Path | Non
         # during iteration" and got a page without the app
         with _BUILD_LOCK:
             ex = Explorer(data.product, report_url=report_url, **data.kwargs())
+            # Panel's link registries would keep every closed session's explorer (and its maps)
+            pn.state.on_session_destroyed(lambda context: ex.release())
             if on_session is not None:
                 on_session(ex)
             return ex if inline else ex.template()

@@ -672,3 +672,32 @@ def test_layout_wraps_and_histogram_title_fits(full):
     first, second = title.split("\n")
     assert first.startswith("Visible map:") and second.startswith("outside the colour range:")
     assert max(len(first), len(second)) <= 56  # about 7.5 px a character: within the 440 px plot
+
+
+def test_release_lets_a_closed_explorer_be_freed(tiny, product):
+    """Panel's link registries keep an explorer alive until release() drops its widgets from them."""
+    import gc
+    import weakref
+
+    from panel.links import Callback, Link
+
+    from smkit.app.explorer import Explorer
+
+    def built(release: bool) -> weakref.ref:
+        ex = Explorer(product, coarse=tiny.coarse, truth=tiny.truth)
+        page = ex.template()
+        if release:
+            assert ex.release() > 0  # the colour range's number boxes are linked in the browser
+            assert not any(id(k) in {id(o) for o in ex.clim_slider.select()}
+                           for reg in (Callback.registry, Link.registry) for k in list(reg.keys()))
+        ref = weakref.ref(ex)
+        del ex, page
+        gc.collect()
+        return ref
+
+    kept = built(release=False)
+    assert kept() is not None  # what a served session left behind before
+    kept().release()
+    gc.collect()
+    assert kept() is None
+    assert built(release=True)() is None
