@@ -69,9 +69,8 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from panel.links import Callback, Link
 
-from smkit.app import downloads, views
+from smkit.app import downloads, links, views
 from smkit.app.data import COARSE_LABEL, STATION_METRICS, ExplorerData, default_date
 from smkit.core.vocabulary import SM_UNITS
 
@@ -648,27 +647,10 @@ class Explorer(pn.viewable.Viewer):
     def release(self) -> int:
         """Forget this explorer's widgets in Panel's link registries, so it can be freed.
 
-        Panel keeps the JavaScript links of a widget (the colour-range
-        slider's number boxes, for one) in class-level weak-key registries
-        whose values hold the keys themselves, so the widgets, and through
-        them this explorer and its cached maps, are never freed.
-        :func:`smkit.app.serve` calls this when a browser session closes.
-
-        Returns
-        -------
-        int
-            Registry entries dropped.
+        :func:`smkit.app.serve` calls this when a browser session closes; see
+        :mod:`smkit.app.links`. Returns the number of registry entries dropped.
         """
-        mine = set()
-        for value in vars(self).values():
-            if isinstance(value, pn.viewable.Viewable):
-                mine.update(id(o) for o in value.select())
-        dropped = 0
-        for registry in (Callback.registry, Link.registry):
-            for key in [k for k in list(registry.keys()) if id(k) in mine]:
-                del registry[key]
-                dropped += 1
-        return dropped
+        return links.forget(vars(self).values())
 
     def controls(self) -> pn.Column:
         """The widgets, in a column."""
