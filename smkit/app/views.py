@@ -254,7 +254,7 @@ def histogram(frame: dict, difference: bool, x_range=None, y_range=None) -> hv.H
     dim = hv.Dimension(zname, label=sm_label(difference), unit=SM_UNITS)
     mean = f", mean {vals.mean():.3f}" if vals.size else ""
     if below or above:  # a second line: one line would be cut at the plot's width
-        mean += f"\noutside the colour range: {below} below, {above} above"
+        mean += f"\nbeyond colour range: {below} below, {above} above"
     return hv.Histogram((edges, counts), kdims=[dim], vdims=["pixels"]).opts(
         framewise=True,
         title=f"Visible map: {vals.size} pixels{mean}",

@@ -670,7 +670,7 @@ def test_layout_wraps_and_histogram_title_fits(full):
     full.clim = (0.15, 0.2)  # some pixels outside
     title = full._hist[()].opts.get().kwargs["title"]
     first, second = title.split("\n")
-    assert first.startswith("Visible map:") and second.startswith("outside the colour range:")
+    assert first.startswith("Visible map:") and second.startswith("beyond colour range:")
     assert max(len(first), len(second)) <= 56  # about 7.5 px a character: within the 440 px plot
 
 
